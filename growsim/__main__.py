@@ -1,0 +1,4 @@
+import sys
+from growsim.cli import main
+
+sys.exit(main())

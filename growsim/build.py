@@ -1,0 +1,250 @@
+"""Build: the one place where spec models meet the classes that run.
+
+`prepare` resolves what a spec points at (its geometry, the number of neurons) and runs
+the checks that need it, reporting problems as SpecError with YAML paths. `build_engine`
+turns a prepared spec into an Engine with flat arguments: no class below receives the
+spec.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from growsim.geometry import Geometry, GeometryError
+from growsim.spec import LoadedSpec, SpecError, SpecIssue
+from growsim.spec.models import GeometrySpec, Spec
+from growsim.streams import numpy_stream, stream_seed
+
+
+@dataclass(frozen=True)
+class Prepared:
+    loaded: LoadedSpec
+    geometry: Geometry
+
+    @property
+    def spec(self) -> Spec:
+        return self.loaded.spec
+
+    @property
+    def n_neurons(self) -> int:
+        return self.geometry.n
+
+    @property
+    def capacity(self) -> int:
+        """The most recurrent synapses this network can have."""
+        n = self.n_neurons
+        return n * n if self.spec.network.autapses else n * (n - 1)
+
+
+def make_geometry(gspec: GeometrySpec, base_dir: Path, seed: int) -> Geometry:
+    from growsim import geometry
+
+    if gspec.kind == "grid":
+        return geometry.grid(gspec.shape, spacing=gspec.spacing, metric=gspec.metric)
+    if gspec.kind == "random_points":
+        return geometry.random_points(
+            gspec.n, dim=gspec.dim, rng=numpy_stream(seed, "geometry"), extent=gspec.extent, metric=gspec.metric
+        )
+    if gspec.kind == "atlas":
+        return geometry.atlas(gspec.name, metric=gspec.metric)
+    path = Path(gspec.path)
+    path = path if path.is_absolute() else base_dir / path
+    if gspec.kind == "coordinates_file":
+        return geometry.from_coordinates_file(path, metric=gspec.metric, units=gspec.units)
+    return geometry.from_distance_file(path, units=gspec.units)
+
+
+def prepare(loaded: LoadedSpec) -> Prepared:
+    """Resolve the geometry and check what depends on it; raise SpecError with every problem."""
+    from growsim.spec.loader import issue_at
+
+    spec = loaded.spec
+    lines, sources = _lines_and_sources(loaded)
+    try:
+        geo = make_geometry(spec.network.geometry, loaded.base_dir, spec.seed)
+    except GeometryError as exc:
+        loc = ("network", "geometry", "path") if hasattr(spec.network.geometry, "path") else ("network", "geometry")
+        raise SpecError([issue_at(loc, str(exc), lines, sources)], _file(loaded)) from None
+    prepared = Prepared(loaded, geo)
+    issues: list[SpecIssue] = []
+    capacity = prepared.capacity
+    growth = spec.growth
+    if growth.initial_connections > capacity:
+        issues.append(
+            issue_at(
+                ("growth", "initial_connections"),
+                f"must be <= {capacity}, the synapses {prepared.n_neurons} neurons can have"
+                + ("" if spec.network.autapses else " without autapses"),
+                lines,
+                sources,
+            )
+        )
+    for i, event in enumerate(growth.events):
+        if getattr(event, "until", None) is not None and event.until > capacity:
+            issues.append(
+                issue_at(("growth", "events", i, "until"), f"must be <= {capacity}, the synapses this network can have", lines, sources)
+            )
+    if issues:
+        raise SpecError(issues, _file(loaded))
+    return prepared
+
+
+def _file(loaded: LoadedSpec) -> str | None:
+    return str(loaded.path) if loaded.path is not None else None
+
+
+def _lines_and_sources(loaded: LoadedSpec) -> tuple[dict, dict]:
+    from growsim.spec.loader import parse_dotted
+    from growsim.spec.yaml_lines import load_with_lines
+
+    _, lines = load_with_lines(loaded.text)
+    sources = {parse_dotted(o.split("=", 1)[0].strip()): f"--set {o}" for o in loaded.overrides}
+    return lines, sources
+
+
+def default_output(loaded: LoadedSpec) -> Path:
+    log_path = loaded.spec.log.path
+    return Path(log_path) if log_path else Path("runs") / f"{loaded.name}.h5"
+
+
+def versions() -> dict[str, str]:
+    import h5py
+    import pydantic
+    import torch
+
+    import growsim
+
+    return {
+        "growsim": growsim.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "h5py": h5py.__version__,
+        "pydantic": pydantic.__version__,
+    }
+
+
+def build_engine(prepared: Prepared, loggers: list[Any]):
+    """Everything the loop needs, from the spec, with flat arguments."""
+    import torch
+
+    from growsim.engine import Engine, EngineConfig, Wiring
+    from growsim.log import Loggers, RunInfo
+    from growsim.network import LeakyRNN, draw_weight
+    from growsim.tasks import YangSuite
+    from growsim.wiring import get_rule
+
+    loaded = prepared.loaded
+    spec = loaded.spec
+    net, train, log = spec.network, spec.train, spec.log
+    device = torch.device(train.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpecError([SpecIssue(("train", "device"), "CUDA is not available on this machine")], _file(loaded))
+    if train.threads:
+        torch.set_num_threads(train.threads)
+
+    tasks = None if spec.task.tasks == "all" else spec.task.tasks
+    suite_kwargs: dict[str, Any] = {"n_eachring": spec.task.n_eachring, "dt_ms": spec.task.dt_ms}
+    if spec.task.task_probs is not None:
+        suite_kwargs["task_probs"] = spec.task.task_probs
+    suite = YangSuite(tasks, **suite_kwargs) if tasks is not None else YangSuite(**suite_kwargs)
+
+    n = prepared.n_neurons
+    init_rng = numpy_stream(spec.seed, "init")
+    w_in = draw_weight(net.w_in.dist, (n, suite.n_input), net.w_in.gain, init_rng)
+    w_rec = draw_weight(net.w_rec.dist, (n, n), net.w_rec.gain, init_rng)
+    w_out = draw_weight(net.w_out.dist, (suite.n_output, n), net.w_out.gain, init_rng)
+    if not net.autapses:
+        np.fill_diagonal(w_rec, 0.0)
+    dtype = torch.float32
+    network = LeakyRNN(
+        w_in=torch.as_tensor(w_in, dtype=dtype),
+        w_rec=torch.as_tensor(w_rec, dtype=dtype),
+        w_out=torch.as_tensor(w_out, dtype=dtype),
+        mask=torch.zeros((n, n), dtype=torch.bool),
+        alpha=spec.task.dt_ms / net.tau_ms,
+        activation=net.activation,
+        sigma_rec=net.sigma_rec,
+        sigma_x=net.sigma_x,
+        train_biases=net.train_biases,
+    ).to(device)
+
+    optimizer = make_optimizer(network, spec)
+    noise = torch.Generator(device=device)
+    noise.manual_seed(stream_seed(spec.seed, "noise"))
+    rule = get_rule(spec.wiring.rule)
+    wiring = Wiring(
+        rule=rule,
+        params=rule.params.model_validate(spec.wiring.params),
+        distances=prepared.geometry.distances,
+        rng=numpy_stream(spec.seed, "wiring"),
+    )
+    config = EngineConfig(
+        batches=train.batches,
+        batch_size=train.batch_size,
+        loss=train.loss,
+        grad_clip_mode=train.grad_clip.mode,
+        grad_clip_max=train.grad_clip.max,
+        log_every=log.every,
+        snapshot_every=(log.snapshot_every or log.every) if log.snapshots else None,
+        eval_batch_size=log.eval_batch_size,
+        eval_noise=log.eval_noise,
+        modularity=log.modularity,
+        initial_connections=spec.growth.initial_connections,
+        new_synapse_init=spec.growth.new_synapse.init,
+        new_synapse_value=spec.growth.new_synapse.value,
+        allow_autapses=net.autapses,
+        eval_seed=stream_seed(spec.seed, "eval"),
+    )
+    geo = prepared.geometry
+    info = RunInfo(
+        name=loaded.name,
+        seed=spec.seed,
+        batches=train.batches,
+        spec_text=loaded.text,
+        resolved_yaml=loaded.resolved_yaml(),
+        resolved_json=loaded.resolved_json(),
+        overrides=loaded.overrides,
+        task_names=tuple(suite.tasks),
+        n_neurons=n,
+        n_input=suite.n_input,
+        n_output=suite.n_output,
+        distances=geo.distances,
+        positions=geo.positions,
+        labels=geo.labels,
+        distance_units=geo.units,
+        versions=versions(),
+        spec_path=str(loaded.path) if loaded.path else None,
+    )
+    return Engine(
+        network=network,
+        optimizer=optimizer,
+        suite=suite,
+        wiring=wiring,
+        events=spec.growth.events,
+        config=config,
+        task_rng=numpy_stream(spec.seed, "task"),
+        noise_generator=noise,
+        loggers=Loggers(loggers),
+        info=info,
+        device=device,
+    )
+
+
+def make_optimizer(network, spec: Spec):
+    import torch
+
+    opt = spec.train.optimizer
+    params = [p for p in network.parameters() if p.requires_grad]
+    if opt.kind == "adam":
+        return torch.optim.Adam(params, lr=opt.lr, betas=opt.betas, eps=opt.eps, weight_decay=opt.weight_decay)
+    if opt.kind == "adamw":
+        return torch.optim.AdamW(params, lr=opt.lr, betas=opt.betas, eps=opt.eps, weight_decay=opt.weight_decay)
+    return torch.optim.SGD(
+        params, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=opt.weight_decay
+    )

@@ -1,0 +1,58 @@
+"""The growsim command line: thin typer commands over the public API."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from growsim.cli import plugins as _plugins
+from growsim.cli import run as _run
+from growsim.cli import schema as _schema
+from growsim.cli import validate as _validate
+from growsim.cli.common import UserError, err_console
+
+app = typer.Typer(
+    name="growsim",
+    help="Simulate recurrent networks that grow while they learn, from a YAML spec.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command("run", epilog=_run.EXAMPLES)(_run.run)
+app.command("validate", epilog=_validate.EXAMPLES)(_validate.validate)
+app.command("schema", epilog=_schema.EXAMPLES)(_schema.schema)
+app.command("plugins", epilog=_plugins.EXAMPLES)(_plugins.plugins)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors print one clear message and exit with code 2, no traceback."""
+    from growsim.spec import SpecError
+
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except SpecError as exc:
+        err_console.print(str(exc), markup=False, highlight=False)
+        return 2
+    except UserError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        return exc.code
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        return 1
+    except Exception as exc:
+        # Usage errors of the command-line parser (typer may vendor its own click).
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show(file=sys.stderr)
+            return exc.exit_code
+        raise
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

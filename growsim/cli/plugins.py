@@ -1,0 +1,53 @@
+"""growsim plugins: the wiring rules available, where each comes from, and its parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from growsim.cli.common import UserError, console
+
+EXAMPLES = """Examples:
+
+  growsim plugins
+
+  growsim plugins --spec specs/add_conn_gnm.yaml
+
+  growsim plugins --file plugins/gnm_matching.py
+"""
+
+
+def plugins(
+    spec: Annotated[Path | None, typer.Option(help="Also load the plugins this spec names.")] = None,
+    file: Annotated[list[Path], typer.Option(help="Also load this plugin file (repeatable).")] = [],
+) -> None:
+    """List the wiring rules: built-ins, installed entry points, and plugins you name."""
+    from growsim.spec import load_spec
+    from growsim.wiring import RegistryError, available_rules, load_plugin_file
+
+    try:
+        for path in file:
+            load_plugin_file(path)
+        if spec is not None:
+            load_spec(spec)
+        rules = available_rules()
+    except RegistryError as exc:
+        raise UserError(str(exc)) from None
+    for name, info in rules.items():
+        console.print(f"[bold]{name}[/bold]  [dim]({info.origin})[/dim]", highlight=False)
+        if info.summary:
+            console.print(f"  {info.summary}", markup=False, highlight=False)
+        fields = info.params.model_fields
+        width = max((len(f"{p} = {_default(f)}") for p, f in fields.items()), default=0)
+        for pname, field in fields.items():
+            left = f"{pname} = {_default(field)}"
+            console.print(f"    {left:<{width}}  {field.description or ''}".rstrip(), markup=False, highlight=False)
+        if not fields:
+            console.print("    (no parameters)", markup=False)
+        console.print()
+
+
+def _default(field) -> str:
+    return "(required)" if field.is_required() else repr(field.get_default())

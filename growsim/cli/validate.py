@@ -1,0 +1,47 @@
+"""growsim validate: check specs without running them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from growsim.cli.common import console, err_console
+
+EXAMPLES = """Examples:
+
+  growsim validate specs/add_conn_distance.yaml
+
+  growsim validate specs/*.yaml
+
+  growsim validate specs/add_conn_random.yaml --set growth.events[0].every=100
+"""
+
+
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files (YAML).", show_default=False, metavar="SPEC...")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable).")] = [],
+) -> None:
+    """Find every mistake in each spec at once, each named by its YAML path and line."""
+    from growsim.build import prepare
+    from growsim.spec import SpecError, load_spec
+
+    failed = 0
+    for path in specs:
+        try:
+            prepared = prepare(load_spec(path, set_))
+        except SpecError as exc:
+            failed += 1
+            err_console.print(str(exc), markup=False, highlight=False)
+            continue
+        spec = prepared.spec
+        console.print(
+            f"{path}: ok ({prepared.n_neurons} neurons, wiring {spec.wiring.rule}, "
+            f"{spec.growth.initial_connections} initial synapses, {len(spec.growth.events)} growth events, "
+            f"{spec.train.batches} batches)",
+            markup=False,
+            highlight=False,
+        )
+    if failed:
+        raise typer.Exit(2)

@@ -1,0 +1,69 @@
+"""The growth program: which events fire at a step. Pure functions, no torch.
+
+An event is any object with the attributes of an `add_connections` event in the spec
+(op, every, start, stop, at, count, until, reset_optimizer); the program never sees
+the spec itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DueEvent:
+    index: int  # position in the program's event list
+    op: str
+    count: int  # how many synapses to add now, after the `until` cap
+    reset_optimizer: bool
+
+
+def fires_at(event: Any, step: int) -> bool:
+    """Whether `event`'s schedule includes batch `step` (ignoring caps)."""
+    if event.at is not None:
+        return step in event.at
+    start = event.start if event.start is not None else event.every
+    if step < start or (event.stop is not None and step > event.stop):
+        return False
+    return (step - start) % event.every == 0
+
+
+def due_events(events: Sequence[Any], step: int, connections: int) -> list[DueEvent]:
+    """Events that fire at `step` for a network with `connections` synapses, in list order.
+
+    Counts are capped so that the total never passes an event's `until`; an event whose
+    cap is reached does not fire.
+    """
+    due = []
+    for index, event in enumerate(events):
+        if not fires_at(event, step):
+            continue
+        count = event.count
+        if event.until is not None:
+            count = min(count, event.until - connections)
+        if count <= 0:
+            continue
+        due.append(DueEvent(index, event.op, count, event.reset_optimizer))
+        connections += count
+    return due
+
+
+def schedule(events: Sequence[Any], batches: int, initial: int, capacity: int) -> list[tuple[int, int]]:
+    """(step, connections after the step's events) for every step where growth happens.
+
+    `capacity` is the number of synapses the network can hold at most. Useful for
+    planning and for tests: it is what a run will do, computed without running it.
+    """
+    out = []
+    connections = initial
+    for step in range(1, batches):
+        added = 0
+        for ev in due_events(events, step, connections):
+            n = min(ev.count, capacity - connections - added)
+            added += max(n, 0)
+        if added:
+            connections += added
+            out.append((step, connections))
+    return out

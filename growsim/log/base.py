@@ -1,0 +1,69 @@
+"""The logger protocol: the engine hands loggers plain numbers and numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a logger learns when a run starts."""
+
+    name: str
+    seed: int
+    batches: int
+    spec_text: str  # the spec file verbatim
+    resolved_yaml: str  # every default filled in
+    resolved_json: str
+    overrides: tuple[str, ...]
+    task_names: tuple[str, ...]
+    n_neurons: int
+    n_input: int
+    n_output: int
+    distances: np.ndarray  # (N, N)
+    positions: np.ndarray | None  # (N, d)
+    labels: tuple[str, ...] | None
+    distance_units: str
+    versions: Mapping[str, str] = field(default_factory=dict)
+    spec_path: str | None = None
+
+
+class Logger(Protocol):
+    def start(self, info: RunInfo) -> None: ...
+
+    def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        """Per-batch training losses; steps (k,) int64 are the batches' indices (0-based)."""
+
+    def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
+        """Metrics after `step` batches."""
+
+    def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
+        """A growth event; synapses (k, 2) int (post, pre) added, if any."""
+
+    def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None: ...
+
+    def progress(self, step: int, values: Mapping[str, float]) -> None:
+        """Cheap and frequent: the batch count and the latest figures."""
+
+    def close(self, status: str, reason: str | None, step: int, final: Mapping[str, np.ndarray] | None) -> None:
+        """status: completed, failed or interrupted; reason says why for the last two."""
+
+
+class Loggers:
+    """Fans every call out to several loggers."""
+
+    def __init__(self, loggers: Sequence[Logger]):
+        self.loggers = list(loggers)
+
+    def __getattr__(self, name: str):
+        targets = [getattr(lg, name) for lg in self.loggers]
+
+        def fan_out(*args, **kwargs):
+            for target in targets:
+                target(*args, **kwargs)
+
+        return fan_out

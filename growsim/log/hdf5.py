@@ -1,0 +1,224 @@
+"""The HDF5 writer: one self-describing file per run (layout in docs/hdf5.md).
+
+The file is flushed after every write, so a run that dies leaves a readable file whose
+root attributes say how far it got. No pickles: numbers, strings and JSON text only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from growsim.log.base import RunInfo
+
+SCHEMA_VERSION = "1.0"
+
+# name -> (units, description); every dataset the writer creates carries both.
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "train/step": ("batches", "Index of the training batch (0-based)."),
+    "train/loss": ("1", "Training loss of that batch."),
+    "series/step": ("batches", "Batches completed when the metrics were taken."),
+    "series/wall_time": ("s", "Seconds since the run started."),
+    "series/loss": ("1", "Test loss, mean over tasks."),
+    "series/task_loss": ("1", "Test loss per task (columns: /tasks/names)."),
+    "series/perf": ("1", "Fraction of test trials correct, per task (columns: /tasks/names)."),
+    "series/perf_mean": ("1", "Mean of series/perf over tasks."),
+    "series/connections": ("synapses", "Recurrent synapses that exist."),
+    "series/modularity_q": ("1", "Directed modularity Q (Leicht & Newman) of abs(W_rec) with its communities."),
+    "series/n_communities": ("1", "Number of communities found."),
+    "series/communities": ("1", "Community label of each neuron (0-based)."),
+    "series/lr": ("1", "Learning rate."),
+    "series/train_loss": ("1", "Mean training loss over the batches since the previous log."),
+    "events/step": ("batches", "Batches completed when the event fired."),
+    "events/op": ("", "Growth operation."),
+    "events/count": ("synapses", "Synapses added by the event."),
+    "events/connections": ("synapses", "Synapses after the event."),
+    "events/details": ("", "The event's parameters, as JSON."),
+    "events/synapses": ("", "Synapses added: (event index, post, pre); W_rec[post, pre] is pre -> post."),
+    "geometry/distances": ("", "Distance between neurons i and j (units in the attribute)."),
+    "geometry/positions": ("", "Neuron positions (units in the attribute)."),
+    "geometry/labels": ("", "Region names."),
+    "tasks/names": ("", "Task names, in the order of the per-task columns."),
+    "w_rec": ("1", "Recurrent weights, W_rec[post, pre]; absent synapses are exactly 0."),
+    "mask": ("1", "1 where the synapse pre -> post exists, else 0."),
+    "w_in": ("1", "Input weights (neurons, inputs)."),
+    "w_out": ("1", "Readout weights (outputs, neurons)."),
+    "b_rec": ("1", "Recurrent biases."),
+    "b_out": ("1", "Readout biases."),
+    "w_rec_initial": ("1", "The initial draw of every recurrent weight, present or not."),
+}
+
+_STR = h5py.string_dtype("utf-8")
+
+
+def _describe(ds: h5py.Dataset, key: str) -> None:
+    name = key.split("/")[-1] if key not in DESCRIPTIONS else key
+    units, text = DESCRIPTIONS.get(key, DESCRIPTIONS.get(name, ("", "")))
+    ds.attrs["units"] = units
+    ds.attrs["description"] = text
+
+
+class HDF5Logger:
+    """Writes a run to `path`. Creates the parent folder; refuses an existing file unless `overwrite`."""
+
+    def __init__(self, path: str | Path, *, compression: int = 4, overwrite: bool = False):
+        self.path = Path(path)
+        self.compression = compression
+        self.overwrite = overwrite
+        self._file: h5py.File | None = None
+        self._t0 = time.monotonic()
+
+    # --- helpers -------------------------------------------------------------------
+
+    @property
+    def file(self) -> h5py.File:
+        if self._file is None:
+            raise RuntimeError("the HDF5 logger has not started")
+        return self._file
+
+    def _gzip(self, size: int) -> dict[str, Any]:
+        if self.compression and size >= 64:
+            return {"compression": "gzip", "compression_opts": self.compression, "shuffle": True}
+        return {}
+
+    def _array(self, group: h5py.Group, name: str, data: np.ndarray, key: str) -> None:
+        data = np.asarray(data)
+        if data.dtype == bool:
+            data = data.astype(np.uint8)  # plain integers read everywhere (MATLAB, h5dump)
+        ds = group.create_dataset(name, data=data, **self._gzip(data.size))
+        _describe(ds, key)
+
+    def _append(self, key: str, values: np.ndarray, dtype) -> None:
+        """Append rows to a growable dataset `key`, creating it on first use."""
+        values = np.asarray(values, dtype=dtype)
+        f = self.file
+        if key not in f:
+            shape = (0, *values.shape[1:])
+            chunk_rows = max(1, min(1024, 65536 // max(1, int(np.prod(values.shape[1:], dtype=np.int64)))))
+            ds = f.create_dataset(
+                key, shape=shape, maxshape=(None, *values.shape[1:]), dtype=dtype, chunks=(chunk_rows, *values.shape[1:])
+            )
+            _describe(ds, key)
+        ds = f[key]
+        if ds.shape[1:] != values.shape[1:]:
+            raise ValueError(f"{key}: rows of shape {values.shape[1:]} do not fit {ds.shape[1:]}")
+        n = ds.shape[0]
+        ds.resize(n + values.shape[0], axis=0)
+        ds[n:] = values
+
+    # --- the protocol ---------------------------------------------------------------
+
+    def start(self, info: RunInfo) -> None:
+        if self.path.exists() and not self.overwrite:
+            raise FileExistsError(f"{self.path} exists; pass --overwrite to replace it")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = h5py.File(self.path, "w", libver=("v110", "latest"))
+        self._t0 = time.monotonic()
+        f = self._file
+        f.attrs["format"] = "growsim-run"
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["status"] = "running"
+        f.attrs["status_reason"] = ""
+        f.attrs["last_step"] = -1
+        f.attrs["batches"] = info.batches
+        f.attrs["seed"] = info.seed
+        f.attrs["name"] = info.name
+        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.attrs["n_neurons"] = info.n_neurons
+        for key, value in info.versions.items():
+            f.attrs[f"version_{key}"] = str(value)
+
+        spec = f.create_group("spec")
+        spec.attrs["description"] = "The spec as written, and resolved with every default."
+        spec.create_dataset("verbatim", data=info.spec_text, dtype=_STR)
+        spec.create_dataset("resolved_yaml", data=info.resolved_yaml, dtype=_STR)
+        spec.create_dataset("resolved_json", data=info.resolved_json, dtype=_STR)
+        spec.create_dataset("overrides", data=np.array(info.overrides, dtype=object), dtype=_STR)
+        if info.spec_path:
+            spec.attrs["path"] = info.spec_path
+
+        geo = f.create_group("geometry")
+        self._array(geo, "distances", info.distances, "geometry/distances")
+        geo["distances"].attrs["units"] = info.distance_units
+        if info.positions is not None:
+            self._array(geo, "positions", info.positions, "geometry/positions")
+            geo["positions"].attrs["units"] = info.distance_units
+        if info.labels is not None:
+            ds = geo.create_dataset("labels", data=np.array(info.labels, dtype=object), dtype=_STR)
+            _describe(ds, "geometry/labels")
+
+        tasks = f.create_group("tasks")
+        ds = tasks.create_dataset("names", data=np.array(info.task_names, dtype=object), dtype=_STR)
+        _describe(ds, "tasks/names")
+        tasks.attrs["n_input"] = info.n_input
+        tasks.attrs["n_output"] = info.n_output
+        for name in ("train", "series", "events", "snapshots", "final"):
+            f.require_group(name)
+        f.flush()
+
+    def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        self._append("train/step", steps, np.int64)
+        self._append("train/loss", losses, np.float32)
+        self.file.flush()
+
+    def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
+        self._append("series/step", [step], np.int64)
+        self._append("series/wall_time", [time.monotonic() - self._t0], np.float64)
+        for name, value in scalars.items():
+            self._append(f"series/{name}", [value], np.float64)
+        for name, value in arrays.items():
+            value = np.asarray(value)
+            dtype = np.int32 if np.issubdtype(value.dtype, np.integer) else np.float32
+            self._append(f"series/{name}", value[None], dtype)
+        self.file.attrs["last_step"] = step
+        self.file.flush()
+
+    def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
+        index = self.file["events/step"].shape[0] if "events/step" in self.file else 0
+        self._append("events/step", [step], np.int64)
+        self._append("events/op", np.array([op], dtype=object), _STR)
+        self._append("events/count", [details.get("count", 0)], np.int64)
+        self._append("events/connections", [details.get("connections", -1)], np.int64)
+        self._append("events/details", np.array([json.dumps(dict(details), sort_keys=True)], dtype=object), _STR)
+        if synapses is not None and len(synapses):
+            rows = np.column_stack([np.full(len(synapses), index), np.asarray(synapses)])
+            self._append("events/synapses", rows, np.int64)
+        self.file.flush()
+
+    def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None:
+        group = self.file["snapshots"].create_group(f"{step:09d}")
+        group.attrs["step"] = step
+        for name, value in arrays.items():
+            self._array(group, name, value, name)
+        self.file.flush()
+
+    def progress(self, step: int, values: Mapping[str, float]) -> None:
+        pass
+
+    def close(self, status: str, reason: str | None, step: int, final: Mapping[str, np.ndarray] | None) -> None:
+        if self._file is None:
+            return
+        f = self._file
+        try:
+            if final:
+                group = f["final"]
+                group.attrs["step"] = step
+                for name, value in final.items():
+                    if name in group:
+                        del group[name]
+                    self._array(group, name, value, name)
+            f.attrs["status"] = status
+            f.attrs["status_reason"] = reason or ""
+            f.attrs["last_step"] = step
+            f.attrs["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            f.attrs["duration_s"] = time.monotonic() - self._t0
+        finally:
+            f.close()
+            self._file = None

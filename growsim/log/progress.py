@@ -1,0 +1,76 @@
+"""A rich progress bar: batch, loss, mean task performance, connections, Q, time left."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from growsim.log.base import RunInfo
+
+
+class ProgressLogger:
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self._progress: Progress | None = None
+        self._task = None
+        self._fields = {"loss": "-", "perf": "-", "conn": "-", "q": "-"}
+
+    def start(self, info: RunInfo) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("perf {task.fields[perf]}"),
+            TextColumn("syn {task.fields[conn]}"),
+            TextColumn("Q {task.fields[q]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(info.name, total=info.batches, **self._fields)
+
+    def _update(self, step: int | None = None) -> None:
+        if self._progress is not None:
+            kwargs: dict[str, Any] = dict(self._fields)
+            if step is not None:
+                kwargs["completed"] = step
+            self._progress.update(self._task, **kwargs)
+
+    def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        pass
+
+    def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
+        if "perf_mean" in scalars:
+            self._fields["perf"] = f"{scalars['perf_mean']:.2f}"
+        if "connections" in scalars:
+            self._fields["conn"] = f"{int(scalars['connections'])}"
+        if "modularity_q" in scalars:
+            self._fields["q"] = f"{scalars['modularity_q']:.3f}"
+        self._update(step)
+
+    def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
+        if "connections" in details:
+            self._fields["conn"] = str(details["connections"])
+
+    def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None:
+        pass
+
+    def progress(self, step: int, values: Mapping[str, float]) -> None:
+        if "loss" in values:
+            self._fields["loss"] = f"{values['loss']:.4f}"
+        self._update(step)
+
+    def close(self, status: str, reason: str | None, step: int, final: Mapping[str, np.ndarray] | None) -> None:
+        if self._progress is None:
+            return
+        self._update(step)
+        self._progress.stop()
+        self._progress = None

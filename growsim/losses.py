@@ -1,0 +1,25 @@
+"""Training losses on a task batch (tensors already on the device)."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+
+def masked_mse(out: torch.Tensor, y: torch.Tensor, c_mask: torch.Tensor) -> torch.Tensor:
+    """Yang et al.: mean over (T, B, outputs) of ((sigmoid(out) - y) * c_mask)^2."""
+    return ((torch.sigmoid(out) - y) * c_mask).square().mean()
+
+
+def masked_cross_entropy(out: torch.Tensor, target_class: torch.Tensor, c_mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy per time step over (fixation + ring) classes, weighted by a ring column
+    of the cost mask (0 / 1 / 5) and normalised by the total weight."""
+    n_out = out.shape[-1]
+    ce = F.cross_entropy(out.reshape(-1, n_out), target_class.reshape(-1), reduction="none")
+    weight = c_mask[..., -1].reshape(-1)
+    return (ce * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
+def readout(out: torch.Tensor, loss: str) -> torch.Tensor:
+    """Outputs as the task scores them: sigmoid rates (mse) or class probabilities (cross-entropy)."""
+    return torch.sigmoid(out) if loss == "mse" else torch.softmax(out, dim=-1)

@@ -1,0 +1,98 @@
+"""Yang et al.'s leaky RNN with a connectivity mask on its recurrent weights.
+
+    h_t = (1 - alpha) h_{t-1} + alpha f(W_rec h_{t-1} + W_in (x_t + n_x) + b_rec + n_rec)
+    y_t = W_out h_t + b_out
+
+with n_x ~ N(0, (sqrt(2/alpha) sigma_x)^2) and n_rec ~ N(0, (sqrt(2/alpha) sigma_rec)^2).
+W_rec[i, j] is the synapse from neuron j onto neuron i. Absent synapses are exact zeros
+in W_rec itself, and a gradient hook zeroes their gradients, so no optimizer ever moves
+them. The class takes flat arguments; it never sees the spec.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": torch.relu, "softplus": nn.functional.softplus, "tanh": torch.tanh}
+
+
+class LeakyRNN(nn.Module):
+    def __init__(
+        self,
+        *,
+        w_in: torch.Tensor,  # (N, n_input)
+        w_rec: torch.Tensor,  # (N, N), full initial draw; masked here
+        w_out: torch.Tensor,  # (n_output, N)
+        mask: torch.Tensor,  # (N, N) bool
+        alpha: float,
+        activation: str = "relu",
+        sigma_rec: float = 0.05,
+        sigma_x: float = 0.01,
+        train_biases: bool = True,
+    ):
+        super().__init__()
+        n = w_rec.shape[0]
+        if w_rec.shape != (n, n) or mask.shape != (n, n) or w_in.shape[0] != n or w_out.shape[1] != n:
+            raise ValueError("inconsistent weight shapes")
+        if not 0 < alpha <= 1:
+            raise ValueError(f"alpha = dt/tau must be in (0, 1]; got {alpha}")
+        self.alpha = float(alpha)
+        self.activation = activation
+        self._f = ACTIVATIONS[activation]
+        self.sigma_rec = float(sigma_rec)
+        self.sigma_x = float(sigma_x)
+        mask = mask.to(torch.bool)
+        self.register_buffer("mask", mask.to(w_rec.dtype))
+        # The initial draw of every synapse, present or not: a synapse added later can start here.
+        self.register_buffer("w_rec_initial", w_rec.detach().clone())
+        self.w_in = nn.Parameter(w_in.detach().clone())
+        self.w_rec = nn.Parameter(w_rec.detach().clone() * self.mask)
+        self.b_rec = nn.Parameter(torch.zeros(n, dtype=w_rec.dtype), requires_grad=train_biases)
+        self.w_out = nn.Parameter(w_out.detach().clone())
+        self.b_out = nn.Parameter(torch.zeros(w_out.shape[0], dtype=w_rec.dtype), requires_grad=train_biases)
+        self.w_rec.register_hook(self._mask_grad)
+
+    def _mask_grad(self, grad: torch.Tensor) -> torch.Tensor:
+        return grad * self.mask
+
+    @property
+    def n_neurons(self) -> int:
+        return self.w_rec.shape[0]
+
+    @property
+    def n_connections(self) -> int:
+        return int(self.mask.sum().item())
+
+    def forward(
+        self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (T, B, n_input) -> (outputs (T, B, n_output) before the readout nonlinearity, rates (T, B, N))."""
+        steps, batch, _ = x.shape
+        scale = math.sqrt(2.0 / self.alpha)
+        if noise and self.sigma_x > 0:
+            x = x + (scale * self.sigma_x) * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        # The input drive of every step at once: one large matmul instead of T small ones.
+        drive = torch.addmm(self.b_rec, x.reshape(steps * batch, -1), self.w_in.t()).view(steps, batch, -1)
+        if noise and self.sigma_rec > 0:
+            drive = drive + (scale * self.sigma_rec) * torch.randn(
+                drive.shape, generator=generator, device=x.device, dtype=x.dtype
+            )
+        h = x.new_zeros(batch, self.n_neurons)
+        w_rec_t = self.w_rec.t()
+        f, alpha = self._f, self.alpha
+        rates = []
+        for drive_t in drive.unbind(0):  # unbind: no per-step gradient buffer for drive
+            h = torch.lerp(h, f(torch.addmm(drive_t, h, w_rec_t)), alpha)
+            rates.append(h)
+        hidden = torch.stack(rates)
+        out = torch.addmm(self.b_out, hidden.view(steps * batch, -1), self.w_out.t()).view(steps, batch, -1)
+        return out, hidden
+
+    @torch.no_grad()
+    def add_synapses(self, post: torch.Tensor, pre: torch.Tensor, values: torch.Tensor) -> None:
+        """Make synapses pre->post exist with the given starting weights."""
+        self.mask[post, pre] = 1.0
+        self.w_rec[post, pre] = values.to(self.w_rec.dtype)

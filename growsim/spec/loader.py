@@ -1,0 +1,352 @@
+"""Load a spec: YAML (with lines) -> overrides -> plugins -> pydantic -> rule params -> checks."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from growsim.spec.errors import SpecError, SpecIssue
+from growsim.spec.models import Spec
+from growsim.spec.yaml_lines import YamlSyntaxError, load_with_lines
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with where it came from."""
+
+    spec: Spec
+    text: str  # the YAML file verbatim
+    path: Path | None  # the spec file, if read from one
+    base_dir: Path  # relative paths in the spec resolve against this
+    overrides: tuple[str, ...] = ()  # the --set arguments, in order
+    plugin_rules: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path is not None else "spec"
+
+    def resolved(self) -> dict[str, Any]:
+        """The spec with every default filled in, as plain data."""
+        return self.spec.model_dump(mode="json")
+
+    def resolved_yaml(self) -> str:
+        data = self.resolved()
+        wiring = data.pop("wiring")  # written flat, as users write it
+        data["wiring"] = {"rule": wiring["rule"], **wiring["params"]}
+        order = ["seed", "network", "wiring", "growth", "task", "train", "log", "plugins"]
+        data = {k: data[k] for k in order if k in data}
+        return yaml.safe_dump(data, sort_keys=False)
+
+    def resolved_json(self) -> str:
+        return json.dumps(self.resolved(), sort_keys=True)
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
+    """Read, validate and check a spec file; raise SpecError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([SpecIssue((), f"spec file {path} does not exist")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([SpecIssue((), f"cannot read spec file {path}: {exc}")]) from None
+    return load_spec_text(text, base_dir=path.resolve().parent, overrides=overrides, path=path)
+
+
+def load_spec_text(
+    text: str, *, base_dir: str | Path = ".", overrides: Sequence[str] = (), path: Path | None = None
+) -> LoadedSpec:
+    file = str(path) if path is not None else None
+    try:
+        data, lines = load_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise SpecError([SpecIssue((), str(exc), exc.line)], file) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError([SpecIssue((), "the spec must be a mapping of sections (seed, network, ...)", 1)], file)
+
+    sources: dict[Loc, str] = {}
+    issues: list[SpecIssue] = []
+    for item in overrides:
+        try:
+            loc = apply_override(data, item)
+            sources[loc] = f"--set {item}"
+        except ValueError as exc:
+            issues.append(SpecIssue((), str(exc), source=f"--set {item}"))
+    if issues:
+        raise SpecError(issues, file)
+
+    base_dir = Path(base_dir)
+    plugin_rules = _load_plugins(data, lines, sources, base_dir, issues)
+
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(_issues_from_validation(exc, data, lines, sources))
+
+    from growsim.spec.checks import check_spec, validate_wiring_params
+
+    wiring_issues, params = validate_wiring_params(data.get("wiring"), lines, sources)
+    issues.extend(wiring_issues)
+    if spec is not None and not wiring_issues:
+        spec = spec.model_copy(update={"wiring": spec.wiring.model_copy(update={"params": params})})
+        issues.extend(check_spec(spec, lines, sources, base_dir))
+    if issues:
+        raise SpecError(_dedupe(issues), file)
+    assert spec is not None
+    return LoadedSpec(spec, text, path, base_dir, tuple(overrides), plugin_rules)
+
+
+# --- overrides ------------------------------------------------------------------------
+
+_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def parse_dotted(dotted: str) -> Loc:
+    """'growth.events[0].every' -> ('growth', 'events', 0, 'every')."""
+    parts: list[str | int] = []
+    for chunk in dotted.split("."):
+        m = _PART.fullmatch(chunk)
+        if not m:
+            raise ValueError(f"{dotted!r} is not a dotted spec path (like train.batches or growth.events[0].every)")
+        parts.append(m.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return tuple(parts)
+
+
+def apply_override(data: dict, item: str) -> Loc:
+    """Apply 'dotted.path=value' (value read as YAML) to data in place; return the path."""
+    if "=" not in item:
+        raise ValueError(f"an override must look like path=value, e.g. train.batches=2000; got {item!r}")
+    dotted, raw = item.split("=", 1)
+    loc = parse_dotted(dotted.strip())
+    try:
+        value, _ = load_with_lines(raw) if raw.strip() else (None, {})
+    except YamlSyntaxError as exc:
+        raise ValueError(f"the value of {dotted} is not valid YAML: {exc}") from None
+    node: Any = data
+    for i, key in enumerate(loc[:-1]):
+        nxt = loc[i + 1]
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                raise ValueError(f"{dotted}: there is no item {key} at {_fmt(loc[:i])}")
+            node = node[key]
+            continue
+        if not isinstance(node, dict):
+            raise ValueError(f"{dotted}: {_fmt(loc[:i])} is not a mapping")
+        if key not in node or node[key] is None:
+            node[key] = [] if isinstance(nxt, int) else {}
+        node = node[key]
+    last = loc[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last > len(node):
+            raise ValueError(f"{dotted}: there is no item {last} at {_fmt(loc[:-1])}")
+        if last == len(node):
+            node.append(value)
+        else:
+            node[last] = value
+    else:
+        if not isinstance(node, dict):
+            raise ValueError(f"{dotted}: {_fmt(loc[:-1])} is not a mapping")
+        node[last] = value
+    return loc
+
+
+def _fmt(loc: Loc) -> str:
+    from growsim.spec.errors import format_path
+
+    return format_path(loc) or "the top level"
+
+
+# --- plugins --------------------------------------------------------------------------
+
+
+def _load_plugins(data: dict, lines, sources, base_dir: Path, issues: list[SpecIssue]) -> dict[str, list[str]]:
+    from growsim.wiring import PluginLoadError, RegistryError, load_plugin_file, load_plugin_module
+
+    plugins = data.get("plugins") or []
+    loaded: dict[str, list[str]] = {}
+    if not isinstance(plugins, list):
+        return loaded  # pydantic reports the type
+    for i, entry in enumerate(plugins):
+        if not isinstance(entry, str):
+            continue
+        loc = ("plugins", i)
+        try:
+            if entry.endswith(".py") or "/" in entry or "\\" in entry:
+                loaded[entry] = load_plugin_file(base_dir / entry)
+            else:
+                loaded[entry] = load_plugin_module(entry)
+        except PluginLoadError as exc:
+            issues.append(issue_at(loc, str(exc), lines, sources))
+        except RegistryError as exc:
+            issues.append(issue_at(loc, str(exc), lines, sources))
+    return loaded
+
+
+# --- pydantic errors -> issues ----------------------------------------------------------
+
+
+def issue_at(loc: Loc, message: str, lines: dict, sources: dict) -> SpecIssue:
+    """An issue at `loc`, with the line of `loc` or of its nearest ancestor in the file."""
+    for k in range(len(loc), -1, -1):
+        if loc[:k] in sources:
+            return SpecIssue(loc, message, None, sources[loc[:k]])
+    line = None
+    for k in range(len(loc), -1, -1):
+        if loc[:k] in lines:
+            line = lines[loc[:k]]
+            break
+    return SpecIssue(loc, message, line)
+
+
+def _display_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's union tags and type labels: keep what exists in the data (and a last missing key)."""
+    out: list[str | int] = []
+    node = data
+    for i, item in enumerate(loc):
+        if isinstance(node, dict) and item in node:
+            out.append(item)
+            node = node[item]
+        elif isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+            out.append(item)
+            node = node[item]
+        elif i == len(loc) - 1 and isinstance(item, str) and isinstance(node, dict):
+            out.append(item)  # a missing key
+    return tuple(out)
+
+
+def model_at(loc: Loc, data: Any, root: type[BaseModel] = Spec) -> type[BaseModel] | None:
+    """The model class that validates the mapping at `loc` (choosing union members by their tag)."""
+    ann: Any = root
+    node = data
+    for item in loc:
+        ann = _pick_model(ann, node)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            f = ann.model_fields.get(item) if isinstance(item, str) else None
+            if f is None:
+                return None
+            ann = f.annotation
+        else:
+            origin = typing.get_origin(ann)
+            if origin in (list, tuple):
+                ann = typing.get_args(ann)[0]
+            elif origin is dict:
+                ann = typing.get_args(ann)[1]
+            else:
+                return None
+        node = node[item] if isinstance(node, (dict, list)) and _has(node, item) else None
+    ann = _pick_model(ann, node)
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+
+
+def _has(node, item) -> bool:
+    return (isinstance(node, dict) and item in node) or (
+        isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
+    )
+
+
+def _pick_model(ann: Any, node: Any) -> Any:
+    while typing.get_origin(ann) is typing.Annotated:
+        ann = typing.get_args(ann)[0]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+        for m in members:
+            for tag in ("kind", "op"):
+                f = m.model_fields.get(tag)
+                if f is not None and isinstance(node, dict) and node.get(tag) in typing.get_args(f.annotation):
+                    return m
+        if len(members) == 1:
+            return members[0]
+        return None
+    return ann
+
+
+def _message(err: dict, model: type[BaseModel] | None) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    given = err.get("input")
+    if kind == "greater_than":
+        return f"must be > {ctx['gt']}"
+    if kind == "greater_than_equal":
+        return f"must be >= {ctx['ge']}"
+    if kind == "less_than":
+        return f"must be < {ctx['lt']}"
+    if kind == "less_than_equal":
+        return f"must be <= {ctx['le']}"
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        key = err["loc"][-1]
+        known = sorted(model.model_fields) if model is not None else []
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        allowed = f" (allowed: {', '.join(known)})" if known and not close else ""
+        return f"unknown key {key!r}{hint}{allowed}"
+    if kind == "union_tag_invalid":
+        expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        close = difflib.get_close_matches(str(ctx.get("tag")), expected, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r}{hint} (one of: {', '.join(expected)})"
+    if kind == "union_tag_not_found":
+        return f"needs {ctx.get('discriminator', 'a kind').strip(chr(39))}: (which kind this is)"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        options = re.findall(r"'([^']*)'", expected)
+        close = difflib.get_close_matches(str(given), options, n=1) if isinstance(given, str) else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"must be one of {expected} (got {given!r}){hint}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be an integer (got {given!r})"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number (got {given!r})"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false (got {given!r})"
+    if kind in ("string_type",):
+        return f"must be a string (got {given!r})"
+    if kind in ("list_type",):
+        return f"must be a list (got {given!r})"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of keys (got {given!r})"
+    if kind == "string_pattern_mismatch":
+        return f"{given!r} is not valid here"
+    if kind == "finite_number":
+        return "must be a finite number"
+    return err["msg"][0].lower() + err["msg"][1:]
+
+
+def _issues_from_validation(exc: ValidationError, data: Any, lines, sources) -> list[SpecIssue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = _display_loc(tuple(err["loc"]), data)
+        parent = loc[:-1] if err["type"] == "extra_forbidden" else loc
+        model = model_at(parent, data) if err["type"] == "extra_forbidden" else None
+        issues.append(issue_at(loc, _message(err, model), lines, sources))
+    return issues
+
+
+def _dedupe(issues: list[SpecIssue]) -> list[SpecIssue]:
+    """Merge the several messages that a union gives for one path into one line."""
+    merged: dict[tuple, SpecIssue] = {}
+    for issue in issues:
+        key = issue.path
+        if key in merged and merged[key].message != issue.message:
+            old = merged[key]
+            merged[key] = SpecIssue(old.path, f"{old.message}, or {issue.message}", old.line, old.source)
+        elif key not in merged:
+            merged[key] = issue
+    return sorted(merged.values(), key=lambda i: (i.line or 0, str(i)))

@@ -1,0 +1,84 @@
+"""Safe YAML loading that remembers the line of every key and item.
+
+Only the YAML core schema is accepted (no Python object construction). The loader
+returns plain data plus a map from each path (a tuple of keys and list indices) to
+the 1-based line where that value starts, so every error can name its line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2 floats such as `1e-3` (YAML 1.1 wants `1.0e-3`)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+class YamlSyntaxError(ValueError):
+    """The text is not valid YAML; `line` is 1-based (None if unknown)."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.line = line
+
+
+def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
+    """Parse YAML text into (data, {path: line})."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or str(exc)
+        raise YamlSyntaxError(f"invalid YAML: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(f"invalid YAML: {exc}", None) from None
+    if node is None:
+        return None, {}
+    lines: dict[Path, int] = {}
+    constructor = _Loader("")
+    data = _convert(node, (), lines, constructor)
+    return data, lines
+
+
+def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], constructor) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        constructor.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = constructor.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                raise YamlSyntaxError("invalid YAML: a mapping key must be a scalar", key_node.start_mark.line + 1)
+            if key in out:
+                raise YamlSyntaxError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
+            child = (*path, key)
+            out[key] = _convert(value_node, child, lines, constructor)
+            # A key's own line is more useful than its value's when the value is a block.
+            lines[child] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*path, i), lines, constructor) for i, item in enumerate(node.value)]
+    try:
+        return constructor.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        raise YamlSyntaxError(f"invalid YAML value: {exc.problem}", node.start_mark.line + 1) from None
