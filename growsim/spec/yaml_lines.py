@@ -41,6 +41,9 @@ class YamlSyntaxError(ValueError):
         self.line = line
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse YAML text into (data, {path: line})."""
     try:
@@ -62,6 +65,8 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
 
 def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], constructor) -> Any:
     lines[path] = node.start_mark.line + 1
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise YamlSyntaxError(f"invalid YAML value: tag {node.tag!r} is not allowed", node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         constructor.flatten_mapping(node)

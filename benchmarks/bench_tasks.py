@@ -1,0 +1,130 @@
+"""Time growsim's Yang-task batches, and neurogym's yang19 collection if it is installed.
+
+Usage: python benchmarks/bench_tasks.py [--batch-size 64] [--n-batches 2000]
+
+Prints the mean wall time (ms) per batch of ``--batch-size`` trials for the
+20-task mixture and for each task. If ``neurogym`` imports, it also times, in
+the same run and with the same dt and ring size, (a) ``--batch-size`` calls of
+``new_trial()`` on an env drawn from neurogym's yang19 collection per batch, and
+(b) one batch from ``neurogym.Dataset`` over the scheduled collection with
+seq_len = growsim's mean T, then prints the ratios to growsim's mixture time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from growsim.tasks import TASK_NAMES, YangSuite
+
+
+def _mean_ms(fn, n: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n * 1e3
+
+
+def bench_growsim(args) -> tuple[float, dict[str, float], float]:
+    suite = YangSuite(n_eachring=args.n_eachring, dt_ms=args.dt)
+    rng = np.random.default_rng(args.seed)
+    lengths: list[int] = []
+    # Keep the previous batch alive while the next is made, as a training loop does.
+    held = [None]
+
+    def mixture():
+        held[0] = suite.sample(rng, args.batch_size)
+        lengths.append(held[0].x.shape[0])
+
+    mix_ms = _mean_ms(mixture, args.n_batches, warmup=50)
+    per_task = {}
+    n_task = max(1, args.n_batches // 10)
+    for task in TASK_NAMES:
+
+        def one(task=task):
+            held[0] = suite.sample(rng, args.batch_size, task)
+
+        per_task[task] = _mean_ms(one, n_task, warmup=5)
+    return mix_ms, per_task, float(np.mean(lengths))
+
+
+def bench_neurogym(args, seq_len: int) -> dict[str, float] | str:
+    try:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        import neurogym as ngym
+        from neurogym.utils.scheduler import RandomSchedule
+        from neurogym.wrappers.block import ScheduleEnvs
+    except ImportError as exc:
+        return f"neurogym not installed ({exc}); growsim figures only"
+
+    names = ngym.get_collection("yang19")
+    envs = [ngym.make(name, dt=args.dt, dim_ring=args.n_eachring) for name in names]
+    for i, env in enumerate(envs):
+        env.reset(seed=args.seed + i)
+    rng = np.random.default_rng(args.seed)
+
+    def trials():
+        env = envs[int(rng.integers(len(envs)))]
+        for _ in range(args.batch_size):
+            env.new_trial()  # builds the trial's ob and gt arrays
+
+    n = max(5, args.n_batches // 40)
+    out = {"trials": _mean_ms(trials, n, warmup=2)}
+
+    sched = ScheduleEnvs(envs, schedule=RandomSchedule(len(envs)), env_input=True)
+    sched.reset(seed=args.seed)
+    dataset = ngym.Dataset(sched, batch_size=args.batch_size, seq_len=seq_len)
+    out["dataset"] = _mean_ms(dataset, n, warmup=2)
+    out["version"] = getattr(ngym, "__version__", "?")
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument(
+        "--n-batches", type=int, default=2000, help="mixture batches (per task: a tenth)"
+    )
+    ap.add_argument("--dt", type=float, default=20.0)
+    ap.add_argument("--n-eachring", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-neurogym", action="store_true", help="skip the neurogym comparison")
+    args = ap.parse_args(argv)
+
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs; "
+        f"B={args.batch_size}, dt={args.dt:g} ms, n_eachring={args.n_eachring}"
+    )
+    mix_ms, per_task, mean_t = bench_growsim(args)
+    print(f"growsim 20-task mixture: {mix_ms:.3f} ms per batch (mean T {mean_t:.1f} steps)")
+    for task, ms in per_task.items():
+        print(f"  {task:16s} {ms:.3f} ms")
+
+    if args.no_neurogym:
+        return
+    ng = bench_neurogym(args, seq_len=int(round(mean_t)))
+    if isinstance(ng, str):
+        print(ng)
+        return
+    print(f"neurogym {ng['version']} yang19 collection, same dt and ring:")
+    print(
+        f"  {args.batch_size} x new_trial(): {ng['trials']:.3f} ms per batch "
+        f"({ng['trials'] / mix_ms:.1f}x growsim's mixture time)"
+    )
+    seq_len = int(round(mean_t))
+    print(
+        f"  Dataset(batch_size={args.batch_size}, seq_len={seq_len}): {ng['dataset']:.3f} ms "
+        f"per batch ({ng['dataset'] / mix_ms:.1f}x growsim's mixture time)"
+    )
+
+
+if __name__ == "__main__":
+    main()
