@@ -27,6 +27,10 @@ from growsim.metrics import communities
 from growsim.wiring import RuleInfo, WiringRequest, candidate_mask, choose_synapses
 
 
+class RunInterrupted(BaseException):
+    """Raised (from a signal handler) to stop a run cleanly: the file is closed as interrupted."""
+
+
 @dataclass
 class EngineConfig:
     """Flat settings of the loop (from the spec's train, growth and log sections)."""
@@ -256,6 +260,9 @@ class Engine:
             status, reason = "completed", None
         except KeyboardInterrupt:
             status, reason = "interrupted", f"stopped by the user (Ctrl-C) at batch {self.step}"
+            raise
+        except RunInterrupted as exc:
+            status, reason = "interrupted", f"{exc} at batch {self.step}"
             raise
         except BaseException as exc:
             status, reason = "failed", f"{type(exc).__name__} at batch {self.step}: {exc}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ def run(
 ) -> None:
     """Train the network the spec describes, growing it on schedule, and log the run to HDF5."""
     from growsim.build import build_engine, default_output, prepare
+    from growsim.engine import RunInterrupted
     from growsim.log.hdf5 import HDF5Logger
     from growsim.spec import load_spec
     from growsim.wiring import WiringRuleError
@@ -43,14 +45,23 @@ def run(
 
         loggers.append(ProgressLogger(err_console))
     engine = build_engine(prepared, loggers)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         engine.run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RunInterrupted):
         err_console.print(f"interrupted at batch {engine.step}; {path} records it", markup=False)
         raise typer.Exit(130) from None
     except WiringRuleError as exc:
         raise UserError(f"run failed at batch {engine.step}: {exc}\n{path} records where and why it stopped.") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _summary(path)
+
+
+def _terminate(signum, frame):
+    from growsim.engine import RunInterrupted
+
+    raise RunInterrupted("terminated (SIGTERM)")
 
 
 def _check_output(path: Path, overwrite: bool) -> None:

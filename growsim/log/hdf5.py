@@ -119,7 +119,9 @@ class HDF5Logger:
         if self.path.exists() and not self.overwrite:
             raise FileExistsError(f"{self.path} exists; pass --overwrite to replace it")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self.path, "w", libver=("v110", "latest"))
+        # The default (oldest) file format on purpose: newer formats mark a file "open for
+        # write" in its superblock, and a killed run would leave a file that readers refuse.
+        self._file = h5py.File(self.path, "w")
         self._t0 = time.monotonic()
         f = self._file
         f.attrs["format"] = "growsim-run"

@@ -276,18 +276,25 @@ def _pick_model(ann: Any, node: Any) -> Any:
     return ann
 
 
+def _num(value: Any) -> str:
+    """0.0 -> '0', 0.5 -> '0.5': bounds read as the user would write them."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _message(err: dict, model: type[BaseModel] | None) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     given = err.get("input")
     if kind == "greater_than":
-        return f"must be > {ctx['gt']}"
+        return f"must be > {_num(ctx['gt'])}"
     if kind == "greater_than_equal":
-        return f"must be >= {ctx['ge']}"
+        return f"must be >= {_num(ctx['ge'])}"
     if kind == "less_than":
-        return f"must be < {ctx['lt']}"
+        return f"must be < {_num(ctx['lt'])}"
     if kind == "less_than_equal":
-        return f"must be <= {ctx['le']}"
+        return f"must be <= {_num(ctx['le'])}"
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
