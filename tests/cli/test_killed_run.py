@@ -15,6 +15,22 @@ import pytest
 ROOT = Path(__file__).parents[2]
 
 
+@pytest.fixture
+def start_run():
+    """Start runs in subprocesses; whatever happens in the test, none outlives it."""
+    procs: list[subprocess.Popen] = []
+
+    def start(out: Path) -> subprocess.Popen:
+        procs.append(_start(out))
+        return procs[-1]
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
 def _start(out: Path) -> subprocess.Popen:
     args = [sys.executable, "-m", "growsim", "run", str(ROOT / "tests" / "data" / "tiny.yaml"), "--out", str(out),
             "-q", "--set", "train.batches=100000", "--set", "log.every=5", "--set", "growth.events[0].until=200"]
@@ -38,9 +54,9 @@ def _wait_for_progress(out: Path, proc: subprocess.Popen, steps: int = 10, timeo
 
 
 @pytest.mark.slow
-def test_sigkill_leaves_a_readable_file(tmp_path):
+def test_sigkill_leaves_a_readable_file(tmp_path, start_run):
     out = tmp_path / "killed.h5"
-    proc = _start(out)
+    proc = start_run(out)
     _wait_for_progress(out, proc)
     proc.kill()
     proc.wait()
@@ -57,9 +73,9 @@ def test_sigkill_leaves_a_readable_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_closes_the_file_as_interrupted(tmp_path):
+def test_sigterm_closes_the_file_as_interrupted(tmp_path, start_run):
     out = tmp_path / "terminated.h5"
-    proc = _start(out)
+    proc = start_run(out)
     _wait_for_progress(out, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
