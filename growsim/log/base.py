@@ -63,7 +63,14 @@ class Loggers:
         targets = [getattr(lg, name) for lg in self.loggers]
 
         def fan_out(*args, **kwargs):
+            # Every logger gets the call even if one fails (a file must still be closed).
+            error: BaseException | None = None
             for target in targets:
-                target(*args, **kwargs)
+                try:
+                    target(*args, **kwargs)
+                except BaseException as exc:
+                    error = error or exc
+            if error is not None:
+                raise error
 
         return fan_out

@@ -9,8 +9,10 @@ from growsim.spec.models import Spec
 
 def json_schema() -> dict[str, Any]:
     """The spec's JSON Schema (draft 2020-12), for editors that complete and check YAML."""
+    from growsim.spec.models import WiringSpec
     from growsim.wiring import available_rules
 
+    default_rule = WiringSpec.model_fields["rule"].default
     schema = Spec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "growsim spec"
@@ -22,7 +24,7 @@ def json_schema() -> dict[str, Any]:
             "type": "object",
             "title": f"wiring rule {name}",
             "properties": props,
-            "required": ["rule"],
+            "required": [] if name == default_rule else ["rule"],
             "additionalProperties": False,
         }
         if "$defs" in params:

@@ -38,3 +38,11 @@ def test_schema_rejects_what_the_loader_rejects(validator):
     data, _ = load_with_lines((ROOT / "specs" / "add_conn_distance.yaml").read_text())
     data["wiring"]["p_random"] = 0.2  # not a parameter of the distance rule
     assert list(validator.iter_errors(data))
+
+
+def test_wiring_without_rule_is_the_default_distance_rule(validator):
+    data, _ = load_with_lines((ROOT / "specs" / "add_conn_distance.yaml").read_text())
+    del data["wiring"]["rule"]
+    assert not list(validator.iter_errors(data))
+    data["wiring"]["p_random"] = 0.5  # a mixture parameter needs `rule: mixture`
+    assert list(validator.iter_errors(data))
