@@ -125,3 +125,29 @@ def test_resolved_yaml_round_trips():
     loaded = load_spec(TINY)
     again = load_spec_text(loaded.resolved_yaml(), base_dir=TINY.parent)
     assert again.spec == loaded.spec
+
+
+def test_bad_distance_file_is_reported_at_its_path(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "d.npy", np.ones((3, 4)))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("network:\n  geometry:\n    kind: distance_file\n    path: d.npy\n")
+    with pytest.raises(SpecError) as info:
+        _load_and_prepare(spec)
+    (issue,) = info.value.issues
+    assert str(issue).startswith("network.geometry.path: ")
+    assert "square" in issue.message and issue.line == 4
+
+
+def test_distance_file_sets_the_number_of_neurons(tmp_path):
+    import numpy as np
+
+    x = np.arange(5.0)
+    np.save(tmp_path / "d.npy", np.abs(x[:, None] - x[None, :]))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("network:\n  geometry: {kind: distance_file, path: d.npy}\ngrowth: {initial_connections: 20}\n")
+    prepared = _load_and_prepare(spec)
+    assert prepared.n_neurons == 5 and prepared.capacity == 20
+    with pytest.raises(SpecError, match=r"initial_connections: must be <= 20"):
+        _load_and_prepare(spec, ["growth.initial_connections=21"])
