@@ -6,7 +6,7 @@ commands and functions that need them.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_spec", "SpecError"]
+__all__ = ["__version__", "load_spec", "SpecError", "open_run", "open_runs"]
 
 
 def __getattr__(name: str):
@@ -15,4 +15,8 @@ def __getattr__(name: str):
         from growsim import spec
 
         return getattr(spec, name)
+    if name in ("open_run", "open_runs"):
+        from growsim import reader
+
+        return getattr(reader, name)
     raise AttributeError(f"module 'growsim' has no attribute {name!r}")

@@ -200,6 +200,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         new_synapse_value=spec.growth.new_synapse.value,
         allow_autapses=net.autapses,
         eval_seed=stream_seed(spec.seed, "eval"),
+        checkpoint_every=log.checkpoint_every or log.every,
     )
     geo = prepared.geometry
     info = RunInfo(
@@ -220,6 +221,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         distance_units=geo.units,
         versions=versions(),
         spec_path=str(loaded.path) if loaded.path else None,
+        base_dir=str(loaded.base_dir.resolve()),
     )
     return Engine(
         network=network,

@@ -11,7 +11,7 @@ The engine emits plain numbers and arrays to its loggers.
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,11 @@ from growsim.wiring import RuleInfo, WiringRequest, candidate_mask, choose_synap
 
 
 class RunInterrupted(BaseException):
-    """Raised (from a signal handler) to stop a run cleanly: the file is closed as interrupted."""
+    """Stops a run: the file is closed as interrupted (after a checkpoint, when there was time)."""
+
+
+class DivergenceError(RuntimeError):
+    """The loss, a weight or a gradient became NaN or infinite."""
 
 
 @dataclass
@@ -50,7 +54,8 @@ class EngineConfig:
     new_synapse_value: float
     allow_autapses: bool
     eval_seed: int
-    progress_every: int = 25
+    checkpoint_every: int | None = None  # None: no checkpoints
+    progress_every: int = 25  # batches between progress updates (and divergence checks)
 
 
 @dataclass
@@ -93,6 +98,76 @@ class Engine:
         self._pending_losses: list[torch.Tensor] = []
         self._pending_first = 0
         self._params = [p for p in network.parameters() if p.requires_grad]
+        self._stop_reason: str | None = None
+
+    def request_stop(self, reason: str) -> None:
+        """Stop at the next step boundary, after a checkpoint (safe to call from a signal handler)."""
+        self._stop_reason = reason
+
+    # --- saving and restoring -----------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """The whole state of the run: arrays, and JSON texts (random streams, optimizer settings)."""
+        arrays = {f"network/{k}": v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        for index, entries in opt["state"].items():
+            for key, value in entries.items():
+                arrays[f"optimizer/{index}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
+        arrays["rng/noise"] = self.noise_generator.get_state().numpy()
+        texts = {
+            "optimizer_param_groups": json.dumps(opt["param_groups"]),
+            "rng_task": json.dumps(self.task_rng.bit_generator.state),
+            "rng_wiring": json.dumps(self.wiring.rng.bit_generator.state),
+        }
+        return arrays, texts
+
+    def load_state(self, step: int, arrays: dict[str, np.ndarray], texts: dict[str, str]) -> None:
+        """Restore what `state()` saved at `step`; the run then continues from `step`."""
+        device = self.device
+        network = {k.split("/", 1)[1]: torch.from_numpy(v).to(device) for k, v in arrays.items() if k.startswith("network/")}
+        self.network.load_state_dict(network)
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in arrays.items():
+            if key.startswith("optimizer/"):
+                _, index, name = key.split("/")
+                opt_state.setdefault(int(index), {})[name] = torch.from_numpy(np.array(value))
+        self.optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(texts["optimizer_param_groups"])})
+        self.task_rng.bit_generator.state = json.loads(texts["rng_task"])
+        self.wiring.rng.bit_generator.state = json.loads(texts["rng_wiring"])
+        self.noise_generator.set_state(torch.from_numpy(arrays["rng/noise"]))
+        self.step = step
+        self._pending_first = step
+
+    def _checkpoint(self, step: int) -> None:
+        self._flush_losses()
+        self._check_finite()
+        arrays, texts = self.state()
+        self.loggers.log_checkpoint(step, arrays, texts)
+
+    # --- divergence -----------------------------------------------------------------------
+
+    def _check_finite(self) -> None:
+        """Raise DivergenceError if a pending loss, a weight or a gradient is NaN or infinite."""
+        bad_loss = None
+        if self._pending_losses:
+            losses = torch.stack(self._pending_losses)
+            finite = torch.isfinite(losses)
+            if not bool(finite.all()):
+                first = int((~finite).nonzero()[0, 0])
+                bad_loss = (self._pending_first + first, float(losses[first]))
+        named = dict(self.network.named_parameters())
+        bad_weights = [n for n, p in named.items() if not bool(torch.isfinite(p).all())]
+        bad_grads = [n for n, p in named.items() if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+        if bad_loss is None and not bad_weights and not bad_grads:
+            return
+        parts = []
+        if bad_loss is not None:
+            parts.append(f"the training loss became {bad_loss[1]} at batch {bad_loss[0]}")
+        if bad_weights:
+            parts.append(f"non-finite weights in {', '.join(bad_weights)}")
+        if bad_grads:
+            parts.append(f"non-finite gradients in {', '.join(bad_grads)}")
+        raise DivergenceError("diverged: " + "; ".join(parts))
 
     # --- growth ----------------------------------------------------------------------
 
@@ -230,39 +305,46 @@ class Engine:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def run(self) -> str:
-        """Train to the end; return the final status. Loggers are closed whatever happens."""
+    def run(self, start_step: int = 0) -> str:
+        """Train to the end; return the final status. Loggers are closed whatever happens.
+
+        With `start_step` > 0 the run continues from a state restored by `load_state`: the
+        boundary at `start_step` was fully processed before its checkpoint.
+        """
         cfg = self.cfg
         self.loggers.start(self.info)
         status, reason = "failed", "unknown"
+        self.step = start_step
         try:
-            if cfg.initial_connections:
+            if start_step == 0 and cfg.initial_connections:
                 pairs = self.grow(cfg.initial_connections)
                 details = {"count": len(pairs), "requested": cfg.initial_connections,
                            "connections": self.network.n_connections, "initial": True}
                 self.loggers.log_event(0, "add_connections", details, pairs)
-            progress_loss = math.nan
-            for step in range(cfg.batches + 1):
+            for step in range(start_step, cfg.batches + 1):
                 self.step = step
-                if 0 < step < cfg.batches:
-                    self._apply_growth(step)
-                if step % cfg.log_every == 0 or step == cfg.batches:
-                    self.log_metrics(step)
-                if cfg.snapshot_every and (step % cfg.snapshot_every == 0 or step == cfg.batches):
-                    self.loggers.log_snapshot(step, self.weights())
+                if step > start_step or start_step == 0:
+                    self._boundary(step)
+                if self._stop_reason is not None:
+                    self._checkpoint(step)
+                    self.loggers.commit(step)
+                    raise RunInterrupted(self._stop_reason)
                 if step == cfg.batches:
                     break
                 loss = self.train_step(self.suite.sample(self.task_rng, cfg.batch_size))
                 self._pending_losses.append(loss)
                 if (step + 1) % cfg.progress_every == 0:
-                    progress_loss = float(loss)
-                    self.loggers.progress(step + 1, {"loss": progress_loss})
+                    self._check_recent_losses()
+                    self.loggers.progress(step + 1, {"loss": float(loss)})
             status, reason = "completed", None
         except KeyboardInterrupt:
             status, reason = "interrupted", f"stopped by the user (Ctrl-C) at batch {self.step}"
             raise
         except RunInterrupted as exc:
             status, reason = "interrupted", f"{exc} at batch {self.step}"
+            raise
+        except DivergenceError as exc:
+            status, reason = "failed", f"{exc} (the checkpoint before it is kept)"
             raise
         except BaseException as exc:
             status, reason = "failed", f"{type(exc).__name__} at batch {self.step}: {exc}"
@@ -275,3 +357,24 @@ class Engine:
                 final["w_rec_initial"] = self.network.w_rec_initial.detach().cpu().numpy()
                 self.loggers.close(status, reason, self.step, final)
         return status
+
+    def _boundary(self, step: int) -> None:
+        """Growth, metrics, snapshot and checkpoint due at `step`, then commit the log."""
+        cfg = self.cfg
+        if 0 < step < cfg.batches:
+            self._apply_growth(step)
+        logged = step % cfg.log_every == 0 or step == cfg.batches
+        if logged:
+            self._check_finite()
+            self.log_metrics(step)
+        if cfg.snapshot_every and (step % cfg.snapshot_every == 0 or step == cfg.batches):
+            self.loggers.log_snapshot(step, self.weights())
+        if cfg.checkpoint_every and (step % cfg.checkpoint_every == 0 or step == cfg.batches):
+            self._checkpoint(step)
+        if logged:
+            self.loggers.commit(step)
+
+    def _check_recent_losses(self) -> None:
+        recent = torch.stack(self._pending_losses[-self.cfg.progress_every :])
+        if not bool(torch.isfinite(recent).all()):  # one host sync per progress update
+            self._check_finite()

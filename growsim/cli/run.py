@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -17,65 +19,128 @@ EXAMPLES = """Examples:
   growsim run specs/add_conn_distance.yaml --out runs/short.h5 --set train.batches=2000 --set seed=3
 
   growsim run specs/fix_conn_random.yaml --set log.every=100 --overwrite
+
+  growsim run --resume runs/add_conn_distance.h5
 """
 
 
 def run(
-    spec: Annotated[Path, typer.Argument(help="The spec file (YAML).", show_default=False, metavar="SPEC")],
+    spec: Annotated[Path | None, typer.Argument(help="The spec file (YAML).", show_default=False, metavar="SPEC")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output HDF5 file (default: log.path or runs/<spec name>.h5).")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable); recorded in the output.")] = [],
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.", metavar="RUN.h5")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Train the network the spec describes, growing it on schedule, and log the run to HDF5."""
+    """Train the network the spec describes, growing it on schedule, and log the run to HDF5.
+
+    Ctrl-C (or SIGTERM) stops at the next batch with a checkpoint; a second one stops at once.
+    """
     from growsim.build import build_engine, default_output, prepare
-    from growsim.engine import RunInterrupted
     from growsim.log.hdf5 import HDF5Logger
     from growsim.spec import load_spec
-    from growsim.wiring import WiringRuleError
 
-    loaded = load_spec(spec, set_)
+    checkpoint = None
+    if resume is not None:
+        if spec is not None or set_ or out is not None:
+            raise UserError("--resume takes the spec, overrides and output from the run file: give only --resume RUN.h5")
+        checkpoint, loaded = _load_for_resume(resume)
+        path = resume
+    else:
+        if spec is None:
+            raise UserError("give a spec file (growsim run SPEC), or --resume RUN.h5")
+        loaded = load_spec(spec, set_)
+        path = out if out is not None else default_output(loaded)
+        _check_output(path, overwrite)
     prepared = prepare(loaded)
-    path = out if out is not None else default_output(loaded)
-    _check_output(path, overwrite)
 
-    loggers: list = [HDF5Logger(path, compression=loaded.spec.log.compression, overwrite=overwrite)]
-    if loaded.spec.log.progress and not quiet:
+    log = loaded.spec.log
+    loggers: list = [
+        HDF5Logger(path, compression=log.compression, overwrite=overwrite, atomic=log.atomic_writes, resume=checkpoint)
+    ]
+    if log.progress and not quiet:
         from growsim.log.progress import ProgressLogger
 
         loggers.append(ProgressLogger(err_console))
     engine = build_engine(prepared, loggers)
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        engine.run()
-    except (KeyboardInterrupt, RunInterrupted):
-        err_console.print(f"interrupted at batch {engine.step}; {path} records it", markup=False)
-        raise typer.Exit(130) from None
-    except WiringRuleError as exc:
-        raise UserError(f"run failed at batch {engine.step}: {exc}\n{path} records where and why it stopped.") from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    start = 0
+    if checkpoint is not None:
+        engine.load_state(checkpoint.step, checkpoint.arrays, checkpoint.texts)
+        start = checkpoint.step
+        err_console.print(f"resuming {path} at batch {start}", markup=False, highlight=False)
+    _run_engine(engine, path, start)
     _summary(path)
 
 
-def _terminate(signum, frame):
-    from growsim.engine import RunInterrupted
+def _run_engine(engine, path: Path, start: int) -> None:
+    from growsim.engine import DivergenceError, RunInterrupted
+    from growsim.wiring import WiringRuleError
 
-    raise RunInterrupted("terminated (SIGTERM)")
+    def handle(signum, frame):
+        name = "stopped by the user (Ctrl-C)" if signum == signal.SIGINT else "terminated (SIGTERM)"
+        if engine._stop_reason is None:
+            engine.request_stop(name)
+            err_console.print("stopping at the next batch, after a checkpoint (again to stop at once)", markup=False)
+        else:
+            raise RunInterrupted(name + ", twice")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        engine.run(start)
+    except (KeyboardInterrupt, RunInterrupted):
+        err_console.print(f"interrupted at batch {engine.step}; {path} records it (continue with: growsim run --resume {path})", markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    except (WiringRuleError, DivergenceError) as exc:
+        raise UserError(f"run failed at batch {engine.step}: {exc}\n{path} records where and why it stopped.") from None
+    except OSError as exc:
+        raise UserError(f"run failed at batch {engine.step} writing {path}: {exc}", code=1) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _load_for_resume(path: Path):
+    from growsim.log.hdf5 import read_checkpoint
+    from growsim.spec import load_spec_text
+
+    if not path.is_file():
+        raise UserError(f"{path} does not exist")
+    try:
+        ckpt = read_checkpoint(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise UserError(f"cannot resume {path}: {exc}") from None
+    if ckpt.status == "completed":
+        raise UserError(f"{path} is a completed run: there is nothing to resume")
+    if ckpt.status == "running" and ckpt.writer_host == socket.gethostname() and _alive(ckpt.writer_pid):
+        raise UserError(f"{path} is still being written by process {ckpt.writer_pid}")
+    base_dir = Path(ckpt.base_dir) if ckpt.base_dir else Path.cwd()
+    spec_path = Path(ckpt.spec_path) if ckpt.spec_path else None
+    loaded = load_spec_text(ckpt.spec_text, base_dir=base_dir, overrides=ckpt.overrides, path=spec_path)
+    return ckpt, loaded
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_output(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise UserError(f"{path} exists; pass --overwrite to replace it, or --out another path")
     if path.exists() and path.is_dir():
         raise UserError(f"{path} is a folder, not a file")
+    if path.exists() and not overwrite:
+        raise UserError(f"{path} exists; pass --overwrite to replace it, or --out another path")
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create the output folder {parent}: {exc.strerror}") from None
-    import os
-
     if not os.access(parent, os.W_OK):
         raise UserError(f"cannot write to the output folder {parent}")
 
@@ -84,7 +149,7 @@ def _summary(path: Path) -> None:
     import h5py
     import numpy as np
 
-    with h5py.File(path, "r") as f:
+    with h5py.File(path, "r", locking=False) as f:
         series = f["series"]
         perf = series["perf_mean"][-1] if "perf_mean" in series else float("nan")
         conn = int(series["connections"][-1]) if "connections" in series else 0

@@ -30,6 +30,7 @@ class RunInfo:
     distance_units: str
     versions: Mapping[str, str] = field(default_factory=dict)
     spec_path: str | None = None
+    base_dir: str | None = None  # where the spec's relative paths point
 
 
 class Logger(Protocol):
@@ -48,6 +49,12 @@ class Logger(Protocol):
 
     def progress(self, step: int, values: Mapping[str, float]) -> None:
         """Cheap and frequent: the batch count and the latest figures."""
+
+    def log_checkpoint(self, step: int, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
+        """The whole state of the run at `step` (arrays, and JSON texts such as random-stream states)."""
+
+    def commit(self, step: int) -> None:
+        """Everything logged so far must now be durable (called after each log step)."""
 
     def close(self, status: str, reason: str | None, step: int, final: Mapping[str, np.ndarray] | None) -> None:
         """status: completed, failed or interrupted; reason says why for the last two."""

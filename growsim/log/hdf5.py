@@ -1,12 +1,19 @@
 """The HDF5 writer: one self-describing file per run (layout in docs/hdf5.md).
 
-The file is flushed after every write, so a run that dies leaves a readable file whose
-root attributes say how far it got. No pickles: numbers, strings and JSON text only.
+Writes are transactions. Between two commits (one per log step) the writer works on a
+hidden copy beside the run file; a commit closes the copy and renames it over the run
+file, which the operating system does atomically. So the run file on disk is always a
+complete HDF5 file: a run killed at any moment leaves the last commit, readable by h5py
+and h5dump, whose root attributes say how far it got; and readers can open it while the
+run goes on. No pickles: numbers, strings and JSON text only.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -65,23 +72,87 @@ def _describe(ds: h5py.Dataset, key: str) -> None:
     ds.attrs["description"] = text
 
 
-class HDF5Logger:
-    """Writes a run to `path`. Creates the parent folder; refuses an existing file unless `overwrite`."""
+def working_path(path: Path) -> Path:
+    """The hidden copy a run's writes go to between commits."""
+    return path.with_name(f".{path.name}.writing")
 
-    def __init__(self, path: str | Path, *, compression: int = 4, overwrite: bool = False):
+
+class HDF5Logger:
+    """Writes a run to `path`. Creates the parent folder; refuses an existing file unless `overwrite`.
+
+    `atomic=False` writes in place instead of through a copy (for very large files, where
+    copying at every commit costs too much); a kill during a write can then damage the file.
+    `resume` continues a run from its checkpoint (see `read_checkpoint`).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        compression: int = 4,
+        overwrite: bool = False,
+        atomic: bool = True,
+        resume: "Checkpoint | None" = None,
+    ):
         self.path = Path(path)
         self.compression = compression
         self.overwrite = overwrite
+        self.atomic = atomic
+        self.resume = resume
         self._file: h5py.File | None = None
+        self._started = False
         self._t0 = time.monotonic()
+        self._elapsed_before = 0.0  # seconds of earlier sessions of a resumed run
 
-    # --- helpers -------------------------------------------------------------------
+    # --- transactions -----------------------------------------------------------------
 
     @property
     def file(self) -> h5py.File:
+        """The open file of the current transaction (opened on first use after a commit)."""
         if self._file is None:
-            raise RuntimeError("the HDF5 logger has not started")
+            if not self._started:
+                raise RuntimeError("the HDF5 logger has not started")
+            self._begin()
         return self._file
+
+    def _begin(self) -> None:
+        if self.atomic:
+            work = working_path(self.path)
+            shutil.copyfile(self.path, work)
+            self._file = h5py.File(work, "a")
+        else:
+            self._file = h5py.File(self.path, "a")
+
+    def commit(self, step: int | None = None) -> None:
+        """Make everything written so far durable and visible in the run file."""
+        if self._file is None:
+            return
+        f = self._file
+        f.attrs["heartbeat"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.attrs["duration_s"] = self._elapsed()
+        name = f.filename
+        f.close()
+        self._file = None
+        if self.atomic:
+            with open(name, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(name, self.path)
+            _fsync_dir(self.path.parent)
+
+    def _abandon(self) -> None:
+        """Drop the current transaction (after a failure inside it)."""
+        if self._file is not None:
+            name = self._file.filename
+            try:
+                self._file.close()
+            except Exception:
+                pass
+            self._file = None
+            if self.atomic:
+                Path(name).unlink(missing_ok=True)
+
+    def _elapsed(self) -> float:
+        return self._elapsed_before + time.monotonic() - self._t0
 
     def _gzip(self, size: int) -> dict[str, Any]:
         if self.compression and size >= 64:
@@ -116,12 +187,17 @@ class HDF5Logger:
     # --- the protocol ---------------------------------------------------------------
 
     def start(self, info: RunInfo) -> None:
+        if self.resume is not None:
+            self._start_resumed()
+            return
         if self.path.exists() and not self.overwrite:
             raise FileExistsError(f"{self.path} exists; pass --overwrite to replace it")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = working_path(self.path) if self.atomic else self.path
         # The default (oldest) file format on purpose: newer formats mark a file "open for
         # write" in its superblock, and a killed run would leave a file that readers refuse.
-        self._file = h5py.File(self.path, "w")
+        self._file = h5py.File(target, "w")
+        self._started = True
         self._t0 = time.monotonic()
         f = self._file
         f.attrs["format"] = "growsim-run"
@@ -134,6 +210,7 @@ class HDF5Logger:
         f.attrs["name"] = info.name
         f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         f.attrs["n_neurons"] = info.n_neurons
+        self._mark_writer(f)
         for key, value in info.versions.items():
             f.attrs[f"version_{key}"] = str(value)
 
@@ -145,6 +222,8 @@ class HDF5Logger:
         spec.create_dataset("overrides", data=np.array(info.overrides, dtype=object), dtype=_STR)
         if info.spec_path:
             spec.attrs["path"] = info.spec_path
+        if info.base_dir:
+            spec.attrs["base_dir"] = info.base_dir
 
         geo = f.create_group("geometry")
         self._array(geo, "distances", info.distances, "geometry/distances")
@@ -163,16 +242,47 @@ class HDF5Logger:
         tasks.attrs["n_output"] = info.n_output
         for name in ("train", "series", "events", "snapshots", "final"):
             f.require_group(name)
-        f.flush()
+        self.commit()
+
+    def _mark_writer(self, f: h5py.File) -> None:
+        # Lets a reader tell a run in progress from one whose process died.
+        f.attrs["writer_pid"] = os.getpid()
+        f.attrs["writer_host"] = socket.gethostname()
+
+    def _start_resumed(self) -> None:
+        """Cut the record back to the checkpoint, so the rest is written as if never interrupted."""
+        ckpt = self.resume
+        self._started = True
+        working_path(self.path).unlink(missing_ok=True)  # a transaction the crash cut short
+        f = self.file
+        for top in ("train", "series", "events"):
+            for name in list(f[top]):
+                key = f"{top}/{name}"
+                if key not in ckpt.positions:
+                    del f[key]  # first written after the checkpoint
+                elif f[key].shape[0] > ckpt.positions[key]:
+                    f[key].resize(ckpt.positions[key], axis=0)
+        for name in list(f["snapshots"]):
+            if name not in ckpt.snapshots:
+                del f["snapshots"][name]
+        for name in list(f["final"]):
+            del f["final"][name]
+        self._elapsed_before = float(ckpt.elapsed)
+        self._t0 = time.monotonic()
+        f.attrs["status"] = "running"
+        f.attrs["status_reason"] = ""
+        f.attrs["last_step"] = ckpt.step
+        f.attrs["resumed"] = int(f.attrs.get("resumed", 0)) + 1
+        self._mark_writer(f)
+        self.commit()
 
     def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
         self._append("train/step", steps, np.int64)
         self._append("train/loss", losses, np.float32)
-        self.file.flush()
 
     def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
         self._append("series/step", [step], np.int64)
-        self._append("series/wall_time", [time.monotonic() - self._t0], np.float64)
+        self._append("series/wall_time", [self._elapsed()], np.float64)
         for name, value in scalars.items():
             self._append(f"series/{name}", [value], np.float64)
         for name, value in arrays.items():
@@ -180,7 +290,6 @@ class HDF5Logger:
             dtype = np.int32 if np.issubdtype(value.dtype, np.integer) else np.float32
             self._append(f"series/{name}", value[None], dtype)
         self.file.attrs["last_step"] = step
-        self.file.flush()
 
     def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
         index = self.file["events/step"].shape[0] if "events/step" in self.file else 0
@@ -192,35 +301,128 @@ class HDF5Logger:
         if synapses is not None and len(synapses):
             rows = np.column_stack([np.full(len(synapses), index), np.asarray(synapses)])
             self._append("events/synapses", rows, np.int64)
-        self.file.flush()
 
     def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None:
         group = self.file["snapshots"].create_group(f"{step:09d}")
         group.attrs["step"] = step
         for name, value in arrays.items():
             self._array(group, name, value, name)
-        self.file.flush()
+
+    def log_checkpoint(self, step: int, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
+        """The whole state of the run at `step`, replacing the previous checkpoint.
+
+        Same-shaped arrays are overwritten in place, so the file does not grow with every
+        checkpoint. The checkpoint also records how long every growing dataset was, so a
+        resumed run can cut the record back to this point.
+        """
+        f = self.file
+        group = f.require_group("checkpoint")
+        group.attrs["description"] = "The latest state of the run, from which `growsim run --resume` continues."
+        for name, value in arrays.items():
+            value = np.asarray(value)
+            if name in group and (group[name].shape != value.shape or group[name].dtype != value.dtype):
+                del group[name]
+            if name in group:
+                group[name][...] = value
+            else:
+                group.create_dataset(name, data=value)
+        for name in [n for n in _walk_datasets(group) if n not in arrays]:
+            del group[name]
+        positions = {}
+        for top in ("train", "series", "events"):
+            for name, obj in f[top].items():
+                if isinstance(obj, h5py.Dataset):
+                    positions[f"{top}/{name}"] = int(obj.shape[0])
+        group.attrs["step"] = step
+        group.attrs["elapsed_s"] = self._elapsed()
+        group.attrs["positions"] = json.dumps(positions, sort_keys=True)
+        group.attrs["snapshots"] = json.dumps(sorted(f["snapshots"]))
+        group.attrs["texts"] = json.dumps(dict(texts), sort_keys=True)
+        group.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     def progress(self, step: int, values: Mapping[str, float]) -> None:
         pass
 
     def close(self, status: str, reason: str | None, step: int, final: Mapping[str, np.ndarray] | None) -> None:
-        if self._file is None:
+        if not self._started:
             return
-        f = self._file
         try:
-            if final:
-                group = f["final"]
-                group.attrs["step"] = step
-                for name, value in final.items():
-                    if name in group:
-                        del group[name]
-                    self._array(group, name, value, name)
-            f.attrs["status"] = status
-            f.attrs["status_reason"] = reason or ""
-            f.attrs["last_step"] = step
-            f.attrs["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            f.attrs["duration_s"] = time.monotonic() - self._t0
+            self._write_end(self.file, status, reason, step, final)
+            self.commit()
+        except BaseException:
+            # The transaction itself may be broken (a full disk, say): drop it, and at
+            # least mark the last committed file with how the run ended.
+            self._abandon()
+            try:
+                self._begin()
+                self._write_end(self._file, status, reason, step, None)
+                self.commit()
+            except BaseException:
+                self._abandon()
+            raise
         finally:
-            f.close()
-            self._file = None
+            self._started = False
+
+    def _write_end(self, f: h5py.File, status: str, reason: str | None, step: int, final) -> None:
+        if final:
+            group = f["final"]
+            group.attrs["step"] = step
+            for name, value in final.items():
+                if name in group:
+                    del group[name]
+                self._array(group, name, value, name)
+        f.attrs["status"] = status
+        f.attrs["status_reason"] = reason or ""
+        if status == "completed":
+            f.attrs["last_step"] = step
+        f.attrs["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _walk_datasets(group: h5py.Group) -> list[str]:
+    names: list[str] = []
+    group.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return names
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- reading a checkpoint back ----------------------------------------------------------
+
+
+class Checkpoint:
+    """A run's saved state, read from its file."""
+
+    def __init__(self, path: Path):
+        with h5py.File(path, "r", locking=False) as f:
+            if "checkpoint" not in f:
+                raise ValueError(f"{path} has no checkpoint to resume from")
+            group = f["checkpoint"]
+            self.step = int(group.attrs["step"])
+            self.elapsed = float(group.attrs.get("elapsed_s", 0.0))
+            self.positions: dict[str, int] = json.loads(group.attrs["positions"])
+            self.snapshots: set[str] = set(json.loads(group.attrs["snapshots"]))
+            self.texts: dict[str, str] = json.loads(group.attrs["texts"])
+            self.arrays: dict[str, np.ndarray] = {name: group[name][()] for name in _walk_datasets(group)}
+            self.status = str(f.attrs["status"])
+            self.writer_pid = int(f.attrs.get("writer_pid", -1))
+            self.writer_host = str(f.attrs.get("writer_host", ""))
+            spec = f["spec"]
+            self.spec_text = spec["verbatim"][()].decode()
+            self.overrides = tuple(o.decode() for o in spec["overrides"][()])
+            self.spec_path = spec.attrs.get("path")
+            self.base_dir = spec.attrs.get("base_dir")
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    return Checkpoint(Path(path))

@@ -63,6 +63,12 @@ class ProgressLogger:
     def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None:
         pass
 
+    def log_checkpoint(self, step: int, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
+        pass
+
+    def commit(self, step: int) -> None:
+        pass
+
     def progress(self, step: int, values: Mapping[str, float]) -> None:
         if "loss" in values:
             self._fields["loss"] = f"{values['loss']:.4f}"

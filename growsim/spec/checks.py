@@ -125,6 +125,11 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
             issues.append(
                 issue_at(("network", "geometry", "path"), f"file {full} does not exist", lines, sources)
             )
+    every = spec.log.every
+    if spec.log.checkpoint_every is not None and spec.log.checkpoint_every % every:
+        issues.append(
+            issue_at(("log", "checkpoint_every"), f"must be a multiple of log.every ({every})", lines, sources)
+        )
     if spec.log.snapshot_every is not None and not spec.log.snapshots:
         issues.append(issue_at(("log", "snapshot_every"), "is set but log.snapshots is false", lines, sources))
     return issues

@@ -248,6 +248,17 @@ class LogSpec(StrictModel):
     snapshots: bool = Field(True, description="Store weights and masks at every snapshot step.")
     snapshot_every: int | None = Field(None, gt=0, description="Batches between snapshots; default log.every.")
     compression: int = Field(4, ge=0, le=9, description="gzip level of array datasets (0: none).")
+    checkpoint_every: int | None = Field(
+        None,
+        gt=0,
+        description="Batches between checkpoints, from which `growsim run --resume` continues; a multiple of "
+        "log.every; default log.every. A run stopped by Ctrl-C or SIGTERM also checkpoints where it stops.",
+    )
+    atomic_writes: bool = Field(
+        True,
+        description="Commit each log step's writes by renaming a finished copy over the file, so the file on disk "
+        "is always complete. False writes in place (for very large files; a kill during a write can damage it).",
+    )
     progress: bool = Field(True, description="Show a progress bar on the terminal.")
 
 

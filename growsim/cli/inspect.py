@@ -1,0 +1,306 @@
+"""growsim inspect: what a run file holds, in one screen."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from growsim.cli.common import UserError, console
+
+EXAMPLES = """Examples:
+
+  growsim inspect runs/add_conn_distance.h5
+
+  growsim inspect runs/fix_random_s3.h5
+"""
+
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def inspect(
+    run_file: Annotated[Path, typer.Argument(help="A run's HDF5 file.", show_default=False, metavar="RUN")],
+) -> None:
+    """Summarise a run: spec highlights, status, final performance per task, growth, and contents."""
+    from rich.table import Table
+    from rich.text import Text
+
+    run = open_or_fail(run_file)
+    series = run.series()
+    events = run.events()
+    contents = run.contents()
+    snapshots = run.snapshot_steps()
+    analyses = run.analyses()
+    spec = run.spec
+
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    size = run.path.stat().st_size
+    head.add_row("file", Text(f"{run.path}  ({_bytes(size)}, growsim-run schema {run.schema_version})"))
+    head.add_row("status", _status(run))
+    when = run.attrs.get("created", "?")
+    if run.finished:
+        when += f" to {run.finished}"
+    head.add_row("time", Text(f"{_duration(run.duration_s)}  ({when})"))
+    head.add_row("spec", Text(_spec_line(run)))
+    for label, text in _spec_highlights(run, spec):
+        head.add_row(label, Text(text))
+    console.print(head)
+
+    _print_metrics(run, series)
+    _print_growth(events, series)
+
+    console.print(Text("\nContents", style="bold"))
+    names = {row["name"] for row in contents}
+    groups: dict[str, list[int]] = {}
+    for row in contents:
+        top = row["name"].split("/")[0]
+        groups.setdefault(top, []).append(row["stored_bytes"])
+    table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+    for col, justify in (("group", "left"), ("datasets", "right"), ("stored", "right"), ("what", "left")):
+        table.add_column(col, justify=justify)
+    for top in ("spec", "geometry", "tasks", "train", "series", "events", "snapshots", "final", "analysis"):
+        if top not in groups and top not in ("snapshots", "analysis"):
+            continue
+        sizes = groups.get(top, [])
+        table.add_row(f"/{top}", str(len(sizes)), _bytes(sum(sizes)), Text(_what(top, run, series, events, snapshots, analyses, names)))
+    for top in sorted(set(groups) - {"spec", "geometry", "tasks", "train", "series", "events", "snapshots", "final", "analysis"}):
+        table.add_row(f"/{top}", str(len(groups[top])), _bytes(sum(groups[top])), "")
+    console.print(table)
+
+
+def open_or_fail(path: Path):
+    """The run at ``path``; a file that cannot be read is a user error (exit 2)."""
+    from growsim.reader import RunFileError, open_run
+
+    try:
+        return open_run(path)
+    except RunFileError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _status(run) -> Any:
+    from rich.text import Text
+
+    colour = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}.get(run.status, "white")
+    text = Text(run.status, style=f"bold {colour}")
+    if run.status == "completed":
+        text.append(f" at step {run.last_step} of {run.batches}")
+    elif run.status == "running":
+        text.append(f": last step logged {run.last_step} of {run.batches} "
+                    "(still being written, or killed: a killed run never closes its file)")
+    else:
+        text.append(f" at step {run.last_step} of {run.batches}")
+    if run.status_reason:
+        text.append(f": {run.status_reason}")
+    return text
+
+
+def _spec_line(run) -> str:
+    parts = [run.name]
+    if run.spec_path:
+        parts.append(f"({run.spec_path})")
+    parts.append(f"seed {run.seed}")
+    text = " ".join(parts[:-1]) + ", " + parts[-1]
+    if run.overrides:
+        text += ", --set " + " ".join(run.overrides)
+    return text
+
+
+def _params(d: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    return ", ".join(f"{k}={_short(v)}" for k, v in d.items() if k not in skip and v is not None)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list) and len(value) > 6:
+        return f"[{', '.join(map(str, value[:3]))}, ... ({len(value)})]"
+    return str(value)
+
+
+def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
+    net = spec.get("network", {})
+    geo = dict(net.get("geometry", {}))
+    kind = geo.pop("kind", "?")
+    n = run.n_neurons
+    rows = [("network", f"{n} neurons; geometry {kind} ({_params(geo)}); {net.get('activation', '?')}, "
+             f"tau {net.get('tau_ms', '?'):g} ms, sigma_rec {net.get('sigma_rec', '?')}")]
+    wiring = spec.get("wiring", {})
+    rows.append(("wiring", f"{wiring.get('rule', '?')} ({_params(wiring.get('params', {}))})"))
+    growth = spec.get("growth", {})
+    program = [f"{growth.get('initial_connections', 0)} synapses at the start"]
+    for ev in growth.get("events", []):
+        when = f"at {_short(ev['at'])}" if ev.get("at") else f"every {ev.get('every')}"
+        if ev.get("start") is not None:
+            when += f" from {ev['start']}"
+        if ev.get("stop") is not None:
+            when += f" to {ev['stop']}"
+        extra = _params(ev, skip=("op", "every", "at", "start", "stop", "reset_optimizer"))
+        program.append(f"{ev.get('op')} {when} ({extra}{', reset optimizer' if ev.get('reset_optimizer') else ''})")
+    rows.append(("growth", "; then ".join(program)))
+    task = spec.get("task", {})
+    names = run.tasks
+    shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:4])}, ... {names[-1]}"
+    rows.append(("tasks", f"{len(names)} from {task.get('suite', '?')}: {shown}"))
+    train = spec.get("train", {})
+    opt = train.get("optimizer", {})
+    rows.append(("training", f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
+                 f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; {train.get('loss', '?')} loss"))
+    log = spec.get("log", {})
+    snaps = "no snapshots" if not log.get("snapshots", True) else f"snapshots every {log.get('snapshot_every') or log.get('every')}"
+    rows.append(("logging", f"metrics every {log.get('every')} batches ({log.get('eval_batch_size')} test trials per task, "
+                 f"Q by {log.get('modularity')}); {snaps}"))
+    return rows
+
+
+def _print_metrics(run, series) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    if not len(series):
+        console.print(Text("\nNo metrics logged yet.", style="bold"))
+        return
+    last = series.iloc[-1]
+    step = int(last["step"])
+    parts = []
+    for key, label, fmt in (("perf_mean", "mean performance", ".3f"), ("loss", "test loss", ".4f"),
+                            ("modularity_q", "Q", ".3f"), ("n_communities", "communities", ".0f"),
+                            ("connections", "synapses", ".0f")):
+        if key in series and not math.isnan(float(last[key])):
+            parts.append(f"{label} {float(last[key]):{fmt}}")
+    console.print(Text(f"\nFinal metrics (step {step}): " + ", ".join(parts), style="bold"))
+    perf = {t: float(last[f"perf/{t}"]) for t in run.tasks if f"perf/{t}" in series}
+    loss = {t: float(last[f"task_loss/{t}"]) for t in run.tasks if f"task_loss/{t}" in series}
+    if not perf:
+        return
+    names = list(perf)
+    # Two side-by-side halves keep 20 tasks on one screen.
+    halves = 2 if len(names) > 10 else 1
+    rows = math.ceil(len(names) / halves)
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    for _ in range(halves):
+        table.add_column("task")
+        table.add_column("perf", justify="right")
+        table.add_column("test loss", justify="right")
+    for r in range(rows):
+        cells: list[Any] = []
+        for h in range(halves):
+            i = h * rows + r
+            if i < len(names):
+                t = names[i]
+                cells += [t, _bar(perf[t]), f"{loss[t]:.4f}" if t in loss else ""]
+            else:
+                cells += ["", "", ""]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _bar(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    return f"{value:.3f}"
+
+
+def _sparkline(values) -> str:
+    import numpy as np
+
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ""
+    if len(v) > 40:  # one character per bin of steps
+        v = np.array([b.max() for b in np.array_split(v, 40)])
+    lo, hi = v.min(), v.max()
+    if hi == lo:
+        return _SPARK[0] * len(v)
+    return "".join(_SPARK[int(round((x - lo) / (hi - lo) * (len(_SPARK) - 1)))] for x in v)
+
+
+def _print_growth(events, series) -> None:
+    from rich.text import Text
+
+    console.print(Text("\nGrowth", style="bold"))
+    initial = events[events["step"] == 0] if len(events) else events
+    grown = events[events["step"] > 0] if len(events) else events
+    lines = []
+    if len(initial):
+        lines.append(f"  step 0: {int(initial['count'].sum())} initial synapses")
+    if len(grown):
+        ops = ", ".join(f"{n} {op}" for op, n in grown["op"].value_counts().items())
+        lines.append(f"  {len(grown)} events ({ops}), from step {int(grown['step'].iloc[0])} to {int(grown['step'].iloc[-1])}, "
+                     f"{int(grown['count'].sum())} synapses added")
+        shown = list(range(min(2, len(grown))))
+        if len(grown) > 4:
+            shown += [None, len(grown) - 2, len(grown) - 1]
+        else:
+            shown = list(range(len(grown)))
+        for i in shown:
+            if i is None:
+                lines.append(f"    ... {len(grown) - 4} more")
+                continue
+            ev = grown.iloc[i]
+            lines.append(f"    step {int(ev['step']):>8}: {ev['op']} +{int(ev['count'])} -> {int(ev['connections'])} synapses")
+    elif not len(initial):
+        lines.append("  no growth events")
+    else:
+        lines.append("  no growth events after the start")
+    if "connections" in series and len(series):
+        c = series["connections"]
+        lines.append(f"  synapses over training: {_sparkline(c)}  {c.iloc[0]:.0f} at step {int(series['step'].iloc[0])}"
+                     f" -> {c.iloc[-1]:.0f} at step {int(series['step'].iloc[-1])}")
+    if "modularity_q" in series and series["modularity_q"].notna().any():
+        q = series["modularity_q"]
+        lines.append(f"  Q over training:        {_sparkline(q)}  {q.iloc[0]:.3f} -> {q.iloc[-1]:.3f} (max {q.max():.3f})")
+    for line in lines:
+        console.print(Text(line))
+
+
+def _what(top: str, run, series, events, snapshots, analyses, names: set[str]) -> str:
+    from growsim.reader._run import _compact
+
+    if top == "spec":
+        return f"verbatim and resolved spec, {len(run.overrides)} override(s)"
+    if top == "geometry":
+        geo = run.spec.get("network", {}).get("geometry", {}).get("kind", "")
+        have = [k for k in ("distances", "positions", "labels") if f"geometry/{k}" in names]
+        return f"{', '.join(have)} ({geo})"
+    if top == "tasks":
+        return f"{len(run.tasks)} task names"
+    if top == "train":
+        return f"loss of {len(run.train())} batches"
+    if top == "series":
+        return f"{len(series)} logged steps" + (f" ({_compact([int(s) for s in series['step']])})" if len(series) else "")
+    if top == "events":
+        return f"{len(events)} growth events"
+    if top == "snapshots":
+        return f"{len(snapshots)} snapshots" + (f" (steps {_compact(snapshots)})" if snapshots else " (log.snapshots: false)")
+    if top == "final":
+        return "weights at the end" if run.finished else "weights at the end (none: the run has not ended)"
+    if top == "analysis":
+        if not analyses:
+            return "none (growsim analyze RUN modularity)"
+        return ", ".join(f"{name} ({metric})" for name, metric in analyses.items())
+    return ""
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "not finished"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{seconds:.1f} s"
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"

@@ -1,0 +1,125 @@
+"""What every figure shares: an Agg figure outside pyplot, the house style, titles, labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from growsim.reader import Run
+
+# Applied only while a figure is drawn (rc_context), so a user's own settings are untouched.
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "figure.titlesize": 11,
+    "savefig.facecolor": "white",
+    "figure.facecolor": "white",
+    "image.interpolation": "nearest",
+}
+
+POSITIVE = "#c0392b"  # weights > 0
+NEGATIVE = "#2166ac"  # weights < 0
+
+# Readable names of the series columns.
+METRIC_LABELS = {
+    "modularity_q": "modularity Q",
+    "perf_mean": "mean performance (fraction correct)",
+    "loss": "test loss",
+    "train_loss": "training loss",
+    "connections": "synapses",
+    "n_communities": "communities",
+    "lr": "learning rate",
+    "wall_time": "wall time (s)",
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure drawn by Agg, independent of pyplot's global state and of the user's backend."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+    """Write ``fig`` (format from the suffix: png, pdf, svg...), creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with style():
+        fig.savefig(path, dpi=dpi)
+    return path
+
+
+def metric_label(metric: str) -> str:
+    if "/" in metric:
+        kind, _, task = metric.partition("/")
+        return f"{'performance' if kind == 'perf' else kind.replace('_', ' ')}: {task}"
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def run_label(run: Run) -> str:
+    """Which run: its spec name, seed and file; and how it ended when it did not complete."""
+    text = f"{run.name}, seed {run.seed} ({run.path.name})"
+    if run.status != "completed":
+        text += f", {run.status} at step {run.last_step} of {run.batches}"
+    return text
+
+
+def title(fig: Figure, what: str, run: Run) -> None:
+    fig.suptitle(f"{what}\n{run_label(run)}", fontsize=11)
+
+
+def message(ax, text: str) -> None:
+    """Say in the panel why it is empty."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.35", wrap=True)
+
+
+def event_rug(ax, steps: np.ndarray, *, label: str | None = None) -> None:
+    """Growth events as short ticks along the bottom of ``ax`` (x in data, y in axes units)."""
+    if len(steps) == 0:
+        return
+    ax.plot(steps, np.zeros(len(steps)), linestyle="none", marker="|", markersize=7, color="#e67e22",
+            transform=ax.get_xaxis_transform(), clip_on=False, label=label, zorder=3)
+
+
+def community_labels(run: Run, step: int, w_rec: np.ndarray) -> tuple[np.ndarray, str]:
+    """Communities of the neurons at ``step``: the ones logged in training, else computed now.
+
+    Returns labels (N,) int and where they come from (for the figure's caption).
+    """
+    n = w_rec.shape[0]
+    try:
+        steps, labels = run.communities()
+        rows = np.flatnonzero(steps == step)
+        if rows.size and labels.shape[1] == n and np.all(labels[rows[-1]] >= 0):
+            return labels[rows[-1]].astype(np.int64), f"communities logged in training ({run.spec.get('log', {}).get('modularity', '')})"
+    except Exception:  # not logged (log.modularity: none): compute below
+        pass
+    from growsim.metrics import communities
+
+    return communities(np.abs(w_rec.astype(np.float64)), method="spectral").labels, "communities by the spectral method"
+
+
+def community_colors(labels: np.ndarray) -> np.ndarray:
+    """An RGBA colour per neuron (N, 4) from its community (tab20, cycling)."""
+    cmap = matplotlib.colormaps["tab20" if labels.max(initial=0) >= 10 else "tab10"]
+    return cmap(np.mod(labels, cmap.N))

@@ -1,0 +1,78 @@
+"""Kind `training`: loss and per-task performance over training."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from growsim.plots._common import message, new_figure, style, title
+from growsim.reader import Run
+
+
+def _edges(steps: np.ndarray) -> np.ndarray:
+    """Cell edges of logged steps (k,) -> (k+1,): halfway between neighbours, the ends at the
+    first and last step (so the map spans the same batches as the curves above)."""
+    if len(steps) == 1:
+        return np.array([steps[0] - 0.5, steps[0] + 0.5])
+    return np.concatenate([[steps[0]], (steps[1:] + steps[:-1]) / 2, [steps[-1]]])
+
+
+def plot_training(run: Run) -> Figure:
+    """Three panels over training batches: loss (training, per batch; test, per log), mean
+    performance with its range over tasks, and each task's performance as a heat map."""
+    series, train = run.series(), run.train()
+    tasks = run.tasks
+    with style():
+        fig = new_figure(8.5, 3.2 + 0.2 * max(len(tasks), 4))
+        ax_loss, ax_perf, ax_map = fig.subplots(3, 1, sharex=True, height_ratios=[1, 1, max(1.0, 0.11 * len(tasks))])
+        title(fig, "Training: loss and performance", run)
+
+        # 1. loss
+        if len(train):
+            x = train["step"].to_numpy() + 1  # batch i is done at step i + 1
+            y = train["loss"].to_numpy(dtype=float)
+            ax_loss.plot(x, y, color="0.75", lw=0.5, label="training loss, each batch")
+            window = max(1, len(y) // 60)
+            if window > 1:
+                smooth = np.convolve(y, np.ones(window) / window, mode="valid")
+                ax_loss.plot(x[window - 1 :], smooth, color="0.25", lw=1.2, label=f"training loss, mean of {window} batches")
+        if "loss" in series and series["loss"].notna().any():
+            ax_loss.plot(series["step"], series["loss"], "o-", color="#8e44ad", ms=3, lw=1.2, label="test loss, mean over tasks")
+        if ax_loss.has_data():
+            positive = np.concatenate([line.get_ydata() for line in ax_loss.get_lines()]) > 0
+            if positive.all():
+                ax_loss.set_yscale("log")
+            ax_loss.legend(loc="best")
+        else:
+            message(ax_loss, "no losses recorded yet")
+        ax_loss.set_ylabel("loss")
+
+        # 2. mean performance and its spread over tasks
+        perf_cols = [f"perf/{t}" for t in tasks if f"perf/{t}" in series]
+        if perf_cols and len(series):
+            perf = series[perf_cols].to_numpy(dtype=float)
+            steps = series["step"].to_numpy()
+            if perf.shape[1] > 1:
+                ax_perf.fill_between(steps, np.nanmin(perf, 1), np.nanmax(perf, 1), color="#2e86c1", alpha=0.15,
+                                     lw=0, label="range over tasks")
+            ax_perf.plot(steps, np.nanmean(perf, 1), "o-", color="#2e86c1", ms=3, lw=1.4, label="mean over tasks")
+            ax_perf.legend(loc="best")
+        else:
+            message(ax_perf, "no performance logged yet")
+        ax_perf.set_ylim(-0.02, 1.02)
+        ax_perf.set_ylabel("fraction correct")
+
+        # 3. every task's performance: a heat map reads better than 20 crossing lines
+        if perf_cols and len(series):
+            mesh = ax_map.pcolormesh(_edges(series["step"].to_numpy(float)), np.arange(len(perf_cols) + 1) - 0.5,
+                                     perf.T, cmap="viridis", vmin=0, vmax=1, shading="flat")
+            ax_map.set_yticks(np.arange(len(perf_cols)), [c.split("/", 1)[1] for c in perf_cols],
+                              fontsize=7 if len(perf_cols) > 12 else 8)
+            ax_map.set_ylim(len(perf_cols) - 0.5, -0.5)
+            cax = ax_map.inset_axes([1.01, 0.0, 0.015, 1.0])  # keeps the x axis aligned with the panels above
+            fig.colorbar(mesh, cax=cax, label="fraction correct")
+            ax_map.set_title("performance per task", loc="left", fontsize=9)
+        else:
+            message(ax_map, "no performance logged yet")
+        ax_map.set_xlabel("training batches")
+    return fig

@@ -1,0 +1,148 @@
+"""Interrupted runs resume to exactly the file an uninterrupted run writes."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).parents[2]
+SPEC = ROOT / "tests" / "data" / "tiny.yaml"
+OVERRIDES = ["train.batches=60", "log.every=5", "growth.events[0].until=40"]
+ENV = {"OMP_NUM_THREADS": "1", "PATH": ""}
+# What legitimately differs between two runs of the same spec: clocks and processes.
+VOLATILE_ATTRS = {"created", "finished", "duration_s", "heartbeat", "writer_pid", "resumed", "elapsed_s"}
+VOLATILE_DATASETS = {"series/wall_time"}
+
+
+def _cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "growsim", "run", *args, "-q"]
+
+
+def _run_args(out: Path) -> list[str]:
+    args = [str(SPEC), "--out", str(out)]
+    for o in OVERRIDES:
+        args += ["--set", o]
+    return _cmd(*args)
+
+
+def _contents(path: Path) -> dict:
+    out: dict = {}
+    with h5py.File(path, "r") as f:
+        out["/"] = {k: v for k, v in f.attrs.items() if k not in VOLATILE_ATTRS}
+
+        def visit(name, obj):
+            attrs = {k: v for k, v in obj.attrs.items() if k not in VOLATILE_ATTRS}
+            if isinstance(obj, h5py.Dataset) and name not in VOLATILE_DATASETS:
+                out[name] = (obj[()], attrs)
+            else:
+                out[name] = (None, attrs)
+
+        f.visititems(visit)
+    return out
+
+
+def _assert_same(a: dict, b: dict) -> None:
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if key == "/":
+            assert a[key].keys() == b[key].keys()
+            for k in a[key]:
+                assert np.array_equal(a[key][k], b[key][k]), f"root attribute {k}"
+            continue
+        (da, aa), (db, ab) = a[key], b[key]
+        if da is not None:
+            da, db = np.asarray(da), np.asarray(db)  # scalar strings come back as bytes
+            assert da.dtype == db.dtype and np.array_equal(da, db), key
+        assert aa.keys() == ab.keys(), key
+        for k in aa:
+            if k == "positions" or k == "texts":
+                assert aa[k] == ab[k], f"{key}.{k}"
+            else:
+                assert np.array_equal(aa[k], ab[k]), f"{key}.{k}"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("ref") / "ref.h5"
+    subprocess.run(_run_args(out), check=True, env=ENV, capture_output=True)
+    return _contents(out)
+
+
+def _last_step(path: Path) -> int:
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return int(f.attrs["last_step"])
+    except (OSError, KeyError):
+        return -1
+
+
+def _kill_at(out: Path, at_step: int, extra_s: float, sig) -> subprocess.Popen:
+    proc = subprocess.Popen(_run_args(out), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while _last_step(out) < at_step and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.01)
+        time.sleep(extra_s)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        proc.communicate(timeout=60)
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", range(4))
+def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, case):
+    rng = random.Random(1000 + case)
+    out = tmp_path / "run.h5"
+    proc = _kill_at(out, at_step=rng.choice([0, 5, 15, 30, 45]), extra_s=rng.uniform(0, 0.3), sig=signal.SIGKILL)
+    with h5py.File(out, "r") as f:  # the file opens after SIGKILL at any moment
+        status = f.attrs["status"]
+    if proc.returncode == 0:
+        assert status == "completed"  # the kill came too late: nothing to resume
+        _assert_same(reference, _contents(out))
+        return
+    assert status == "running"
+    resumed = subprocess.run(_cmd("--resume", str(out)), env=ENV, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["resumed"] == 1
+    _assert_same(reference, _contents(out))
+    assert not (out.parent / f".{out.name}.writing").exists()
+
+
+@pytest.mark.slow
+def test_resume_after_sigterm_matches_an_uninterrupted_run(reference, tmp_path):
+    out = tmp_path / "run.h5"
+    proc = _kill_at(out, at_step=20, extra_s=0.05, sig=signal.SIGTERM)
+    assert proc.returncode == 130
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "interrupted"
+        stopped = int(f["checkpoint"].attrs["step"])
+        assert stopped >= 20
+    resumed = subprocess.run(_cmd("--resume", str(out)), env=ENV, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    _assert_same(reference, _contents(out))
+
+
+def test_resume_refuses_completed_and_missing_runs(tmp_path, capsys):
+    from growsim.cli import main
+
+    out = tmp_path / "done.h5"
+    assert main(["run", str(SPEC), "--out", str(out), "-q", "--set", "train.batches=5"]) == 0
+    assert main(["run", "--resume", str(out), "-q"]) == 2
+    assert "completed run: there is nothing to resume" in capsys.readouterr().err
+    assert main(["run", "--resume", str(tmp_path / "absent.h5"), "-q"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["run", str(SPEC), "--resume", str(out), "-q"]) == 2
+    assert "give only --resume" in capsys.readouterr().err
