@@ -17,7 +17,7 @@ import numpy as np
 
 from growsim.geometry import Geometry, GeometryError
 from growsim.spec import LoadedSpec, SpecError, SpecIssue
-from growsim.spec.models import GeometrySpec, Spec
+from growsim.spec.models import MAX_NEURONS, GeometrySpec, Spec
 from growsim.streams import numpy_stream, stream_seed
 
 
@@ -67,6 +67,8 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     lines, sources = _lines_and_sources(loaded)
     try:
         geo = make_geometry(spec.network.geometry, loaded.base_dir, spec.seed)
+        if geo.n > MAX_NEURONS:
+            raise GeometryError(f"the geometry has {geo.n} neurons; growsim supports at most {MAX_NEURONS}")
     except GeometryError as exc:
         loc = ("network", "geometry", "path") if hasattr(spec.network.geometry, "path") else ("network", "geometry")
         raise SpecError([issue_at(loc, str(exc), lines, sources)], _file(loaded)) from None

@@ -6,6 +6,10 @@ import sys
 
 import typer
 
+from growsim.cli import analyze as _analyze
+from growsim.cli import compare as _compare
+from growsim.cli import inspect as _inspect
+from growsim.cli import plot as _plot
 from growsim.cli import plugins as _plugins
 from growsim.cli import run as _run
 from growsim.cli import schema as _schema
@@ -24,6 +28,10 @@ app.command("run", epilog=_run.EXAMPLES)(_run.run)
 app.command("validate", epilog=_validate.EXAMPLES)(_validate.validate)
 app.command("schema", epilog=_schema.EXAMPLES)(_schema.schema)
 app.command("plugins", epilog=_plugins.EXAMPLES)(_plugins.plugins)
+app.command("inspect", epilog=_inspect.EXAMPLES)(_inspect.inspect)
+app.command("plot", epilog=_plot.EXAMPLES)(_plot.plot)
+app.command("compare", epilog=_compare.EXAMPLES)(_compare.compare)
+app.command("analyze", epilog=_analyze.EXAMPLES)(_analyze.analyze)
 
 
 def main(argv: list[str] | None = None) -> int:

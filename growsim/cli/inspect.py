@@ -130,7 +130,8 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("network", f"{n} neurons; geometry {kind} ({_params(geo)}); {net.get('activation', '?')}, "
              f"tau {net.get('tau_ms', '?'):g} ms, sigma_rec {net.get('sigma_rec', '?')}")]
     wiring = spec.get("wiring", {})
-    rows.append(("wiring", f"{wiring.get('rule', '?')} ({_params(wiring.get('params', {}))})"))
+    params = _params(wiring.get("params", {}))
+    rows.append(("wiring", f"{wiring.get('rule', '?')}" + (f" ({params})" if params else "")))
     growth = spec.get("growth", {})
     program = [f"{growth.get('initial_connections', 0)} synapses at the start"]
     for ev in growth.get("events", []):

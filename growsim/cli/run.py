@@ -93,7 +93,7 @@ def _run_engine(engine, path: Path, start: int) -> None:
     except (WiringRuleError, DivergenceError) as exc:
         raise UserError(f"run failed at batch {engine.step}: {exc}\n{path} records where and why it stopped.") from None
     except OSError as exc:
-        raise UserError(f"run failed at batch {engine.step} writing {path}: {exc}", code=1) from None
+        raise UserError(f"run failed at batch {engine.step} writing {path}: {exc}") from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

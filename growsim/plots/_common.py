@@ -97,7 +97,7 @@ def event_rug(ax, steps: np.ndarray, *, label: str | None = None) -> None:
     """Growth events as short ticks along the bottom of ``ax`` (x in data, y in axes units)."""
     if len(steps) == 0:
         return
-    ax.plot(steps, np.zeros(len(steps)), linestyle="none", marker="|", markersize=7, color="#e67e22",
+    ax.plot(steps, np.zeros(len(steps)), linestyle="none", marker="|", markersize=7, color="0.2",
             transform=ax.get_xaxis_transform(), clip_on=False, label=label, zorder=3)
 
 

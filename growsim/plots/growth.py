@@ -28,7 +28,7 @@ def plot_growth(run: Run) -> Figure:
             ax_q.plot(series["step"], series["modularity_q"], "o-", color="#16a085", ms=3, lw=1.4,
                       label=f"logged in training ({method})")
         for i, res in enumerate(analyses):
-            ax_q.plot(res["step"], res["q"], "s--", ms=2.5, lw=1, color=f"C{i + 1}",
+            ax_q.plot(res["step"], res["q"], "s--", ms=2.5, lw=1, color=("#8e44ad", "#c0392b", "#2980b9", "#7f8c8d")[i % 4],
                       label=f"/analysis/{res.name} ({res.attrs.get('method', '')})")
         if logged or analyses:
             ax_q.legend(loc="lower right")

@@ -80,8 +80,8 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial") -> Figu
     with style():
         span = np.ptp(xy, axis=0) + 1e-9
         aspect = min(1.6, max(0.35, span[1] / span[0])) if not one_d else 0.6
-        # Plot area about 6 inches wide plus the legend; its height follows the layout's shape.
-        fig = new_figure(8.6, 6.0 * aspect + 1.5)
+        # A plot area about 5.2 inches wide beside the legend; its height follows the layout's shape.
+        fig = new_figure(8.2, 5.2 * aspect + 1.5)
         ax = fig.subplots()
         title(fig, f"Network at step {snap.step}: {n} neurons, {len(post)} synapses", run)
         ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.3 + 2.7 * rel, capstyle="round", zorder=1))
@@ -96,7 +96,7 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial") -> Figu
         ax.autoscale_view()
         ax.margins(0.04)
         if not one_d:
-            ax.set_aspect("equal", adjustable="box")
+            ax.set_aspect("equal", adjustable="datalim")  # "box" lets constrained layout clip the y label
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if one_d:

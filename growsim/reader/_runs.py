@@ -85,7 +85,8 @@ def open_runs(
     (``seed``, ``wiring.rule``, ``wiring.eta``, ``growth.initial_connections``...), so that
     ``df.groupby(["wiring.rule", "growth.initial_connections", "step"])`` works.
 
-    ``errors="skip"`` leaves out (with a warning) files that are not readable runs instead
+    ``df.attrs["series_columns"]`` and ``df.attrs["spec_fields"]`` list the columns of each
+    kind. ``errors="skip"`` leaves out (with a warning) files that are not readable runs instead
     of raising :class:`RunFileError`.
     """
     import pandas as pd
@@ -112,4 +113,10 @@ def open_runs(
         extra = pd.DataFrame({k: [v] * len(table) for k, v in {**ids, **fields}.items()}, index=table.index)
         frames.append((ids, table, extra))
     parts = [pd.concat([extra[list(ids)], table, extra.drop(columns=list(ids))], axis=1) for ids, table, extra in frames]
-    return pd.concat(parts, ignore_index=True, sort=False)
+    out = pd.concat(parts, ignore_index=True, sort=False)
+    series_cols = {c for _, table, _ in frames for c in table.columns}
+    spec_cols = {c for _, _, extra in frames for c in extra.columns} - set(ID_COLUMNS)
+    # Which columns are which, for tools that offer them by kind (growsim compare).
+    out.attrs["series_columns"] = [c for c in out.columns if c in series_cols]
+    out.attrs["spec_fields"] = [c for c in out.columns if c in spec_cols]
+    return out

@@ -118,6 +118,15 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
 
     issues = []
     geometry = spec.network.geometry
+    if geometry.kind == "grid":
+        from math import prod
+
+        from growsim.spec.models import MAX_NEURONS
+
+        if prod(geometry.shape) > MAX_NEURONS:
+            issues.append(
+                issue_at(("network", "geometry", "shape"), f"gives {prod(geometry.shape)} neurons; at most {MAX_NEURONS}", lines, sources)
+            )
     if geometry.kind in ("coordinates_file", "distance_file"):
         path = Path(geometry.path)
         full = path if path.is_absolute() else base_dir / path

@@ -20,6 +20,9 @@ class StrictModel(BaseModel):
 
 Metric = Literal["euclidean", "manhattan"]
 
+# growsim keeps dense (N, N) distance and weight matrices: 10,000 neurons is 800 MB of distances.
+MAX_NEURONS = 10_000
+
 
 # --- network.geometry -------------------------------------------------------------
 
@@ -41,7 +44,7 @@ class RandomPointsGeometry(StrictModel):
     """Neurons at uniform random positions in a cube, drawn from the run's geometry stream."""
 
     kind: Literal["random_points"]
-    n: int = Field(ge=2, description="Number of neurons.")
+    n: int = Field(ge=2, le=MAX_NEURONS, description="Number of neurons.")
     dim: int = Field(3, ge=1, le=3, description="Dimensions of the space.")
     extent: float = Field(1.0, gt=0, description="Side of the cube [0, extent]^dim.")
     metric: Metric = "euclidean"

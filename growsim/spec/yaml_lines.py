@@ -53,6 +53,11 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or str(exc)
         raise YamlSyntaxError(f"invalid YAML: {problem}", line) from None
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (a NUL byte, say): give its line, not its offset.
+        line = text.count("\n", 0, exc.position) + 1
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise YamlSyntaxError(f"invalid YAML: the character {char} is not allowed in YAML", line) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"invalid YAML: {exc}", None) from None
     if node is None:

@@ -1,0 +1,64 @@
+"""growsim compare: a metric over training across runs, grouped by spec fields."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from growsim.cli.common import UserError, console
+
+EXAMPLES = """Examples:
+
+  # Wu & Gu, Fig. 3A: add_conn against fix_conn, one panel per wiring rule, mean and s.e. over seeds
+  growsim compare runs/ --by growth.initial_connections --by wiring.rule -o fig3a.png
+
+  growsim compare runs/*.h5 --by name --metric perf_mean -o perf.png
+
+  growsim compare runs/ --by wiring.rule --metric perf/dm1
+"""
+
+
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Run files, or folders searched for *.h5.", show_default=False, metavar="RUNS...")],
+    by: Annotated[list[str], typer.Option("--by", help="Spec field to group by (dotted, as in --set; or name, the spec's name). The first makes the curves; each further one makes panels.", show_default=False)] = [],
+    metric: Annotated[str, typer.Option(help="Series column: modularity_q, perf_mean, loss, connections, n_communities, perf/<task>...")] = "modularity_q",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Figure file (png, pdf, svg).")] = Path("compare.png"),
+    dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,
+) -> None:
+    """Plot a metric over training, mean and standard error over runs (seeds), grouped by spec fields."""
+    from growsim.plots import plot_compare, save
+    from growsim.reader import RunFileError, open_runs
+
+    if not by:
+        raise UserError("name at least one spec field with --by (for example --by wiring.rule)")
+    try:
+        table = open_runs(runs)
+    except RunFileError as exc:
+        raise UserError(str(exc)) from None
+    series_cols = [c for c in table.attrs["series_columns"] if c != "step"]
+    fields = ["name", *table.attrs["spec_fields"]]
+    for field in by:
+        if field not in fields:
+            close = difflib.get_close_matches(field, fields, n=3, cutoff=0.5)
+            varying = [f for f in fields if table[f].astype(str).nunique() > 1]  # astype: lists and None compare
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise UserError(f"--by {field}: no such spec field{hint} (fields that differ between these runs: "
+                            f"{', '.join(varying) or 'none'})")
+    if metric not in series_cols:
+        close = difflib.get_close_matches(metric, series_cols, n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        shown = [c for c in series_cols if "/" not in c]
+        raise UserError(f"--metric {metric}: not logged by these runs{hint} (logged: {', '.join(shown)}, and perf/<task>, task_loss/<task>)")
+    if table[metric].isna().all():
+        raise UserError(f"--metric {metric}: no values in these runs")
+    fig = plot_compare(table, by, metric)
+    try:
+        save(fig, out, dpi=dpi)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot write {out}: {exc}") from None
+    groups = table.groupby(by, dropna=False)["run"].nunique()
+    summary = "; ".join(f"{', '.join(map(str, k if isinstance(k, tuple) else (k,)))}: {n} run{'s' * (n != 1)}" for k, n in groups.items())
+    console.print(f"wrote {out} ({metric} of {table['run'].nunique()} runs by {', '.join(by)}: {summary})", markup=False, highlight=False)

@@ -1,0 +1,58 @@
+"""growsim plot: one figure of one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from growsim.cli.common import UserError, console
+
+EXAMPLES = """Examples:
+
+  growsim plot runs/add_conn_distance.h5 -o training.png
+
+  growsim plot runs/add_conn_distance.h5 --kind growth -o growth.png
+
+  growsim plot runs/add_conn_distance.h5 --kind weights --step 1000 -o w1000.pdf
+
+  growsim plot runs/add_conn_distance.h5 --kind network --view coronal
+
+  growsim analyze runs/add_conn_distance.h5 task_variance && growsim plot runs/add_conn_distance.h5 --kind clusters
+"""
+
+KIND_HELP = "training (loss, performance per task), growth (Q, synapses, events), weights (W_rec by community), network (neurons and synapses in space), clusters (task-variance clusters from /analysis)."
+
+
+def plot(
+    run_file: Annotated[Path, typer.Argument(help="A run's HDF5 file.", show_default=False, metavar="RUN")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Figure file; its suffix picks the format (png, pdf, svg). Default: <RUN>-<kind>.png beside the run.", show_default=False)] = None,
+    kind: Annotated[str, typer.Option("--kind", "-k", help=KIND_HELP)] = "training",
+    step: Annotated[int | None, typer.Option(help="Step of the weights (weights, network); default: the end.", show_default=False)] = None,
+    view: Annotated[str, typer.Option(help="2-D view of 3-D positions (network): axial (x-y), coronal (x-z) or sagittal (y-z).")] = "axial",
+    analysis: Annotated[str | None, typer.Option(help="The /analysis group to draw (clusters); default: the last task-variance one.", show_default=False)] = None,
+    dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,
+) -> None:
+    """Draw a figure of a run (also of one still being written) and save it."""
+    from growsim.cli.inspect import open_or_fail
+    from growsim.plots import KINDS, VIEWS, plot_run, save
+    from growsim.reader import RunFileError
+
+    if kind not in KINDS:
+        raise UserError(f"unknown --kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    if view not in VIEWS:
+        raise UserError(f"unknown --view {view!r}; choose one of: {', '.join(VIEWS)}")
+    run = open_or_fail(run_file)
+    path = out if out is not None else run.path.with_name(f"{run.path.stem}-{kind}.png")
+    try:
+        fig = plot_run(run, kind, step=step, view=view, analysis=analysis)
+    except RunFileError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        save(fig, path, dpi=dpi)
+    except ValueError as exc:  # matplotlib: unknown format
+        raise UserError(f"cannot write {path}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    console.print(f"wrote {path} ({kind}: {KINDS[kind]})", markup=False, highlight=False)

@@ -1,0 +1,119 @@
+"""Property-based: whatever a user writes, validation answers with SpecError and YAML paths, never a crash."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from growsim.build import prepare
+from growsim.spec import SpecError, format_path, load_spec_text
+from growsim.spec.yaml_lines import load_with_lines
+
+ROOT = Path(__file__).parents[2]
+BASES = [
+    load_with_lines((ROOT / "tests" / "data" / "tiny.yaml").read_text())[0],
+    load_with_lines((ROOT / "specs" / "add_conn_mixture.yaml").read_text())[0],
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["grid", "atlas", "random_points", "distance_file", "add_connections", "all", "relu", "mixture"]),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+def _mutate(data, draw):
+    paths = [p for p in _paths(data) if p]
+    path = draw(st.sampled_from(paths))
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]
+    last = path[-1]
+    action = draw(st.sampled_from(["replace", "delete", "add_key", "typo"]))
+    if action == "replace":
+        parent[last] = draw(values)
+    elif action == "delete":
+        del parent[last]
+    elif action == "add_key" and isinstance(parent, dict):
+        parent[draw(st.text(min_size=1, max_size=10))] = draw(values)
+    elif action == "typo" and isinstance(parent, dict) and isinstance(last, str) and last:
+        parent[last[:-1] + draw(st.sampled_from("xyz_"))] = parent.pop(last)
+
+
+def _check(text: str, counter: dict) -> None:
+    counter["n"] += 1
+    try:
+        prepare(load_spec_text(text, base_dir=ROOT / "specs"))
+        counter["valid"] += 1
+    except SpecError as exc:
+        counter["invalid"] += 1
+        assert exc.issues
+        for issue in exc.issues:
+            # Every problem names where it is: a YAML path, or the file as a whole with a line.
+            assert issue.path or issue.line is not None, str(issue)
+            assert isinstance(issue.message, str) and issue.message
+            assert str(issue).startswith(format_path(issue.path) or "(spec)")
+
+
+def test_mutated_specs_only_raise_spec_errors():
+    counter = {"n": 0, "valid": 0, "invalid": 0}
+
+    @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data):
+        spec = copy.deepcopy(data.draw(st.sampled_from(BASES)))
+        for _ in range(data.draw(st.integers(1, 3))):
+            if not isinstance(spec, dict) or not spec:
+                break
+            _mutate(spec, data.draw)
+        _check(yaml.safe_dump(spec, sort_keys=False), counter)
+
+    check()
+    print(f"mutated specs: {counter}")
+    assert counter["n"] >= 400
+    assert counter["invalid"] >= 200 and counter["valid"] >= 10  # both outcomes are exercised
+
+
+def test_malformed_files_only_raise_spec_errors():
+    counter = {"n": 0, "valid": 0, "invalid": 0}
+    good = (ROOT / "specs" / "add_conn_distance.yaml").read_text()
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(
+        cut=st.integers(0, len(good)),
+        noise=st.text(max_size=20),
+        junk=st.binary(max_size=40),
+        how=st.sampled_from(["truncate", "insert", "binary", "tabs"]),
+    )
+    def check(cut, noise, junk, how):
+        if how == "truncate":
+            text = good[:cut]
+        elif how == "insert":
+            text = good[:cut] + noise + good[cut:]
+        elif how == "binary":
+            text = good[:cut] + junk.decode("latin-1") + good[cut:]
+        else:
+            text = good[:cut].replace("  ", "\t") + good[cut:]
+        _check(text, counter)
+
+    check()
+    print(f"malformed files: {counter}")
+    assert counter["n"] >= 300 and counter["invalid"] >= 100
