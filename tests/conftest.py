@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -20,3 +22,55 @@ def _one_thread():
 @pytest.fixture
 def tiny_spec() -> Path:
     return DATA / "tiny.yaml"
+
+
+# What legitimately differs between two runs of the same spec: clocks and processes.
+VOLATILE_ATTRS = {"created", "finished", "duration_s", "heartbeat", "writer_pid", "resumed", "elapsed_s"}
+VOLATILE_DATASETS = {"series/wall_time"}
+
+
+def _h5_contents(path: Path) -> dict:
+    out: dict = {}
+    with h5py.File(path, "r") as f:
+        out["/"] = {k: v for k, v in f.attrs.items() if k not in VOLATILE_ATTRS}
+
+        def visit(name, obj):
+            attrs = {k: v for k, v in obj.attrs.items() if k not in VOLATILE_ATTRS}
+            if isinstance(obj, h5py.Dataset) and name not in VOLATILE_DATASETS:
+                out[name] = (obj[()], attrs)
+            else:
+                out[name] = (None, attrs)
+
+        f.visititems(visit)
+    return out
+
+
+def _assert_same_h5(a: dict, b: dict) -> None:
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if key == "/":
+            assert a[key].keys() == b[key].keys()
+            for k in a[key]:
+                assert np.array_equal(a[key][k], b[key][k]), f"root attribute {k}"
+            continue
+        (da, aa), (db, ab) = a[key], b[key]
+        if da is not None:
+            da, db = np.asarray(da), np.asarray(db)  # scalar strings come back as bytes
+            assert da.dtype == db.dtype and np.array_equal(da, db), key
+        assert aa.keys() == ab.keys(), key
+        for k in aa:
+            if k == "positions" or k == "texts":
+                assert aa[k] == ab[k], f"{key}.{k}"
+            else:
+                assert np.array_equal(aa[k], ab[k]), f"{key}.{k}"
+
+
+@pytest.fixture(scope="session")
+def h5_contents():
+    """Every dataset and attribute of a run file, less what differs between any two runs (clocks, pids)."""
+    return _h5_contents
+
+
+@pytest.fixture(scope="session")
+def assert_same_h5():
+    return _assert_same_h5

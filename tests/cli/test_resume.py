@@ -10,18 +10,12 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[2]
 SPEC = ROOT / "tests" / "data" / "tiny.yaml"
 OVERRIDES = ["train.batches=60", "log.every=5", "growth.events[0].until=40"]
 ENV = {"OMP_NUM_THREADS": "1", "PATH": ""}
-# What legitimately differs between two runs of the same spec: clocks and processes.
-VOLATILE_ATTRS = {"created", "finished", "duration_s", "heartbeat", "writer_pid", "resumed", "elapsed_s"}
-VOLATILE_DATASETS = {"series/wall_time"}
-
-
 def _cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "growsim", "run", *args, "-q"]
 
@@ -33,47 +27,11 @@ def _run_args(out: Path) -> list[str]:
     return _cmd(*args)
 
 
-def _contents(path: Path) -> dict:
-    out: dict = {}
-    with h5py.File(path, "r") as f:
-        out["/"] = {k: v for k, v in f.attrs.items() if k not in VOLATILE_ATTRS}
-
-        def visit(name, obj):
-            attrs = {k: v for k, v in obj.attrs.items() if k not in VOLATILE_ATTRS}
-            if isinstance(obj, h5py.Dataset) and name not in VOLATILE_DATASETS:
-                out[name] = (obj[()], attrs)
-            else:
-                out[name] = (None, attrs)
-
-        f.visititems(visit)
-    return out
-
-
-def _assert_same(a: dict, b: dict) -> None:
-    assert sorted(a) == sorted(b)
-    for key in a:
-        if key == "/":
-            assert a[key].keys() == b[key].keys()
-            for k in a[key]:
-                assert np.array_equal(a[key][k], b[key][k]), f"root attribute {k}"
-            continue
-        (da, aa), (db, ab) = a[key], b[key]
-        if da is not None:
-            da, db = np.asarray(da), np.asarray(db)  # scalar strings come back as bytes
-            assert da.dtype == db.dtype and np.array_equal(da, db), key
-        assert aa.keys() == ab.keys(), key
-        for k in aa:
-            if k == "positions" or k == "texts":
-                assert aa[k] == ab[k], f"{key}.{k}"
-            else:
-                assert np.array_equal(aa[k], ab[k]), f"{key}.{k}"
-
-
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict:
+def reference(tmp_path_factory, h5_contents) -> dict:
     out = tmp_path_factory.mktemp("ref") / "ref.h5"
     subprocess.run(_run_args(out), check=True, env=ENV, capture_output=True)
-    return _contents(out)
+    return h5_contents(out)
 
 
 def _last_step(path: Path) -> int:
@@ -101,7 +59,7 @@ def _kill_at(out: Path, at_step: int, extra_s: float, sig) -> subprocess.Popen:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", range(4))
-def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, case):
+def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, case, h5_contents, assert_same_h5):
     rng = random.Random(1000 + case)
     out = tmp_path / "run.h5"
     proc = _kill_at(out, at_step=rng.choice([0, 5, 15, 30, 45]), extra_s=rng.uniform(0, 0.3), sig=signal.SIGKILL)
@@ -109,7 +67,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, 
         status = f.attrs["status"]
     if proc.returncode == 0:
         assert status == "completed"  # the kill came too late: nothing to resume
-        _assert_same(reference, _contents(out))
+        assert_same_h5(reference, h5_contents(out))
         return
     assert status == "running"
     resumed = subprocess.run(_cmd("--resume", str(out)), env=ENV, capture_output=True, text=True)
@@ -117,12 +75,12 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(reference, tmp_path, 
     assert "resuming" in resumed.stderr
     with h5py.File(out, "r") as f:
         assert f.attrs["resumed"] == 1
-    _assert_same(reference, _contents(out))
+    assert_same_h5(reference, h5_contents(out))
     assert not (out.parent / f".{out.name}.writing").exists()
 
 
 @pytest.mark.slow
-def test_resume_after_sigterm_matches_an_uninterrupted_run(reference, tmp_path):
+def test_resume_after_sigterm_matches_an_uninterrupted_run(reference, tmp_path, h5_contents, assert_same_h5):
     out = tmp_path / "run.h5"
     proc = _kill_at(out, at_step=20, extra_s=0.05, sig=signal.SIGTERM)
     assert proc.returncode == 130
@@ -132,7 +90,7 @@ def test_resume_after_sigterm_matches_an_uninterrupted_run(reference, tmp_path):
         assert stopped >= 20
     resumed = subprocess.run(_cmd("--resume", str(out)), env=ENV, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    _assert_same(reference, _contents(out))
+    assert_same_h5(reference, h5_contents(out))
 
 
 def test_resume_refuses_completed_and_missing_runs(tmp_path, capsys):
