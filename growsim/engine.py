@@ -139,8 +139,8 @@ class Engine:
         self._pending_first = step
 
     def _checkpoint(self, step: int) -> None:
+        self._check_finite()  # before the flush: it looks at the pending losses too
         self._flush_losses()
-        self._check_finite()
         arrays, texts = self.state()
         self.loggers.log_checkpoint(step, arrays, texts)
 

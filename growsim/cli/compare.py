@@ -43,7 +43,7 @@ def compare(
     for field in by:
         if field not in fields:
             close = difflib.get_close_matches(field, fields, n=3, cutoff=0.5)
-            varying = [f for f in fields if table[f].astype(str).nunique() > 1]  # astype: lists and None compare
+            varying = [f for f in fields if table[f].astype(str).nunique(dropna=False) > 1]  # str: tuples compare
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise UserError(f"--by {field}: no such spec field{hint} (fields that differ between these runs: "
                             f"{', '.join(varying) or 'none'})")
