@@ -97,6 +97,7 @@ class Engine:
         self._loss_fn = losses.masked_mse if config.loss == "mse" else losses.masked_cross_entropy
         self._pending_losses: list[torch.Tensor] = []
         self._pending_first = 0
+        self._losses_since_log = np.zeros(0)  # flushed, but part of the next log step's mean
         self._params = [p for p in network.parameters() if p.requires_grad]
         self._stop_reason: str | None = None
 
@@ -114,6 +115,7 @@ class Engine:
             for key, value in entries.items():
                 arrays[f"optimizer/{index}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
         arrays["rng/noise"] = self.noise_generator.get_state().numpy()
+        arrays["engine/losses_since_log"] = self._losses_since_log
         texts = {
             "optimizer_param_groups": json.dumps(opt["param_groups"]),
             "rng_task": json.dumps(self.task_rng.bit_generator.state),
@@ -135,6 +137,7 @@ class Engine:
         self.task_rng.bit_generator.state = json.loads(texts["rng_task"])
         self.wiring.rng.bit_generator.state = json.loads(texts["rng_wiring"])
         self.noise_generator.set_state(torch.from_numpy(arrays["rng/noise"]))
+        self._losses_since_log = np.asarray(arrays["engine/losses_since_log"], dtype=np.float64)
         self.step = step
         self._pending_first = step
 
@@ -262,18 +265,25 @@ class Engine:
         self.network.train()
         return np.array(task_loss), np.array(perf)
 
-    def _flush_losses(self) -> float | None:
+    def _flush_losses(self) -> None:
+        """Write the pending per-batch losses; keep them until the next log step for its mean."""
         if not self._pending_losses:
-            return None
+            return
         values = torch.stack(self._pending_losses).cpu().numpy().astype(np.float64)
         steps = np.arange(self._pending_first, self._pending_first + len(values), dtype=np.int64)
         self.loggers.log_train_losses(steps, values)
         self._pending_first += len(values)
         self._pending_losses = []
-        return float(values.mean())
+        self._losses_since_log = np.concatenate([self._losses_since_log, values])
+
+    def _train_loss_since_log(self) -> float | None:
+        """Mean training loss over the batches since the previous log step (however often flushed)."""
+        self._flush_losses()
+        values, self._losses_since_log = self._losses_since_log, np.zeros(0)
+        return float(values.mean()) if values.size else None
 
     def log_metrics(self, step: int) -> None:
-        train_loss = self._flush_losses()
+        train_loss = self._train_loss_since_log()
         task_loss, perf = self.evaluate()
         w = self.network.w_rec.detach().cpu().numpy().astype(np.float64)
         scalars: dict[str, float] = {

@@ -35,7 +35,7 @@ def test_every_dataset_of_a_run_is_documented(tmp_path):
         assert f"`/{parts[0]}" in doc, f"group /{parts[0]} has no section in docs/hdf5.md"
         if parts[0] == "snapshots":
             parts = parts[:1] + parts[2:]  # snapshot groups are named by their step
-        if parts[0] == "checkpoint" and len(parts) > 1 and parts[1] in ("network", "optimizer", "rng"):
+        if parts[0] == "checkpoint" and len(parts) > 1 and parts[1] in ("network", "optimizer", "rng", "engine"):
             assert f"| `{parts[1]}/" in doc, f"{name} is not in a table of docs/hdf5.md"
             continue
         if len(parts) > 1:
