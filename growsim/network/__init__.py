@@ -1,6 +1,16 @@
-"""The recurrent model: cell dynamics, masked recurrent weights, readout."""
+"""The recurrent model: cell dynamics, masked recurrent weights, readout; neuron swaps."""
 
 from growsim.network.init import draw_weight
 from growsim.network.rnn import ACTIVATIONS, LeakyRNN
+from growsim.network.swap import best_swaps, compose_swaps, permutation_for_swap, permute_neurons, swap_cost_deltas
 
-__all__ = ["ACTIVATIONS", "LeakyRNN", "draw_weight"]
+__all__ = [
+    "ACTIVATIONS",
+    "LeakyRNN",
+    "best_swaps",
+    "compose_swaps",
+    "draw_weight",
+    "permutation_for_swap",
+    "permute_neurons",
+    "swap_cost_deltas",
+]
