@@ -36,7 +36,14 @@ def analyze(
     from growsim.cli.inspect import open_or_fail
     from growsim.metrics import METHODS
     from growsim.reader import RunFileError
-    from growsim.reader.analyses import ANALYSIS_METRICS, check_name, modularity_over_snapshots, result_summary, task_variance, write_analysis
+    from growsim.reader.analyses import (
+        ANALYSIS_METRICS,
+        check_name,
+        modularity_over_snapshots,
+        result_summary,
+        task_variance,
+        write_analysis,
+    )
 
     if metric not in ANALYSIS_METRICS:
         raise UserError(f"unknown metric {metric!r}; choose one of: {', '.join(ANALYSIS_METRICS)}")
@@ -50,11 +57,17 @@ def analyze(
     except ValueError as exc:
         raise UserError(f"--name: {exc}") from None
     run = open_or_fail(run_file)
-    if run.status == "running" and not force:
-        raise UserError(
-            f"{run.path} is still being written (status running, last step {run.last_step}); "
-            "wait for it to end, or pass --force if its writer was killed"
-        )
+    if run.status == "running":
+        alive = run.writer_alive()
+        if alive:
+            # Its writer renames a fresh copy over the file at every log step: what we add would be lost.
+            raise UserError(f"{run.path} is being written by process {run.attrs.get('writer_pid')}; analyse it when the run has ended")
+        if not force:
+            gone = " (its writer is gone: it was killed)" if alive is False else ""
+            raise UserError(
+                f"{run.path} has status running, last step {run.last_step}{gone}; "
+                "wait for it to end, or pass --force to analyse a killed run as it is"
+            )
     try:
         if metric == "modularity":
             result = modularity_over_snapshots(run, method=method, seed=seed, resolution=resolution)

@@ -24,7 +24,6 @@ def inspect(
     run_file: Annotated[Path, typer.Argument(help="A run's HDF5 file.", show_default=False, metavar="RUN")],
 ) -> None:
     """Summarise a run: spec highlights, status, final performance per task, growth, and contents."""
-    from rich.table import Table
     from rich.text import Text
 
     run = open_or_fail(run_file)
@@ -35,41 +34,34 @@ def inspect(
     analyses = run.analyses()
     spec = run.spec
 
-    head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
+    # Plain lines, not a table: the console soft-wraps, so each line stays whole for grep.
     size = run.path.stat().st_size
-    head.add_row("file", Text(f"{run.path}  ({_bytes(size)}, growsim-run schema {run.schema_version})"))
-    head.add_row("status", _status(run))
-    when = run.attrs.get("created", "?")
-    if run.finished:
-        when += f" to {run.finished}"
-    head.add_row("time", Text(f"{_duration(run.duration_s)}  ({when})"))
-    head.add_row("spec", Text(_spec_line(run)))
-    for label, text in _spec_highlights(run, spec):
-        head.add_row(label, Text(text))
-    console.print(head)
+    when = run.attrs.get("created", "?") + (f" to {run.finished}" if run.finished else "")
+    head = [
+        ("file", Text(f"{run.path}  ({_bytes(size)}, growsim-run schema {run.schema_version})")),
+        ("status", _status(run)),
+        ("time", Text(f"{_duration(run.duration_s)}  ({when})")),
+        ("spec", Text(_spec_line(run))),
+        *((label, Text(text)) for label, text in _spec_highlights(run, spec)),
+    ]
+    for label, text in head:
+        console.print(Text(f"{label:<10}", style="bold") + text, highlight=False)
 
     _print_metrics(run, series)
     _print_growth(events, series)
 
     console.print(Text("\nContents", style="bold"))
+    console.print(Text(f"  {'group':<12} {'datasets':>8} {'stored':>9}   what", style="bold"))
     names = {row["name"] for row in contents}
     groups: dict[str, list[int]] = {}
     for row in contents:
-        top = row["name"].split("/")[0]
-        groups.setdefault(top, []).append(row["stored_bytes"])
-    table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
-    for col, justify in (("group", "left"), ("datasets", "right"), ("stored", "right"), ("what", "left")):
-        table.add_column(col, justify=justify)
-    for top in ("spec", "geometry", "tasks", "train", "series", "events", "snapshots", "final", "analysis"):
-        if top not in groups and top not in ("snapshots", "analysis"):
-            continue
+        groups.setdefault(row["name"].split("/")[0], []).append(row["stored_bytes"])
+    known = ("spec", "geometry", "tasks", "train", "series", "events", "snapshots", "final", "checkpoint", "analysis")
+    shown = [t for t in known if t in groups or t in ("snapshots", "analysis")] + sorted(set(groups) - set(known))
+    for top in shown:
         sizes = groups.get(top, [])
-        table.add_row(f"/{top}", str(len(sizes)), _bytes(sum(sizes)), Text(_what(top, run, series, events, snapshots, analyses, names)))
-    for top in sorted(set(groups) - {"spec", "geometry", "tasks", "train", "series", "events", "snapshots", "final", "analysis"}):
-        table.add_row(f"/{top}", str(len(groups[top])), _bytes(sum(groups[top])), "")
-    console.print(table)
+        what = _what(top, run, series, events, snapshots, analyses, names)
+        console.print(Text(f"  /{top:<11} {len(sizes):>8} {_bytes(sum(sizes)):>9}   {what}"), highlight=False)
 
 
 def open_or_fail(path: Path):
@@ -90,8 +82,15 @@ def _status(run) -> Any:
     if run.status == "completed":
         text.append(f" at step {run.last_step} of {run.batches}")
     elif run.status == "running":
-        text.append(f": last step logged {run.last_step} of {run.batches} "
-                    "(still being written, or killed: a killed run never closes its file)")
+        alive = run.writer_alive()
+        text.append(f": last step logged {run.last_step} of {run.batches}")
+        pid = run.attrs.get("writer_pid")
+        if alive:
+            text.append(f" (being written by process {pid})")
+        elif alive is False:
+            text.append(f" (killed: its writer, process {pid}, is gone; growsim run --resume {run.path} continues it)")
+        else:
+            text.append(" (still being written, or killed: a killed run never closes its file)")
     else:
         text.append(f" at step {run.last_step} of {run.batches}")
     if run.status_reason:
@@ -127,8 +126,8 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     geo = dict(net.get("geometry", {}))
     kind = geo.pop("kind", "?")
     n = run.n_neurons
-    rows = [("network", f"{n} neurons; geometry {kind} ({_params(geo)}); {net.get('activation', '?')}, "
-             f"tau {net.get('tau_ms', '?'):g} ms, sigma_rec {net.get('sigma_rec', '?')}")]
+    rows = [("network", (f"{n} neurons; geometry {kind} ({_params(geo)}); {net.get('activation', '?')}, "
+                         f"tau {_short(net.get('tau_ms', '?'))} ms, sigma_rec {_short(net.get('sigma_rec', '?'))}"))]
     wiring = spec.get("wiring", {})
     params = _params(wiring.get("params", {}))
     rows.append(("wiring", f"{wiring.get('rule', '?')}" + (f" ({params})" if params else "")))
@@ -149,12 +148,12 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("tasks", f"{len(names)} from {task.get('suite', '?')}: {shown}"))
     train = spec.get("train", {})
     opt = train.get("optimizer", {})
-    rows.append(("training", f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
-                 f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; {train.get('loss', '?')} loss"))
+    rows.append(("training", (f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
+                              f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; {train.get('loss', '?')} loss")))
     log = spec.get("log", {})
     snaps = "no snapshots" if not log.get("snapshots", True) else f"snapshots every {log.get('snapshot_every') or log.get('every')}"
-    rows.append(("logging", f"metrics every {log.get('every')} batches ({log.get('eval_batch_size')} test trials per task, "
-                 f"Q by {log.get('modularity')}); {snaps}"))
+    rows.append(("logging", (f"metrics every {log.get('every')} batches ({log.get('eval_batch_size')} test trials "
+                             f"per task, Q by {log.get('modularity')}); {snaps}")))
     return rows
 
 
@@ -218,7 +217,7 @@ def _sparkline(values) -> str:
     lo, hi = v.min(), v.max()
     if hi == lo:
         return _SPARK[0] * len(v)
-    return "".join(_SPARK[int(round((x - lo) / (hi - lo) * (len(_SPARK) - 1)))] for x in v)
+    return "".join(_SPARK[round((x - lo) / (hi - lo) * (len(_SPARK) - 1))] for x in v)
 
 
 def _print_growth(events, series) -> None:
@@ -274,13 +273,15 @@ def _what(top: str, run, series, events, snapshots, analyses, names: set[str]) -
     if top == "train":
         return f"loss of {len(run.train())} batches"
     if top == "series":
-        return f"{len(series)} logged steps" + (f" ({_compact([int(s) for s in series['step']])})" if len(series) else "")
+        return f"{len(series)} logged steps" + (f" ({_compact([int(s) for s in series['step']], count=False)})" if len(series) else "")
     if top == "events":
         return f"{len(events)} growth events"
     if top == "snapshots":
-        return f"{len(snapshots)} snapshots" + (f" (steps {_compact(snapshots)})" if snapshots else " (log.snapshots: false)")
+        return f"{len(snapshots)} snapshots" + (f" (steps {_compact(snapshots, count=False)})" if snapshots else " (log.snapshots: false)")
     if top == "final":
         return "weights at the end" if run.finished else "weights at the end (none: the run has not ended)"
+    if top == "checkpoint":
+        return "the state to resume from (growsim run --resume)"
     if top == "analysis":
         if not analyses:
             return "none (growsim analyze RUN modularity)"
@@ -299,7 +300,7 @@ def _bytes(n: int) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "not finished"
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{seconds:.1f} s"
     h, rest = divmod(s, 3600)

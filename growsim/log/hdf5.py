@@ -172,7 +172,9 @@ class HDF5Logger:
         f = self.file
         if key not in f:
             shape = (0, *values.shape[1:])
-            chunk_rows = max(1, min(1024, 65536 // max(1, int(np.prod(values.shape[1:], dtype=np.int64)))))
+            # Per-batch losses come in blocks of hundreds; metrics one row per log step.
+            rows = 1024 if key.startswith("train/") else 64
+            chunk_rows = max(1, min(rows, 65536 // max(1, int(np.prod(values.shape[1:], dtype=np.int64)))))
             ds = f.create_dataset(
                 key, shape=shape, maxshape=(None, *values.shape[1:]), dtype=dtype, chunks=(chunk_rows, *values.shape[1:])
             )
@@ -267,6 +269,11 @@ class HDF5Logger:
                 del f["snapshots"][name]
         for name in list(f["final"]):
             del f["final"][name]
+        for name in list(f.get("analysis", {})):
+            # An analysis of snapshots past the checkpoint describes a record that is rewritten.
+            steps = f["analysis"][name].get("step")
+            if steps is not None and np.any(steps[()] > ckpt.step):
+                del f["analysis"][name]
         self._elapsed_before = float(ckpt.elapsed)
         self._t0 = time.monotonic()
         f.attrs["status"] = "running"

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from growsim.reader import Run
+from growsim.reader import Run, RunFileError
 
 # Applied only while a figure is drawn (rc_context), so a user's own settings are untouched.
 STYLE = {
@@ -112,7 +112,7 @@ def community_labels(run: Run, step: int, w_rec: np.ndarray) -> tuple[np.ndarray
         rows = np.flatnonzero(steps == step)
         if rows.size and labels.shape[1] == n and np.all(labels[rows[-1]] >= 0):
             return labels[rows[-1]].astype(np.int64), f"communities logged in training ({run.spec.get('log', {}).get('modularity', '')})"
-    except Exception:  # not logged (log.modularity: none): compute below
+    except RunFileError:  # not logged (log.modularity: none): compute below
         pass
     from growsim.metrics import communities
 

@@ -50,6 +50,9 @@ def plot_compare(table: pd.DataFrame, by: Sequence[str], metric: str = "modulari
     """
     by = list(by)
     line_field, panel_fields = by[0], by[1:]
+    table = table.copy()
+    for field in by:  # a field one rule lacks (wiring.eta of random wiring) is a group of its own
+        table[field] = table[field].astype(object).where(table[field].notna(), "(unset)")
     values = sorted(table[line_field].drop_duplicates().tolist(), key=_key)
     colours = {v: f"C{i % 10}" for i, v in enumerate(values)}
     if panel_fields:

@@ -8,8 +8,16 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from growsim.plots._common import NEGATIVE, POSITIVE, community_colors, community_labels, new_figure, style, title
-from growsim.reader import Geometry, Run
+from growsim.plots._common import (
+    NEGATIVE,
+    POSITIVE,
+    community_colors,
+    community_labels,
+    new_figure,
+    style,
+    title,
+)
+from growsim.reader import Geometry, Run, RunFileError
 
 #: 2-D views of 3-D positions: the two coordinate axes each keeps.
 VIEWS = {"axial": (0, 1), "coronal": (0, 2), "sagittal": (1, 2)}
@@ -61,16 +69,20 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial") -> Figu
     geo = run.geometry()
     w = snap.w_rec.astype(np.float64)
     n = w.shape[0]
-    if geo.distances.shape[0] != n:
-        raise ValueError(f"{run.path}: the geometry has {geo.distances.shape[0]} neurons, the weights at step {snap.step} {n}")
+    if geo.distances.shape[0] < n:
+        raise RunFileError(f"{run.path}: the geometry has {geo.distances.shape[0]} neurons, the weights at step {snap.step} {n}")
     xy, (xlabel, ylabel), how = project(geo, view)
+    if len(xy) > n:  # a network that grows later: its first n neurons exist at this step
+        xy, how = xy[:n], f"{how}; the first {n} of {len(xy)} neurons"
     labels, source = community_labels(run, snap.step, w)
     post, pre = np.nonzero(w * (1 - np.eye(n)))
     strength = np.abs(w[post, pre])
     order = np.argsort(strength)
     post, pre, strength = post[order], pre[order], strength[order]
     rel = strength / strength.max() if len(strength) else strength
-    one_d = geo.positions is not None and geo.positions.shape[1] == 1
+    # 1-D layouts (also distances of points on a line) draw synapses as arcs, or they would overlap.
+    spread = np.ptp(xy, axis=0) if n else np.zeros(2)
+    one_d = bool(spread[1] <= 1e-9 * max(spread[0], 1e-300))
     if one_d:
         segments = [_arc(xy[j], xy[i], up=j < i) for i, j in zip(post, pre)]
     else:
@@ -80,8 +92,8 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial") -> Figu
     with style():
         span = np.ptp(xy, axis=0) + 1e-9
         aspect = min(1.6, max(0.35, span[1] / span[0])) if not one_d else 0.6
-        # A plot area about 5.2 inches wide beside the legend; its height follows the layout's shape.
-        fig = new_figure(8.2, 5.2 * aspect + 1.5)
+        # A plot area about 6.5 inches wide, the legend below it; its height follows the layout's shape.
+        fig = new_figure(7.0, 6.5 * aspect + 1.8)
         ax = fig.subplots()
         title(fig, f"Network at step {snap.step}: {n} neurons, {len(post)} synapses", run)
         ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.3 + 2.7 * rel, capstyle="round", zorder=1))
@@ -110,6 +122,7 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial") -> Figu
         if isolated.any():
             handles.append(Line2D([], [], marker="o", ls="none", color="0.85", markeredgecolor="0.2",
                                   label=f"neuron without synapses ({int(isolated.sum())})"))
-        fig.legend(handles=handles, loc="outside right upper")
+        # Below the plot: at the upper right it ran into the two-line title.
+        fig.legend(handles=handles, loc="outside lower center", ncols=3)
         ax.set_title(f"{how}; {source}", fontsize=8.5, color="0.3")
     return fig

@@ -51,11 +51,12 @@ def plot_training(run: Run) -> Figure:
         perf_cols = [f"perf/{t}" for t in tasks if f"perf/{t}" in series]
         if perf_cols and len(series):
             perf = series[perf_cols].to_numpy(dtype=float)
-            steps = series["step"].to_numpy()
+            rows = ~np.isnan(perf).all(axis=1)  # a killed run's last row can be empty
+            steps, done = series["step"].to_numpy()[rows], perf[rows]
             if perf.shape[1] > 1:
-                ax_perf.fill_between(steps, np.nanmin(perf, 1), np.nanmax(perf, 1), color="#2e86c1", alpha=0.15,
+                ax_perf.fill_between(steps, np.nanmin(done, 1), np.nanmax(done, 1), color="#2e86c1", alpha=0.15,
                                      lw=0, label="range over tasks")
-            ax_perf.plot(steps, np.nanmean(perf, 1), "o-", color="#2e86c1", ms=3, lw=1.4, label="mean over tasks")
+            ax_perf.plot(steps, np.nanmean(done, 1), "o-", color="#2e86c1", ms=3, lw=1.4, label="mean over tasks")
             ax_perf.legend(loc="best")
         else:
             message(ax_perf, "no performance logged yet")

@@ -12,7 +12,7 @@ from growsim.reader import Run
 def plot_weights(run: Run, step: int | None = None) -> Figure:
     """``W_rec`` at ``step`` (default: the end) with rows and columns ordered by community,
     community boundaries drawn, and a diverging colour map centred on 0 (absent synapses
-    are exactly 0, so white)."""
+    are exactly 0, drawn in the colour of 0)."""
     from growsim.metrics import modularity_q
 
     snap = run.weights(step)
@@ -37,7 +37,7 @@ def plot_weights(run: Run, step: int | None = None) -> Figure:
             ax.axvline(b, color="0.15", lw=0.7)
         # Name the communities large enough to hold a label, along the top edge.
         centres = np.cumsum(sizes) - sizes / 2 - 0.5
-        big = sizes >= max(2, n / 40)
+        big = sizes >= max(3, n / 25)  # narrower blocks would crowd their labels
         ax.set_xticks(centres[big], [f"C{c + 1}" for c in np.flatnonzero(big)], fontsize=7)
         ax.set_yticks(centres[big], [f"C{c + 1}" for c in np.flatnonzero(big)], fontsize=7)
         ax.tick_params(length=0, top=True, labeltop=True, bottom=False, labelbottom=False)

@@ -12,7 +12,14 @@ Independent of training code: it needs h5py, numpy and (for tables) pandas, neve
 Layout of the file: docs/hdf5.md; of /analysis: docs/analysis.md.
 """
 
-from growsim.reader._run import Analysis, Geometry, Run, RunFileError, Snapshot, open_run
+from growsim.reader._run import (
+    Analysis,
+    Geometry,
+    Run,
+    RunFileError,
+    Snapshot,
+    open_run,
+)
 from growsim.reader._runs import find_runs, flatten_spec, open_runs
 
 __all__ = [

@@ -8,6 +8,8 @@ second read sees what the writer added since. Only what the methods ask for is r
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,11 +134,12 @@ class Analysis:
         return key in self.data
 
     def table(self) -> pd.DataFrame:
-        """The 1-D datasets as long as ``step`` (one row per analysed step) as columns."""
+        """The 1-D datasets as long as ``step`` (one row per analysed step) as columns, ``step`` first."""
         import pandas as pd
 
         n = len(self.data.get("step", ()))
-        cols = {k: v for k, v in self.data.items() if v.ndim == 1 and v.shape[0] == n}
+        names = sorted(self.data, key=lambda k: (k != "step", k))
+        cols = {k: self.data[k] for k in names if self.data[k].ndim == 1 and self.data[k].shape[0] == n}
         return pd.DataFrame(cols)
 
 
@@ -228,6 +231,27 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<growsim run {self.path} ({self.status}, step {self.last_step} of {self.batches})>"
+
+    def writer_alive(self) -> bool | None:
+        """For a file whose status is ``running``: whether its writer still runs.
+
+        ``True`` or ``False`` when the file names its writer (root attributes ``writer_pid``,
+        ``writer_host``) and that is this machine; ``None`` when it cannot be told (another
+        machine, or an older file). ``False`` for a run that has ended. A ``running`` file
+        whose writer is gone is a killed run.
+        """
+        if self.status != "running":
+            return False
+        pid, host = self.attrs.get("writer_pid"), self.attrs.get("writer_host")
+        if not isinstance(pid, int) or pid <= 0 or not host or host != socket.gethostname():
+            return None
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # exists, owned by someone else
+        return True
 
     @property
     def spec_fields(self) -> dict[str, Any]:
@@ -531,11 +555,12 @@ def _snapshot(g: h5py.Group, step: int) -> Snapshot:
     return Snapshot(step=step, extra=extra, **known)
 
 
-def _compact(steps: list[int], edge: int = 3) -> str:
+def _compact(steps: list[int], edge: int = 3, *, count: bool = True) -> str:
     """A long list of steps shortened: ``0, 3, 6, ..., 294, 297, 300 (101 steps)``."""
     if len(steps) <= 2 * edge + 1:
         return ", ".join(map(str, steps))
-    return f"{', '.join(map(str, steps[:edge]))}, ..., {', '.join(map(str, steps[-edge:]))} ({len(steps)} steps)"
+    text = f"{', '.join(map(str, steps[:edge]))}, ..., {', '.join(map(str, steps[-edge:]))}"
+    return f"{text} ({len(steps)} steps)" if count else text
 
 
 def open_run(path: str | Path) -> Run:

@@ -44,13 +44,15 @@ def flatten_spec(spec: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def find_runs(paths: str | Path | Iterable[str | Path]) -> list[Path]:
-    """Run files named by ``paths``: files as given, folders searched (recursively) for ``*.h5``."""
+    """Run files named by ``paths``: files as given, folders searched (recursively) for ``*.h5``
+    (hidden files left out)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            inside = sorted(q for q in p.rglob("*.h5") if q.is_file())
+            # Hidden files are left out (a writer's work in progress, editors' backups).
+            inside = sorted(q for q in p.rglob("*.h5") if q.is_file() and not q.name.startswith("."))
             if not inside:
                 raise RunFileError(f"{p} holds no .h5 files")
             found.extend(inside)

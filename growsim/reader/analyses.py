@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +235,7 @@ def write_analysis(path: str | Path, name: str, result: AnalysisData) -> None:
         for key, value in {**result.parameters, **result.attrs}.items():
             if value is not None:
                 g.attrs[key] = value
-        g.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
         g.attrs["version_growsim"] = growsim.__version__
         for key, (data, units, text) in result.datasets.items():
             data = np.asarray(data)

@@ -1,0 +1,144 @@
+"""growsim analyze: results go to /analysis/<name>, the training record stays as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from growsim.cli import main
+from growsim.reader import open_run
+
+_NAME = "growsim_tests_make_runs"
+if _NAME not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parents[1] / "reader" / "make_runs.py")
+    sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_NAME])
+make_runs = sys.modules[_NAME]
+
+
+@pytest.fixture(scope="module")
+def small_runs(tmp_path_factory):
+    return make_runs.small_runs(tmp_path_factory.getbasetemp() / "analysis-small-runs")
+
+
+@pytest.fixture
+def copy_of(small_runs, tmp_path):
+    def copy(name: str) -> Path:
+        out = tmp_path / f"{name}.h5"
+        shutil.copyfile(small_runs[name], out)
+        return out
+
+    return copy
+
+
+def record(path: Path) -> dict[str, str]:
+    """A digest of every dataset and attribute outside /analysis."""
+    out: dict[str, str] = {}
+    with h5py.File(path, "r") as f:
+        out["/"] = repr(sorted((k, repr(v)) for k, v in f.attrs.items()))
+
+        def visit(name, obj):
+            if name.split("/")[0] == "analysis":
+                return
+            attrs = repr(sorted((k, repr(v)) for k, v in obj.attrs.items()))
+            data = hashlib.sha256(obj[()].tobytes() if obj.dtype.kind != "O" else repr(obj[()]).encode()).hexdigest() \
+                if isinstance(obj, h5py.Dataset) else ""
+            out[name] = attrs + data
+
+        f.visititems(visit)
+    return out
+
+
+def test_modularity_matches_training_and_leaves_the_record(copy_of, capsys):
+    path = copy_of("tiny")
+    before = record(path)
+    assert main(["analyze", str(path), "modularity"]) == 0
+    assert "wrote /analysis/modularity_spectral" in capsys.readouterr().out
+    assert record(path) == before
+    run = open_run(path)
+    res = run.analysis("modularity_spectral")
+    np.testing.assert_array_equal(res["step"], [0, 10, 20, 30, 40])
+    np.testing.assert_allclose(res["q"], run.series()["modularity_q"], atol=1e-9)
+    np.testing.assert_array_equal(res["labels"], run.communities()[1])
+    assert res.attrs["method"] == "spectral" and res.attrs["version_growsim"] and res.attrs["created"]
+    assert '"method": "spectral"' in res.attrs["parameters"]
+    with h5py.File(path, "r") as f:
+        for ds in f["analysis/modularity_spectral"].values():
+            assert "units" in ds.attrs and ds.attrs["description"]
+
+
+def test_rerunning_replaces_only_that_group(copy_of):
+    path = copy_of("tiny")
+    assert main(["analyze", str(path), "modularity", "--method", "louvain", "--seed", "3"]) == 0
+    assert main(["analyze", str(path), "modularity"]) == 0
+    louvain = open_run(path).analysis("modularity_louvain")
+    assert main(["analyze", str(path), "modularity", "--resolution", "2"]) == 0
+    run = open_run(path)
+    assert run.analyses() == {"modularity_louvain": "modularity", "modularity_spectral": "modularity"}
+    assert run.analysis("modularity_spectral").attrs["resolution"] == 2.0
+    again = run.analysis("modularity_louvain")
+    assert again.attrs == louvain.attrs and np.array_equal(again["q"], louvain["q"])
+    assert louvain.attrs["seed"] == 3
+
+
+def test_refuses_a_running_file_unless_forced(copy_of, capsys):
+    path = copy_of("killed")
+    before = record(path)
+    assert main(["analyze", str(path), "modularity"]) == 2
+    err = capsys.readouterr().err
+    assert "status running, last step 30" in err and "--force" in err
+    assert record(path) == before and "analysis" not in h5py.File(path, "r")
+    assert main(["analyze", str(path), "modularity", "--force"]) == 0
+    assert list(open_run(path).analysis("modularity_spectral")["step"]) == [0, 10, 20, 30]
+
+
+def test_refuses_a_run_whose_writer_is_alive(copy_of, capsys):
+    import os
+
+    path = copy_of("killed")
+    with h5py.File(path, "a") as f:
+        f.attrs["writer_pid"] = os.getpid()  # this process: alive
+    assert main(["analyze", str(path), "modularity", "--force"]) == 2
+    assert "is being written by process" in capsys.readouterr().err
+
+
+def test_no_snapshots_and_growing_networks(copy_of):
+    path = copy_of("no_snapshots")
+    assert main(["analyze", str(path), "modularity"]) == 0
+    assert list(open_run(path).analysis("modularity_spectral")["step"]) == [40]  # from /final
+    path = copy_of("growing")
+    assert main(["analyze", str(path), "modularity", "--name", "q"]) == 0
+    res = open_run(path).analysis("q")
+    assert res["labels"].shape == (3, 9) and list(res["n_neurons"]) == [4, 6, 9]
+
+
+def test_task_variance(copy_of, capsys):
+    path = copy_of("tiny")
+    assert main(["analyze", str(path), "task_variance", "--trials", "8", "--step", "20"]) == 0
+    assert "wrote /analysis/task_variance" in capsys.readouterr().out
+    res = open_run(path).analysis("task_variance")
+    assert list(res["step"]) == [20] and list(res["tasks"]) == ["fdgo", "reactgo"]
+    assert res["variance"].shape == (2, 16) and res["labels"].shape == (16,)
+    active = res["labels"] >= 0
+    assert np.all(np.nanmax(res["normalized"][:, active], axis=0) == 1.0)
+    assert res.attrs["n_clusters"] == res["labels"].max() + 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["bogus"], "unknown metric 'bogus'; choose one of: modularity, task_variance"),
+    (["modularity", "--method", "walktrap"], "unknown --method 'walktrap'"),
+    (["modularity", "--name", "a/b"], "--name: analysis name 'a/b'"),
+    (["modularity", "--resolution", "0"], "--resolution must be positive"),
+    (["task_variance", "--step", "15"], "no snapshot at step 15"),
+])
+def test_bad_arguments(args, message, copy_of, capsys):
+    path = copy_of("tiny")
+    assert main(["analyze", str(path), *args]) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""growsim inspect: one screen about a run, for complete, killed, snapshot-less and bad files."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from growsim.cli import main
+
+# The run files of the analysis tests (tests are not packages: load the helper by path).
+_NAME = "growsim_tests_make_runs"
+if _NAME not in sys.modules:
+    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parents[1] / "reader" / "make_runs.py")
+    sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_NAME])
+make_runs = sys.modules[_NAME]
+
+
+@pytest.fixture(scope="module")
+def small_runs(tmp_path_factory):
+    return make_runs.small_runs(tmp_path_factory.getbasetemp() / "analysis-small-runs")
+
+
+def _inspect(path, capsys) -> str:
+    assert main(["inspect", str(path)]) == 0
+    return capsys.readouterr().out
+
+
+def test_inspect_a_completed_run(small_runs, capsys):
+    out = _inspect(small_runs["tiny"], capsys)
+    for text in (
+        "completed at step 40 of 40",
+        "16 neurons; geometry grid (metric=euclidean, shape=[4, 4]",
+        "distance (eps=1e-05, eta=-3)",
+        "0 synapses at the start; then add_connections every 10 (count=5, until=12)",
+        "2 from yang20: fdgo, reactgo",
+        "40 batches of 8; adam lr 0.001; mse loss",
+        "Final metrics (step 40): mean performance",
+        "fdgo", "reactgo",
+        "3 events (3 add_connections), from step 10 to 30, 12 synapses added",
+        "step       30: add_connections +2 -> 12 synapses",
+        "synapses over training:",
+        "0 at step 0 -> 12 at step 40",
+        "/snapshots", "5 snapshots (steps 0, 10, 20, 30, 40)",
+        "/analysis", "none (growsim analyze RUN modularity)",
+    ):
+        assert text in out, f"{text!r} not in:\n{out}"
+
+
+def test_inspect_a_killed_run(small_runs, capsys):
+    out = _inspect(small_runs["killed"], capsys)
+    assert "running: last step logged 30 of 40" in out
+    assert "killed: its writer" in out and "is gone" in out
+    assert "not finished" in out
+    assert "Final metrics (step 30)" in out
+
+
+def test_inspect_without_snapshots_and_a_grown_network(small_runs, capsys):
+    out = _inspect(small_runs["no_snapshots"], capsys)
+    assert "no snapshots" in out and "0 snapshots (log.snapshots: false)" in out
+    out = _inspect(small_runs["growing"], capsys)
+    assert "3 snapshots (steps 0, 10, 20)" in out and "2 events" in out
+
+
+def test_inspect_twenty_tasks_in_two_columns(tmp_path, capsys):
+    out_file = tmp_path / "acd.h5"
+    spec = Path(__file__).parents[2] / "specs" / "fix_conn_random.yaml"
+    sets = [arg for o in make_runs.SHORT for arg in ("--set", o)]
+    assert main(["run", str(spec), "--out", str(out_file), "-q", *sets]) == 0
+    capsys.readouterr()
+    out = _inspect(out_file, capsys)
+    assert "20 from yang20: fdgo, reactgo, delaygo, fdanti, ... dmcnogo" in out
+    assert "step 0: 800 initial synapses" in out and "no growth events after the start" in out
+    task_lines = [line for line in out.splitlines() if "fdgo" in line and "multidm" in line]
+    assert len(task_lines) == 1  # fdgo and multidm side by side: 10 rows for 20 tasks
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda d: d / "missing.h5", "missing.h5: no such file"),
+    (lambda d: (d / "text.h5").write_text("hello") and d / "text.h5", "text.h5 cannot be opened as an HDF5 file"),
+    (lambda d: d, "is a folder, not a run file"),
+])
+def test_inspect_bad_files(make, message, tmp_path, capsys):
+    assert main(["inspect", str(make(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -1,0 +1,136 @@
+"""Every figure renders, with content, for a short run of every shipped spec and the odd runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from growsim.cli import main
+from growsim.plots import KINDS, plot_compare, plot_run, save
+from growsim.reader import RunFileError, open_run, open_runs
+from growsim.reader.analyses import task_variance, write_analysis
+
+SPECS = sorted(p.stem for p in (Path(__file__).parents[2] / "specs").glob("*.yaml"))
+
+
+def assert_figure(path: Path, min_bytes: int = 15_000) -> None:
+    """A PNG with something drawn: large enough, not one colour, and with coloured marks.
+
+    Titles, labels and axes are black or grey; data (curves, maps, synapses) is coloured.
+    A figure of empty panels with their titles and messages has no coloured pixel at all.
+    """
+    assert path.stat().st_size > min_bytes, f"{path.name}: only {path.stat().st_size} bytes"
+    img = imread(path)[..., :3]
+    h, w = img.shape[:2]
+    assert h > 150 and w > 150
+    assert img.std() > 0.05, f"{path.name} looks blank"
+    coloured = (img.max(axis=-1) - img.min(axis=-1) > 0.2).mean()
+    assert coloured > 0.002, f"{path.name}: only {coloured:.4f} of its pixels are coloured"
+
+
+@pytest.fixture(scope="module")
+def analysed(shipped_runs, tmp_path_factory):
+    """Copies of the shipped runs with a task-variance analysis (for the clusters kind)."""
+    folder = tmp_path_factory.mktemp("analysed")
+    out = {}
+    for name, path in shipped_runs.items():
+        copy = folder / path.name
+        copy.write_bytes(path.read_bytes())
+        write_analysis(copy, "task_variance", task_variance(open_run(copy), trials=4))
+        out[name] = copy
+    return out
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_kind_for_every_shipped_spec(spec, kind, analysed, tmp_path):
+    out = save(plot_run(open_run(analysed[spec]), kind), tmp_path / f"{spec}-{kind}.png", dpi=60)
+    assert_figure(out, min_bytes=8_000)
+
+
+@pytest.mark.parametrize(
+    ("which", "kind"),
+    [("growing", "training"), ("growing", "growth"), ("no_positions", "network"), ("killed", "training"),
+     ("killed", "growth"), ("killed", "weights"), ("no_snapshots", "weights"), ("no_snapshots", "network")],
+)
+def test_odd_runs(which, kind, small_runs, tmp_path):
+    out = save(plot_run(open_run(small_runs[which]), kind), tmp_path / f"{which}-{kind}.png", dpi=60)
+    assert_figure(out, min_bytes=5_000)
+
+
+def test_weights_and_network_of_a_growing_network(small_runs, tmp_path):
+    run = open_run(small_runs["growing"])
+    for step in (0, 10, 20):
+        n = run.snapshot(step).n_neurons
+        assert plot_run(run, "weights", step=step).axes[0].images[0].get_array().shape == (n, n)
+    # 1-D positions: synapses drawn as arcs; only the 4 neurons of step 0 are placed.
+    fig = plot_run(run, "network", step=0)
+    assert len(fig.axes[0].collections[1].get_offsets()) == 4
+    assert_figure(save(fig, tmp_path / "n.png", dpi=60), min_bytes=5_000)
+
+
+def test_clusters_without_an_analysis_says_how_to_make_one(small_runs, capsys):
+    with pytest.raises(RunFileError, match="growsim analyze .* task_variance"):
+        plot_run(open_run(small_runs["tiny"]), "clusters")
+    assert main(["plot", str(small_runs["tiny"]), "--kind", "clusters", "-o", "x.png"]) == 2
+    assert "has no task-variance analysis" in capsys.readouterr().err
+
+
+def test_compare_panels_by_wiring_rule(shipped_runs, tmp_path):
+    table = open_runs(list(shipped_runs.values()))
+    fig = plot_compare(table, ["growth.initial_connections", "wiring.rule"], "modularity_q")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4  # distance, gnm_matching, mixture, random
+    assert {ax.get_title() for ax in visible} == {f"wiring.rule = {r}" for r in ("distance", "gnm_matching", "mixture", "random")}
+    assert_figure(save(fig, tmp_path / "cmp.png", dpi=60))
+    fig = plot_compare(table, ["name"], "perf_mean")
+    assert len(fig.axes[0].get_lines()) == len(shipped_runs)
+
+
+def test_mean_and_standard_error_across_seeds():
+    import pandas as pd
+
+    from growsim.plots import mean_and_se
+
+    table = pd.DataFrame({"run": ["a", "a", "b", "b", "c"], "step": [0, 10, 0, 10, 0], "q": [0.1, 0.5, 0.3, 0.7, 0.2]})
+    stats = mean_and_se(table, "q").set_index("step")
+    assert stats.loc[0, "mean"] == pytest.approx(0.2) and stats.loc[0, "n"] == 3
+    assert stats.loc[0, "se"] == pytest.approx(0.1 / np.sqrt(3))
+    assert stats.loc[10, "mean"] == pytest.approx(0.6) and stats.loc[10, "se"] == pytest.approx(np.std([0.5, 0.7], ddof=1) / np.sqrt(2))
+
+
+def test_plot_command(small_runs, tmp_path, capsys):
+    run = tmp_path / "tiny.h5"
+    run.write_bytes(small_runs["tiny"].read_bytes())
+    assert main(["plot", str(run), "--kind", "growth"]) == 0
+    assert_figure(tmp_path / "tiny-growth.png", min_bytes=10_000)  # default: beside the run
+    assert main(["plot", str(run), "--kind", "weights", "--step", "20", "-o", str(tmp_path / "w.svg")]) == 0
+    assert (tmp_path / "w.svg").read_text().startswith("<?xml")
+    assert "wrote" in capsys.readouterr().out
+    for args, message in (
+        (["--kind", "heatmap"], "unknown --kind 'heatmap'; choose one of: training, growth"),
+        (["--kind", "weights", "--step", "15"], "no snapshot at step 15"),
+        (["--kind", "network", "--view", "top"], "unknown --view 'top'"),
+    ):
+        assert main(["plot", str(run), *args, "-o", str(tmp_path / "x.png")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["plot", str(tmp_path / "none.h5")]) == 2
+    assert "none.h5: no such file" in capsys.readouterr().err
+
+
+def test_compare_command(shipped_runs, tmp_path, capsys):
+    folder = Path(next(iter(shipped_runs.values()))).parent
+    out = tmp_path / "fig3a.png"
+    assert main(["compare", str(folder), "--by", "growth.initial_connections", "--by", "wiring.rule", "-o", str(out)]) == 0
+    assert_figure(out)
+    assert "modularity_q of 7 runs" in capsys.readouterr().out
+    for args, message in (
+        (["--by", "wiring.rul"], "--by wiring.rul: no such spec field; did you mean wiring.rule"),
+        (["--by", "wiring.rule", "--metric", "perf_men"], "did you mean perf_mean"),
+        ([], "name at least one spec field with --by"),
+    ):
+        assert main(["compare", str(folder), *args, "-o", str(tmp_path / "x.png")]) == 2
+        assert message in capsys.readouterr().err
