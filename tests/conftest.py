@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import h5py
@@ -74,3 +76,32 @@ def h5_contents():
 @pytest.fixture(scope="session")
 def assert_same_h5():
     return _assert_same_h5
+
+
+
+def _load_make_runs():
+    """tests/reader/make_runs.py, which makes the analysis tests' run files (loaded by path:
+    tests is not a package)."""
+    name = "growsim_tests_make_runs"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "reader" / "make_runs.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def make_runs():
+    return _load_make_runs()
+
+
+@pytest.fixture(scope="session")
+def small_runs(tmp_path_factory, make_runs):
+    """Short runs of several kinds (completed, killed, no snapshots, a grown network), made once."""
+    return make_runs.small_runs(tmp_path_factory.getbasetemp() / "analysis-small-runs")
+
+
+@pytest.fixture(scope="session")
+def shipped_runs(tmp_path_factory, make_runs):
+    """A short run of every shipped spec, made once."""
+    return make_runs.shipped_runs(tmp_path_factory.getbasetemp() / "analysis-shipped-runs")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import h5py
@@ -14,19 +12,6 @@ import pytest
 
 from growsim.cli import main
 from growsim.reader import open_run
-
-_NAME = "growsim_tests_make_runs"
-if _NAME not in sys.modules:
-    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parents[1] / "reader" / "make_runs.py")
-    sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules[_NAME])
-make_runs = sys.modules[_NAME]
-
-
-@pytest.fixture(scope="module")
-def small_runs(tmp_path_factory):
-    return make_runs.small_runs(tmp_path_factory.getbasetemp() / "analysis-small-runs")
-
 
 @pytest.fixture
 def copy_of(small_runs, tmp_path):

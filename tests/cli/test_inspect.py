@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,19 +9,6 @@ import pytest
 from growsim.cli import main
 
 # The run files of the analysis tests (tests are not packages: load the helper by path).
-_NAME = "growsim_tests_make_runs"
-if _NAME not in sys.modules:
-    _spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parents[1] / "reader" / "make_runs.py")
-    sys.modules[_NAME] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules[_NAME])
-make_runs = sys.modules[_NAME]
-
-
-@pytest.fixture(scope="module")
-def small_runs(tmp_path_factory):
-    return make_runs.small_runs(tmp_path_factory.getbasetemp() / "analysis-small-runs")
-
-
 def _inspect(path, capsys) -> str:
     assert main(["inspect", str(path)]) == 0
     return capsys.readouterr().out
@@ -65,7 +50,7 @@ def test_inspect_without_snapshots_and_a_grown_network(small_runs, capsys):
     assert "3 snapshots (steps 0, 10, 20)" in out and "2 events" in out
 
 
-def test_inspect_twenty_tasks_in_two_columns(tmp_path, capsys):
+def test_inspect_twenty_tasks_in_two_columns(tmp_path, capsys, make_runs):
     out_file = tmp_path / "acd.h5"
     spec = Path(__file__).parents[2] / "specs" / "fix_conn_random.yaml"
     sets = [arg for o in make_runs.SHORT for arg in ("--set", o)]
