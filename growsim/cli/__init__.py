@@ -13,6 +13,7 @@ from growsim.cli import plot as _plot
 from growsim.cli import plugins as _plugins
 from growsim.cli import run as _run
 from growsim.cli import schema as _schema
+from growsim.cli import sweep as _sweep
 from growsim.cli import validate as _validate
 from growsim.cli.common import UserError, err_console
 
@@ -32,6 +33,7 @@ app.command("inspect", epilog=_inspect.EXAMPLES)(_inspect.inspect)
 app.command("plot", epilog=_plot.EXAMPLES)(_plot.plot)
 app.command("compare", epilog=_compare.EXAMPLES)(_compare.compare)
 app.command("analyze", epilog=_analyze.EXAMPLES)(_analyze.analyze)
+app.command("sweep", epilog=_sweep.EXAMPLES)(_sweep.sweep)
 
 
 def main(argv: list[str] | None = None) -> int:
