@@ -109,6 +109,16 @@ def _lines_and_sources(loaded: LoadedSpec) -> tuple[dict, dict]:
     return lines, sources
 
 
+def resumed_spec(checkpoint, default_base_dir: Path | None = None) -> LoadedSpec:
+    """The spec a run file recorded: its verbatim text and overrides, with relative paths
+    resolving where they did when the run started."""
+    from growsim.spec import load_spec_text
+
+    base_dir = Path(checkpoint.base_dir) if checkpoint.base_dir else (default_base_dir or Path.cwd())
+    spec_path = Path(checkpoint.spec_path) if checkpoint.spec_path else None
+    return load_spec_text(checkpoint.spec_text, base_dir=base_dir, overrides=checkpoint.overrides, path=spec_path)
+
+
 def default_output(loaded: LoadedSpec) -> Path:
     log_path = loaded.spec.log.path
     return Path(log_path) if log_path else Path("runs") / f"{loaded.name}.h5"

@@ -100,8 +100,8 @@ def _run_engine(engine, path: Path, start: int) -> None:
 
 
 def _load_for_resume(path: Path):
+    from growsim.build import resumed_spec
     from growsim.log.hdf5 import read_checkpoint
-    from growsim.spec import load_spec_text
 
     if not path.is_file():
         raise UserError(f"{path} does not exist")
@@ -113,10 +113,7 @@ def _load_for_resume(path: Path):
         raise UserError(f"{path} is a completed run: there is nothing to resume")
     if ckpt.status == "running" and ckpt.writer_host == socket.gethostname() and _alive(ckpt.writer_pid):
         raise UserError(f"{path} is still being written by process {ckpt.writer_pid}")
-    base_dir = Path(ckpt.base_dir) if ckpt.base_dir else Path.cwd()
-    spec_path = Path(ckpt.spec_path) if ckpt.spec_path else None
-    loaded = load_spec_text(ckpt.spec_text, base_dir=base_dir, overrides=ckpt.overrides, path=spec_path)
-    return ckpt, loaded
+    return ckpt, resumed_spec(ckpt)
 
 
 def _alive(pid: int) -> bool:

@@ -17,7 +17,7 @@ from growsim.spec.models import Spec
 
 def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[str, Any]]:
     """Validate `wiring`'s parameters with the chosen rule's own model."""
-    from growsim.spec.loader import _message, issue_at
+    from growsim.spec.loader import error_message, issue_at
     from growsim.wiring import PluginLoadError, UnknownRuleError, get_rule
 
     if raw is None:
@@ -41,7 +41,7 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
         for err in exc.errors(include_url=False):
             loc = ("wiring", *err["loc"])
             model = rule.params if err["type"] == "extra_forbidden" else None
-            message = _message(err, model)
+            message = error_message(err, model)
             if err["type"] == "extra_forbidden":
                 message += f" for rule {rule_name!r}"
             issues.append(issue_at(loc, message, lines, sources))

@@ -214,7 +214,7 @@ def issue_at(loc: Loc, message: str, lines: dict, sources: dict) -> SpecIssue:
     return SpecIssue(loc, message, line)
 
 
-def _display_loc(loc: Loc, data: Any) -> Loc:
+def display_loc(loc: Loc, data: Any) -> Loc:
     """Drop pydantic's union tags and type labels: keep what exists in the data (and a last missing key)."""
     out: list[str | int] = []
     node = data
@@ -283,7 +283,7 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def _message(err: dict, model: type[BaseModel] | None) -> str:
+def error_message(err: dict, model: type[BaseModel] | None) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     given = err.get("input")
@@ -339,10 +339,10 @@ def _message(err: dict, model: type[BaseModel] | None) -> str:
 def _issues_from_validation(exc: ValidationError, data: Any, lines, sources) -> list[SpecIssue]:
     issues = []
     for err in exc.errors(include_url=False):
-        loc = _display_loc(tuple(err["loc"]), data)
+        loc = display_loc(tuple(err["loc"]), data)
         parent = loc[:-1] if err["type"] == "extra_forbidden" else loc
         model = model_at(parent, data) if err["type"] == "extra_forbidden" else None
-        issues.append(issue_at(loc, _message(err, model), lines, sources))
+        issues.append(issue_at(loc, error_message(err, model), lines, sources))
     return issues
 
 

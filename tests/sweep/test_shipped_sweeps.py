@@ -1,0 +1,28 @@
+"""Every shipped sweep opens with its command and validates: every point, before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from growsim.sweep import expand
+
+ROOT = Path(__file__).parents[2]
+SWEEPS = sorted((ROOT / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
+def test_sweep_opens_with_its_command_and_every_point_validates(path):
+    first = path.read_text().splitlines()[0]
+    assert first.startswith(f"# growsim sweep sweeps/{path.name}")
+    assert expand(path)
+
+
+def test_wu_gu_fig3_is_six_conditions_by_ten_seeds():
+    points = expand(ROOT / "sweeps" / "wu_gu_fig3.yaml")
+    assert len(points) == 60 and len({p.name for p in points}) == 60
+    specs = {p.spec.name for p in points}
+    assert specs == {f"{mode}_{rule}.yaml" for mode in ("add_conn", "fix_conn") for rule in ("distance", "random", "mixture")}
+    assert points[0].name == "spec=add_conn_distance__seed=0" and points[-1].name == "spec=fix_conn_mixture__seed=9"
+    assert all(p.overrides == (f"seed={p.varied['seed']}",) for p in points)
