@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from growsim.log.base import RunInfo
 
@@ -20,15 +20,15 @@ class ProgressLogger:
         self._fields = {"loss": "-", "perf": "-", "conn": "-", "q": "-"}
 
     def start(self, info: RunInfo) -> None:
+        # The run's name goes on a line of its own, so the bar fits an 80-column terminal.
+        self.console.print(f"[bold]{info.name}[/bold]: {info.n_neurons} neurons, {info.batches} batches", highlight=False)
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=16),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"),
             TextColumn("perf {task.fields[perf]}"),
             TextColumn("syn {task.fields[conn]}"),
             TextColumn("Q {task.fields[q]}"),
-            TimeElapsedColumn(),
             TextColumn("left"),
             TimeRemainingColumn(),
             console=self.console,
