@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -101,6 +100,7 @@ def _run_engine(engine, path: Path, start: int) -> None:
 
 def _load_for_resume(path: Path):
     from growsim.build import resumed_spec
+    from growsim.log import process_alive
     from growsim.log.hdf5 import read_checkpoint
 
     if not path.is_file():
@@ -111,21 +111,9 @@ def _load_for_resume(path: Path):
         raise UserError(f"cannot resume {path}: {exc}") from None
     if ckpt.status == "completed":
         raise UserError(f"{path} is a completed run: there is nothing to resume")
-    if ckpt.status == "running" and ckpt.writer_host == socket.gethostname() and _alive(ckpt.writer_pid):
+    if ckpt.status == "running" and ckpt.writer_pid != os.getpid() and process_alive(ckpt.writer_pid, ckpt.writer_host):
         raise UserError(f"{path} is still being written by process {ckpt.writer_pid}")
     return ckpt, resumed_spec(ckpt)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0 or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _check_output(path: Path, overwrite: bool) -> None:

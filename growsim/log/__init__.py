@@ -3,6 +3,6 @@
 The engine only knows the protocol; it never imports h5py or rich.
 """
 
-from growsim.log.base import Logger, Loggers, RunInfo
+from growsim.log.base import Logger, Loggers, RunInfo, process_alive
 
-__all__ = ["Logger", "Loggers", "RunInfo"]
+__all__ = ["Logger", "Loggers", "RunInfo", "process_alive"]

@@ -8,8 +8,6 @@ second read sees what the writer added since. Only what the methods ask for is r
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import h5py
 import numpy as np
+
+from growsim.log.base import process_alive
 
 if TYPE_CHECKING:  # pandas is imported only by the methods that return tables
     import pandas as pd
@@ -242,16 +242,10 @@ class Run:
         """
         if self.status != "running":
             return False
-        pid, host = self.attrs.get("writer_pid"), self.attrs.get("writer_host")
-        if not isinstance(pid, int) or pid <= 0 or not host or host != socket.gethostname():
+        host = self.attrs.get("writer_host")
+        if not host:
             return None
-        try:
-            os.kill(pid, 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True  # exists, owned by someone else
-        return True
+        return process_alive(self.attrs.get("writer_pid"), host)
 
     @property
     def spec_fields(self) -> dict[str, Any]:

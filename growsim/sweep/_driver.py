@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from growsim.log.base import process_alive
 from growsim.sweep._index import read_index, read_index_rows, write_index
 from growsim.sweep._points import Point, Sweep, load_sweep
 from growsim.sweep._runner import (
@@ -547,20 +548,10 @@ class _Lock:
                 f"{self.path.parent} is being written by a sweep on {host} (process {pid}); "
                 f"if that sweep is no longer running, delete {self.path}"
             )
-        if pid != os.getpid() and _alive(pid):
+        if pid != os.getpid() and process_alive(pid):
             raise SweepStateError(f"{self.path.parent} is being written by another sweep (process {pid})")
         self.path.unlink(missing_ok=True)  # its sweep is gone
 
     def __exit__(self, *exc) -> None:
         if self.held:
             self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
