@@ -1,11 +1,13 @@
 """The recurrent model: cell dynamics, masked recurrent weights, readout; neuron swaps."""
 
+from growsim.network.chain import ChainRNN
 from growsim.network.init import draw_weight
 from growsim.network.rnn import ACTIVATIONS, LeakyRNN
 from growsim.network.swap import best_swaps, compose_swaps, permutation_for_swap, permute_neurons, swap_cost_deltas
 
 __all__ = [
     "ACTIVATIONS",
+    "ChainRNN",
     "LeakyRNN",
     "best_swaps",
     "compose_swaps",
