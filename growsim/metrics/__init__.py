@@ -19,6 +19,7 @@ from .anatomy import (
     mean_cluster_size,
     shuffle_baseline,
 )
+from .functional import functional_report as functional_report, network_task_variance as network_task_variance
 from .modularity import METHODS, ModularityResult, communities, modularity_matrix, modularity_q
 from .robustness import RobustnessResult, perturb_tau, perturb_weights, robustness_curve
 from .taskvar import (

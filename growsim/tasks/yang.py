@@ -373,6 +373,28 @@ class YangSuite:
         """(T,B,n_output) outputs and (T,B) y_loc -> (B,) float 0/1; see ``performance``."""
         return performance(y_hat, y_loc)
 
+    def test_batches(self, n_per_task: int, seed: int = 0) -> dict[str, TrialBatch]:
+        """A fixed test batch of every task of the suite, for analyses (task variance).
+
+        Args:
+            n_per_task: trials per task (>= 1).
+            seed: the same ``seed`` gives the same batches at every call.
+        Returns:
+            ``{task: TrialBatch}`` in the order of ``self.tasks``. Task ``t``'s batch is
+            ``sample(np.random.default_rng((seed, i)), n_per_task, task=t)`` with ``i``
+            its index in TASK_NAMES, so it does not depend on which other tasks the
+            suite holds. Yang et al.'s analysis uses a deterministic grid of stimulus
+            conditions (their "test" mode); this is a fixed-seed random sample of the
+            training distribution instead: conditions drawn as in training, and all
+            trials of a task sharing their timing (so the epochs are one per batch).
+        """
+        n = int(n_per_task)
+        if n < 1:
+            raise ValueError(f"n_per_task must be >= 1, got {n_per_task}")
+        return {
+            t: self.sample(np.random.default_rng((int(seed), _RULE_INDEX[t])), n, task=t) for t in self.tasks
+        }
+
     # ----------------------------------------------------------------- builders
 
     def _steps(self, ms: float) -> int:
