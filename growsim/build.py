@@ -24,7 +24,7 @@ from growsim.streams import numpy_stream, stream_seed
 @dataclass(frozen=True)
 class Prepared:
     loaded: LoadedSpec
-    geometry: Geometry
+    geometry: Geometry | None  # None for a chain of modules, which has no positions
 
     @property
     def spec(self) -> Spec:
@@ -32,6 +32,10 @@ class Prepared:
 
     @property
     def n_neurons(self) -> int:
+        """Neurons at the start (a chain grows by whole modules)."""
+        if self.geometry is None:
+            net = self.spec.network
+            return net.module_size * net.n_modules
         return self.geometry.n
 
     @property
@@ -64,6 +68,8 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     from growsim.spec.loader import issue_at
 
     spec = loaded.spec
+    if spec.network.kind == "chain":
+        return Prepared(loaded, None)
     lines, sources = _lines_and_sources(loaded)
     try:
         geo = make_geometry(spec.network.geometry, loaded.base_dir, spec.seed)
@@ -145,61 +151,38 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
     """Everything the loop needs, from the spec, with flat arguments."""
     import torch
 
-    from growsim.engine import Engine, EngineConfig, Wiring
+    from growsim.engine import Engine, EngineConfig
     from growsim.log import Loggers, RunInfo
-    from growsim.network import LeakyRNN, draw_weight
-    from growsim.tasks import YangSuite
-    from growsim.wiring import get_rule
 
     loaded = prepared.loaded
     spec = loaded.spec
-    net, train, log = spec.network, spec.train, spec.log
+    train, log = spec.train, spec.log
     device = torch.device(train.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SpecError([SpecIssue(("train", "device"), "CUDA is not available on this machine")], _file(loaded))
     if train.threads:
         torch.set_num_threads(train.threads)
 
-    tasks = None if spec.task.tasks == "all" else spec.task.tasks
-    suite_kwargs: dict[str, Any] = {"n_eachring": spec.task.n_eachring, "dt_ms": spec.task.dt_ms}
-    if spec.task.task_probs is not None:
-        suite_kwargs["task_probs"] = spec.task.task_probs
-    suite = YangSuite(tasks, **suite_kwargs) if tasks is not None else YangSuite(**suite_kwargs)
-
-    n = prepared.n_neurons
+    eval_seed = stream_seed(spec.seed, "eval")
+    objective = make_objective(spec, device, eval_seed)
     init_rng = numpy_stream(spec.seed, "init")
-    w_in = draw_weight(net.w_in.dist, (n, suite.n_input), net.w_in.gain, init_rng)
-    w_rec = draw_weight(net.w_rec.dist, (n, n), net.w_rec.gain, init_rng)
-    w_out = draw_weight(net.w_out.dist, (suite.n_output, n), net.w_out.gain, init_rng)
-    if not net.autapses:
-        np.fill_diagonal(w_rec, 0.0)
-    dtype = torch.float32
-    network = LeakyRNN(
-        w_in=torch.as_tensor(w_in, dtype=dtype),
-        w_rec=torch.as_tensor(w_rec, dtype=dtype),
-        w_out=torch.as_tensor(w_out, dtype=dtype),
-        mask=torch.zeros((n, n), dtype=torch.bool),
-        alpha=spec.task.dt_ms / net.tau_ms,
-        activation=net.activation,
-        sigma_rec=net.sigma_rec,
-        sigma_x=net.sigma_x,
-        train_biases=net.train_biases,
-    ).to(device)
+    if spec.network.kind == "chain":
+        network = make_chain(spec, objective, init_rng).to(device)
+        wiring = None
+        regularisers = None
+        functional = None
+    else:
+        network = make_leaky_rnn(prepared, objective, init_rng).to(device)
+        wiring = make_wiring(prepared)
+        regularisers = make_regularisers(spec, prepared, device)
+        functional = make_functional(spec, prepared, objective)
 
     optimizer = make_optimizer(network, spec)
     noise = torch.Generator(device=device)
     noise.manual_seed(stream_seed(spec.seed, "noise"))
-    rule = get_rule(spec.wiring.rule)
-    wiring = Wiring(
-        rule=rule,
-        params=rule.params.model_validate(spec.wiring.params),
-        distances=prepared.geometry.distances,
-        rng=numpy_stream(spec.seed, "wiring"),
-    )
     config = EngineConfig(
         batches=train.batches,
         batch_size=train.batch_size,
-        loss=train.loss,
         grad_clip_mode=train.grad_clip.mode,
         grad_clip_max=train.grad_clip.max,
         log_every=log.every,
@@ -210,9 +193,10 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         initial_connections=spec.growth.initial_connections,
         new_synapse_init=spec.growth.new_synapse.init,
         new_synapse_value=spec.growth.new_synapse.value,
-        allow_autapses=net.autapses,
-        eval_seed=stream_seed(spec.seed, "eval"),
+        allow_autapses=getattr(spec.network, "autapses", False),
+        eval_seed=eval_seed,
         checkpoint_every=log.checkpoint_every or log.every,
+        functional_every=log.functional.every,
     )
     geo = prepared.geometry
     info = RunInfo(
@@ -223,22 +207,23 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         resolved_yaml=loaded.resolved_yaml(),
         resolved_json=loaded.resolved_json(),
         overrides=loaded.overrides,
-        task_names=tuple(suite.tasks),
-        n_neurons=n,
-        n_input=suite.n_input,
-        n_output=suite.n_output,
-        distances=geo.distances,
-        positions=geo.positions,
-        labels=geo.labels,
-        distance_units=geo.units,
+        task_names=objective.task_names,
+        n_neurons=prepared.n_neurons,
+        n_input=objective.n_input,
+        n_output=objective.n_output,
+        distances=geo.distances if geo is not None else None,
+        positions=geo.positions if geo is not None else None,
+        labels=geo.labels if geo is not None else None,
+        distance_units=geo.units if geo is not None else "",
         versions=versions(),
+        network_kind=spec.network.kind,
         spec_path=str(loaded.path) if loaded.path else None,
         base_dir=str(loaded.base_dir.resolve()),
     )
     return Engine(
         network=network,
         optimizer=optimizer,
-        suite=suite,
+        objective=objective,
         wiring=wiring,
         events=spec.growth.events,
         config=config,
@@ -247,6 +232,149 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         loggers=Loggers(loggers),
         info=info,
         device=device,
+        growth_rng=numpy_stream(spec.seed, "growth"),
+        regularisers=regularisers,
+        functional=functional,
+    )
+
+
+def make_objective(spec: Spec, device, eval_seed: int):
+    from growsim.objectives import ParityObjective, YangObjective
+    from growsim.tasks import Criterion, YangSuite
+
+    task, log = spec.task, spec.log
+    if task.suite == "parity":
+        c = task.criterion
+        return ParityObjective(
+            n_start=task.n_start,
+            n_max=task.n_max,
+            length=task.length,
+            p_one=task.p_one,
+            p_one_scope=task.p_one_scope,
+            criterion=Criterion(c.newest, c.mean, c.mean_over),
+            eval_batch_size=log.eval_batch_size,
+            eval_seed=eval_seed,
+            device=device,
+        )
+    kwargs: dict[str, Any] = {"n_eachring": task.n_eachring, "dt_ms": task.dt_ms}
+    if task.task_probs is not None:
+        kwargs["task_probs"] = task.task_probs
+    suite = YangSuite(task.tasks, **kwargs) if task.tasks != "all" else YangSuite(**kwargs)
+    return YangObjective(
+        suite,
+        loss=spec.train.loss,
+        eval_batch_size=log.eval_batch_size,
+        eval_noise=log.eval_noise,
+        eval_seed=eval_seed,
+        device=device,
+    )
+
+
+def make_leaky_rnn(prepared: Prepared, objective, init_rng):
+    import torch
+
+    from growsim.network import LeakyRNN, draw_weight
+
+    spec = prepared.spec
+    net = spec.network
+    n = prepared.n_neurons
+    w_in = draw_weight(net.w_in.dist, (n, objective.n_input), net.w_in.gain, init_rng)
+    w_rec = draw_weight(net.w_rec.dist, (n, n), net.w_rec.gain, init_rng)
+    w_out = draw_weight(net.w_out.dist, (objective.n_output, n), net.w_out.gain, init_rng)
+    if not net.autapses:
+        np.fill_diagonal(w_rec, 0.0)
+    dtype = torch.float32
+    return LeakyRNN(
+        w_in=torch.as_tensor(w_in, dtype=dtype),
+        w_rec=torch.as_tensor(w_rec, dtype=dtype),
+        w_out=torch.as_tensor(w_out, dtype=dtype),
+        mask=torch.zeros((n, n), dtype=torch.bool),
+        alpha=spec.task.dt_ms / net.tau_ms,
+        activation=net.activation,
+        sigma_rec=net.sigma_rec,
+        sigma_x=net.sigma_x,
+        train_biases=net.train_biases,
+    )
+
+
+def make_chain(spec: Spec, objective, init_rng):
+    from growsim.network import ChainRNN
+
+    net = spec.network
+    chain = ChainRNN(
+        n_input=objective.n_input,
+        module_size=net.module_size,
+        rng=init_rng,
+        n_modules=net.n_modules,
+        head_module=[net.n_modules - 1] * objective.n_levels,
+        negative_slope=net.negative_slope,
+        tau_init=tuple(net.tau_init),
+        zero_diagonal=net.zero_diagonal,
+        h0_scale=net.h0_scale,
+    )
+    return chain
+
+
+def make_wiring(prepared: Prepared):
+    from growsim.engine import Wiring
+    from growsim.wiring import get_rule
+
+    spec = prepared.spec
+    rule = get_rule(spec.wiring.rule)
+    return Wiring(
+        rule=rule,
+        params=rule.params.model_validate(spec.wiring.params),
+        distances=prepared.geometry.distances,
+        rng=numpy_stream(spec.seed, "wiring"),
+    )
+
+
+def make_regularisers(spec: Spec, prepared: Prepared, device):
+    """The loss terms of `regularisers`, or None when there are none."""
+    if not spec.regularisers:
+        return None
+    import torch
+
+    from growsim.regularisers import Regularisers, Term
+
+    terms, seen = [], {}
+    for r in spec.regularisers:
+        base = r.name or r.kind
+        seen[base] = seen.get(base, 0) + 1
+        name = base if seen[base] == 1 else f"{base}{seen[base]}"
+        terms.append(
+            Term(
+                name=name,
+                kind=r.kind,
+                params=tuple(r.params) if r.kind == "l1" else ("w_rec",),
+                strength=r.strength,
+                schedule=tuple((float(f), float(m)) for f, m in r.schedule),
+                A=r.A,
+                l0=r.l0,
+            )
+        )
+    distances = torch.as_tensor(prepared.geometry.distances, dtype=torch.float32, device=device)
+    return Regularisers(terms, distances)
+
+
+def make_functional(spec: Spec, prepared: Prepared, objective):
+    """The functional/anatomical metrics of log.functional, as a callable of the network, or None."""
+    fspec = spec.log.functional
+    if fspec.every is None:
+        return None
+    from growsim.metrics.functional import grid_coords
+    from growsim.objectives import FunctionalProbe
+
+    return FunctionalProbe(
+        objective.suite,
+        coords=grid_coords(tuple(spec.network.geometry.shape)),
+        distances=prepared.geometry.distances,
+        trials_per_task=fspec.trials_per_task,
+        method=fspec.method,
+        active_threshold=fspec.active_threshold,
+        connection_threshold=fspec.connection_threshold,
+        n_shuffles=fspec.n_shuffles,
+        seed=stream_seed(spec.seed, "functional"),
     )
 
 

@@ -1,12 +1,15 @@
 """The engine: the one training loop, shared by every kind of growing network.
 
 At each step boundary (`step` batches done): growth events due at `step` fire, then
-metrics due at `step` are taken and logged, then the next batch trains:
+metrics due at `step` are taken and logged (and events whose condition the evaluation
+met fire), then the next batch trains:
 
-    batch = task.sample() -> network.forward -> loss -> backward
-    -> gradient masks (in the network's hook) -> clipping -> optimizer.step
+    batch = objective.sample() -> network.forward -> loss (+ regularisers) -> backward
+    -> gradient masks (in the network's hooks) -> clipping -> optimizer.step
 
-The engine emits plain numbers and arrays to its loggers.
+What is trained on, and how it is scored, is the objective's business
+(growsim.objectives); the network is a LeakyRNN or a ChainRNN. The engine emits plain
+numbers and arrays to its loggers.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from growsim import losses
-from growsim.growth import due_events
+from growsim.growth import DueEvent, conditional_events, due_events
 from growsim.growth.ops import add_connections, reset_optimizer
 from growsim.log.base import Loggers, RunInfo
 from growsim.metrics import communities
+from growsim.objectives import Evaluation
 from growsim.wiring import RuleInfo, WiringRequest, candidate_mask, choose_synapses
 
 
@@ -41,7 +44,6 @@ class EngineConfig:
 
     batches: int
     batch_size: int
-    loss: str  # "mse" | "cross_entropy"
     grad_clip_mode: str  # "value" | "norm" | "none"
     grad_clip_max: float
     log_every: int
@@ -56,6 +58,7 @@ class EngineConfig:
     eval_seed: int
     checkpoint_every: int | None = None  # None: no checkpoints
     progress_every: int = 25  # batches between progress updates (and divergence checks)
+    functional_every: int | None = None  # None: no functional/anatomical metrics
 
 
 @dataclass
@@ -72,8 +75,8 @@ class Engine:
         *,
         network: torch.nn.Module,
         optimizer: torch.optim.Optimizer,
-        suite,
-        wiring: Wiring,
+        objective,
+        wiring: Wiring | None,
         events: Sequence[Any],
         config: EngineConfig,
         task_rng: np.random.Generator,
@@ -81,10 +84,16 @@ class Engine:
         loggers: Loggers,
         info: RunInfo,
         device: torch.device,
+        growth_rng: np.random.Generator | None = None,
+        regularisers=None,
+        functional=None,
     ):
         self.network = network
         self.optimizer = optimizer
-        self.suite = suite
+        self.objective = objective
+        self.growth_rng = growth_rng if growth_rng is not None else np.random.default_rng(0)
+        self.regularisers = regularisers  # callable(named params, step, batches) -> (total, {name: value})
+        self.functional = functional  # callable(network) -> (scalars, arrays), or None
         self.wiring = wiring
         self.events = list(events)
         self.cfg = config
@@ -94,12 +103,13 @@ class Engine:
         self.info = info
         self.device = device
         self.step = 0
-        self._loss_fn = losses.masked_mse if config.loss == "mse" else losses.masked_cross_entropy
         self._pending_losses: list[torch.Tensor] = []
         self._pending_first = 0
         self._losses_since_log = np.zeros(0)  # flushed, but part of the next log step's mean
         self._params = [p for p in network.parameters() if p.requires_grad]
         self._stop_reason: str | None = None
+        self._reg_sums: dict[str, torch.Tensor] = {}
+        self._reg_counts: dict[str, int] = {}
 
     def request_stop(self, reason: str) -> None:
         """Stop at the next step boundary, after a checkpoint (safe to call from a signal handler)."""
@@ -116,18 +126,36 @@ class Engine:
                 arrays[f"optimizer/{index}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
         arrays["rng/noise"] = self.noise_generator.get_state().numpy()
         arrays["engine/losses_since_log"] = self._losses_since_log
+        for name, total in self._reg_sums.items():
+            arrays[f"engine/reg_sums/{name}"] = np.array([float(total), self._reg_counts[name]], dtype=np.float64)
+        names = {id(p): n for n, p in self.network.named_parameters()}
         texts = {
             "optimizer_param_groups": json.dumps(opt["param_groups"]),
+            "optimizer_param_names": json.dumps([[names[id(p)] for p in g["params"]] for g in self.optimizer.param_groups]),
             "rng_task": json.dumps(self.task_rng.bit_generator.state),
-            "rng_wiring": json.dumps(self.wiring.rng.bit_generator.state),
+            "rng_growth": json.dumps(self.growth_rng.bit_generator.state),
+            "objective": json.dumps(self.objective.state()),
         }
+        if self.wiring is not None:
+            texts["rng_wiring"] = json.dumps(self.wiring.rng.bit_generator.state)
+        if hasattr(self.network, "structure"):
+            texts["network_structure"] = json.dumps(self.network.structure())
         return arrays, texts
 
     def load_state(self, step: int, arrays: dict[str, np.ndarray], texts: dict[str, str]) -> None:
         """Restore what `state()` saved at `step`; the run then continues from `step`."""
         device = self.device
+        if "network_structure" in texts:
+            # Values are overwritten by the state_dict below: any stream will do for the shapes.
+            self.network.grow_to(json.loads(texts["network_structure"]), np.random.default_rng(0))
         network = {k.split("/", 1)[1]: torch.from_numpy(v).to(device) for k, v in arrays.items() if k.startswith("network/")}
         self.network.load_state_dict(network)
+        if "optimizer_param_names" in texts:
+            # Growth may have added parameter groups: rebuild the optimizer's groups by name.
+            named = dict(self.network.named_parameters())
+            groups = [{"params": [named[n] for n in g]} for g in json.loads(texts["optimizer_param_names"])]
+            self.optimizer = type(self.optimizer)(groups, **self.optimizer.defaults)
+            self._params = [p for p in self.network.parameters() if p.requires_grad]
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in arrays.items():
             if key.startswith("optimizer/"):
@@ -135,9 +163,17 @@ class Engine:
                 opt_state.setdefault(int(index), {})[name] = torch.from_numpy(np.array(value))
         self.optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(texts["optimizer_param_groups"])})
         self.task_rng.bit_generator.state = json.loads(texts["rng_task"])
-        self.wiring.rng.bit_generator.state = json.loads(texts["rng_wiring"])
+        if self.wiring is not None:
+            self.wiring.rng.bit_generator.state = json.loads(texts["rng_wiring"])
+        if "rng_growth" in texts:
+            self.growth_rng.bit_generator.state = json.loads(texts["rng_growth"])
+        if "objective" in texts:
+            self.objective.load_state(json.loads(texts["objective"]))
         self.noise_generator.set_state(torch.from_numpy(arrays["rng/noise"]))
         self._losses_since_log = np.asarray(arrays["engine/losses_since_log"], dtype=np.float64)
+        prefix = "engine/reg_sums/"
+        self._reg_sums = {k[len(prefix):]: torch.tensor(float(v[0])) for k, v in arrays.items() if k.startswith(prefix)}
+        self._reg_counts = {k[len(prefix):]: int(v[1]) for k, v in arrays.items() if k.startswith(prefix)}
         self.step = step
         self._pending_first = step
 
@@ -196,47 +232,81 @@ class Engine:
         return pairs
 
     def _apply_growth(self, step: int) -> None:
-        connections = self.network.n_connections
+        connections = getattr(self.network, "n_connections", 0)
         for due in due_events(self.events, step, connections):
+            self._fire(step, due)
+
+    def _apply_conditional(self, step: int, conditions: set[str]) -> None:
+        for condition in sorted(conditions):
+            for due in conditional_events(self.events, condition):
+                self._fire(step, due, condition)
+
+    def _fire(self, step: int, due: DueEvent, condition: str | None = None) -> None:
+        """Apply one event to the network and the optimizer together, and log it."""
+        event = self.events[due.index]
+        details: dict[str, Any] = {"event": due.index}
+        if condition is not None:
+            details["when"] = condition
+        pairs = None
+        if due.op == "add_connections":
+            count = due.count
+            if event.until is not None:
+                count = min(count, event.until - self.network.n_connections)
+            if count <= 0:
+                return
             if due.reset_optimizer:
                 reset_optimizer(self.optimizer)
-            pairs = self.grow(due.count)
-            connections = self.network.n_connections
-            details = {
-                "event": due.index,
-                "count": len(pairs),
-                "requested": due.count,
-                "connections": connections,
-                "reset_optimizer": due.reset_optimizer,
-            }
-            self.loggers.log_event(step, due.op, details, pairs)
+            pairs = self.grow(count)
+            details.update(count=len(pairs), requested=count, reset_optimizer=due.reset_optimizer)
+        elif due.op == "swap_neurons":
+            from growsim.growth import swap
+
+            swaps = swap.bimt_swap(self.network, self.optimizer, self.wiring.distances, top_k=event.top_k)
+            pairs = np.asarray(swaps, dtype=np.int64).reshape(-1, 2)
+            details.update(count=len(swaps))
+        elif due.op == "duplicate_module":
+            from growsim.growth import modules
+
+            details.update(
+                modules.duplicate_module(
+                    self.network,
+                    self.optimizer,
+                    self.growth_rng,
+                    copy_recurrent=event.copy_recurrent,
+                    copy_feedforward=event.copy_feedforward,
+                    copy_tau=event.copy_tau,
+                    copy_input=event.copy_input,
+                    noise_weights=event.noise_weights,
+                    noise_tau=event.noise_tau,
+                    freeze=event.freeze,
+                    optimizer_state=event.optimizer_state,
+                )
+            )
+        elif due.op == "add_readout":
+            from growsim.growth import modules
+
+            details.update(modules.add_readout(self.network, self.optimizer, self.growth_rng, module=event.module))
+        else:  # the spec admits no other op
+            raise ValueError(f"unknown growth operation {due.op!r}")
+        if hasattr(self.network, "n_connections"):
+            details["connections"] = self.network.n_connections
+        self._params = [p for p in self.network.parameters() if p.requires_grad]
+        self.loggers.log_event(step, due.op, details, pairs)
 
     # --- training ---------------------------------------------------------------------
 
-    def _tensors(self, batch) -> dict[str, torch.Tensor]:
-        dev = self.device
-        out = {
-            "x": torch.from_numpy(batch.x).to(dev, non_blocking=True),
-            "c_mask": torch.from_numpy(batch.c_mask).to(dev, non_blocking=True),
-        }
-        if self.cfg.loss == "mse":
-            out["y"] = torch.from_numpy(batch.y).to(dev, non_blocking=True)
-        else:
-            out["target"] = torch.from_numpy(batch.target_class).to(dev, non_blocking=True)
-        return out
-
-    def _loss(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.cfg.loss == "mse":
-            return self._loss_fn(out, t["y"], t["c_mask"])
-        return self._loss_fn(out, t["target"], t["c_mask"])
-
     def train_step(self, batch) -> torch.Tensor:
-        """One optimisation step on a task batch; returns the loss (a 0-d tensor, not synced)."""
-        t = self._tensors(batch)
-        out, _ = self.network(t["x"], noise=True, generator=self.noise_generator)
-        loss = self._loss(out, t)
+        """One optimisation step on a task batch; returns the task loss (a 0-d tensor, not synced)."""
+        loss = self.objective.train_loss(self.network, batch, self.noise_generator)
+        total = loss
+        if self.regularisers is not None:
+            penalty, values = self.regularisers(dict(self.network.named_parameters()), self.step, self.cfg.batches)
+            total = loss + penalty
+            for name, value in values.items():  # terms at strength 0 are absent
+                self._reg_sums[name] = self._reg_sums.get(name, 0.0) + value.detach()
+                self._reg_counts[name] = self._reg_counts.get(name, 0) + 1
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         if self.cfg.grad_clip_mode == "value":
             torch.nn.utils.clip_grad_value_(self._params, self.cfg.grad_clip_max)
         elif self.cfg.grad_clip_mode == "norm":
@@ -246,24 +316,13 @@ class Engine:
 
     # --- metrics ----------------------------------------------------------------------
 
-    @torch.no_grad()
-    def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-task test loss and performance on the same test trials at every evaluation."""
-        # Re-seeded each time: every evaluation sees the same test trials and noise.
-        rng = np.random.Generator(np.random.PCG64(self.cfg.eval_seed))
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(self.cfg.eval_seed)
-        task_loss, perf = [], []
+    def evaluate(self) -> Evaluation:
+        """The objective's evaluation of the network (noise and test trials as configured)."""
         self.network.eval()
-        for task in self.suite.tasks:
-            batch = self.suite.sample(rng, self.cfg.eval_batch_size, task=task)
-            t = self._tensors(batch)
-            out, _ = self.network(t["x"], noise=self.cfg.eval_noise, generator=gen)
-            task_loss.append(float(self._loss(out, t)))
-            y_hat = losses.readout(out, self.cfg.loss).cpu().numpy()
-            perf.append(float(np.mean(self.suite.performance(y_hat, batch.y_loc))))
-        self.network.train()
-        return np.array(task_loss), np.array(perf)
+        try:
+            return self.objective.evaluate(self.network)
+        finally:
+            self.network.train()
 
     def _flush_losses(self) -> None:
         """Write the pending per-batch losses; keep them until the next log step for its mean."""
@@ -282,36 +341,45 @@ class Engine:
         values, self._losses_since_log = self._losses_since_log, np.zeros(0)
         return float(values.mean()) if values.size else None
 
-    def log_metrics(self, step: int) -> None:
+    def log_metrics(self, step: int) -> set[str]:
+        """Evaluate and log; return the conditions the evaluation met (e.g. level_solved)."""
         train_loss = self._train_loss_since_log()
-        task_loss, perf = self.evaluate()
-        w = self.network.w_rec.detach().cpu().numpy().astype(np.float64)
-        scalars: dict[str, float] = {
-            "loss": float(task_loss.mean()),
-            "perf_mean": float(perf.mean()),
-            "connections": float(self.network.n_connections),
-            "lr": float(self.optimizer.param_groups[0]["lr"]),
-        }
+        result = self.evaluate()
+        scalars: dict[str, float] = dict(result.scalars)
+        arrays: dict[str, np.ndarray] = dict(result.arrays)
+        if hasattr(self.network, "n_connections"):
+            scalars["connections"] = float(self.network.n_connections)
+        if hasattr(self.network, "n_modules"):
+            scalars["n_modules"] = float(self.network.n_modules)
+            scalars["n_trainable"] = float(sum(p.numel() for p in self.network.parameters() if p.requires_grad))
+        scalars["lr"] = float(self.optimizer.param_groups[0]["lr"])
         if train_loss is not None:
             scalars["train_loss"] = train_loss
-        arrays: dict[str, np.ndarray] = {"perf": perf, "task_loss": task_loss}
+        if self.regularisers is not None:
+            # Each term's unscaled value, averaged over the batches since the last log where
+            # it was on (NaN if it was off throughout), and its strength from now on.
+            strengths = self.regularisers.strengths(step, self.cfg.batches)
+            for term in self.regularisers.terms:
+                count = self._reg_counts.get(term.name, 0)
+                scalars[f"reg_{term.name}"] = float(self._reg_sums[term.name]) / count if count else float("nan")
+                scalars[f"reg_{term.name}_strength"] = strengths[term.name]
+            self._reg_sums, self._reg_counts = {}, {}
         if self.cfg.modularity != "none":
+            w = self.network.w_rec.detach().cpu().numpy().astype(np.float64)
             labels, q = communities(np.abs(w), method=self.cfg.modularity, seed=self.cfg.eval_seed % (2**32))
             scalars["modularity_q"] = q
             scalars["n_communities"] = float(labels.max() + 1 if labels.size else 0)
             arrays["communities"] = labels.astype(np.int32)
+        every = self.cfg.functional_every
+        if self.functional is not None and every and (step % every == 0 or step == self.cfg.batches):
+            f_scalars, f_arrays = self.functional(self.network)
+            scalars.update(f_scalars)
+            arrays.update(f_arrays)
         self.loggers.log_metrics(step, scalars, arrays)
+        return result.conditions
 
     def weights(self) -> dict[str, np.ndarray]:
-        net = self.network
-        return {
-            "w_rec": net.w_rec.detach().cpu().numpy(),
-            "mask": net.mask.detach().cpu().numpy().astype(np.uint8),
-            "w_in": net.w_in.detach().cpu().numpy(),
-            "w_out": net.w_out.detach().cpu().numpy(),
-            "b_rec": net.b_rec.detach().cpu().numpy(),
-            "b_out": net.b_out.detach().cpu().numpy(),
-        }
+        return self.network.weights()
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -341,7 +409,7 @@ class Engine:
                     raise RunInterrupted(self._stop_reason)
                 if step == cfg.batches:
                     break
-                loss = self.train_step(self.suite.sample(self.task_rng, cfg.batch_size))
+                loss = self.train_step(self.objective.sample(self.task_rng, cfg.batch_size))
                 self._pending_losses.append(loss)
                 if (step + 1) % cfg.progress_every == 0:
                     self._check_recent_losses()
@@ -364,7 +432,8 @@ class Engine:
                 self._flush_losses()
             finally:
                 final = self.weights()
-                final["w_rec_initial"] = self.network.w_rec_initial.detach().cpu().numpy()
+                if hasattr(self.network, "w_rec_initial"):
+                    final["w_rec_initial"] = self.network.w_rec_initial.detach().cpu().numpy()
                 self.loggers.close(status, reason, self.step, final)
         return status
 
@@ -376,7 +445,9 @@ class Engine:
         logged = step % cfg.log_every == 0 or step == cfg.batches
         if logged:
             self._check_finite()
-            self.log_metrics(step)
+            conditions = self.log_metrics(step)
+            if conditions and step < cfg.batches:  # after the last batch nothing trains
+                self._apply_conditional(step, conditions)
         if cfg.snapshot_every and (step % cfg.snapshot_every == 0 or step == cfg.batches):
             self.loggers.log_snapshot(step, self.weights())
         if cfg.checkpoint_every and (step % cfg.checkpoint_every == 0 or step == cfg.batches):

@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval")
+STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional")
 
 
 def _key(name: str) -> int:

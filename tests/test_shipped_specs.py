@@ -31,14 +31,29 @@ def test_spec_validates_and_runs(path, tmp_path):
     assert main(["validate", str(path)]) == 0
     out = tmp_path / f"{path.stem}.h5"
     overrides = ["train.batches=6", "log.every=3", "log.eval_batch_size=8", "train.batch_size=8"]
+    parity = "parity" in path.stem
     if path.stem.startswith("add_conn"):
         overrides.append("growth.events[0].every=2")
+    if parity:  # every evaluation solves its level, so the curriculum's growth events fire
+        overrides += ["task.criterion.newest=0", "task.criterion.mean=0"]
     args = ["run", str(path), "--out", str(out), "-q"]
     for o in overrides:
         args += ["--set", o]
     assert main(args) == 0
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "completed"
+        if parity:
+            levels = f["tasks/names"].shape[0]
+            assert f["series/perf"].shape == (3, levels)
+            # Solved at steps 0, 3 and 6 (the last: nothing grows after the end).
+            assert list(f["series/n_solved"][()]) == [2, 3, 4]
+            assert list(f["series/n_current"][()]) == [2, 3, 4]
+            ops = [op.decode() for op in f["events/op"][()]]
+            assert ops.count("add_readout") == 2
+            modular = "nonmodular" not in path.stem
+            assert ops.count("duplicate_module") == (2 if modular else 0)
+            assert list(f["series/n_modules"][()]) == ([1, 2, 3] if modular else [1, 1, 1])
+            return
         assert f["series/perf"].shape == (3, 20)
         connections = f["series/connections"][()]
         if path.stem.startswith("fix_conn"):

@@ -137,10 +137,15 @@ def _summary(path: Path) -> None:
     with h5py.File(path, "r", locking=False) as f:
         series = f["series"]
         perf = series["perf_mean"][-1] if "perf_mean" in series else float("nan")
-        conn = int(series["connections"][-1]) if "connections" in series else 0
-        q = series["modularity_q"][-1] if "modularity_q" in series else float("nan")
+        parts = [f"perf {perf:.3f}"]
+        if "n_solved" in series:
+            parts.append(f"N_solved {int(series['n_solved'][-1])}")
+            parts.append(f"{int(series['n_modules'][-1])} modules")
+        else:
+            conn = int(series["connections"][-1]) if "connections" in series else 0
+            q = series["modularity_q"][-1] if "modularity_q" in series else float("nan")
+            parts += [f"{conn} synapses", f"Q {q:.3f}"]
         duration = f.attrs.get("duration_s", np.nan)
         status = f.attrs["status"]
-    console.print(
-        f"{status}: {path}  (perf {perf:.3f}, {conn} synapses, Q {q:.3f}, {duration:.0f} s)", markup=False, highlight=False
-    )
+    parts.append(f"{duration:.0f} s")
+    console.print(f"{status}: {path}  ({', '.join(parts)})", markup=False, highlight=False)

@@ -36,10 +36,16 @@ def validate(
             err_console.print(str(exc), markup=False, highlight=False)
             continue
         spec = prepared.spec
+        if spec.network.kind == "chain":
+            net = spec.network
+            what = f"{net.n_modules} module(s) of {net.module_size} neurons, curriculum N = {spec.task.n_start}..{spec.task.n_max}"
+        else:
+            what = (
+                f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, "
+                f"{spec.growth.initial_connections} initial synapses"
+            )
         console.print(
-            f"{path}: ok ({prepared.n_neurons} neurons, wiring {spec.wiring.rule}, "
-            f"{spec.growth.initial_connections} initial synapses, {len(spec.growth.events)} growth events, "
-            f"{spec.train.batches} batches)",
+            f"{path}: ok ({what}, {len(spec.growth.events)} growth events, {spec.train.batches} batches)",
             markup=False,
             highlight=False,
         )

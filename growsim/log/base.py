@@ -26,11 +26,12 @@ class RunInfo:
     n_neurons: int
     n_input: int
     n_output: int
-    distances: np.ndarray  # (N, N)
+    distances: np.ndarray | None  # (N, N); None for a network without geometry
     positions: np.ndarray | None  # (N, d)
     labels: tuple[str, ...] | None
     distance_units: str
     versions: Mapping[str, str] = field(default_factory=dict)
+    network_kind: str = "leaky_rnn"  # or "chain"
     spec_path: str | None = None
     base_dir: str | None = None  # where the spec's relative paths point
 

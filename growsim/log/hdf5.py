@@ -212,6 +212,7 @@ class HDF5Logger:
         f.attrs["name"] = info.name
         f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         f.attrs["n_neurons"] = info.n_neurons
+        f.attrs["network_kind"] = info.network_kind
         self._mark_writer(f)
         for key, value in info.versions.items():
             f.attrs[f"version_{key}"] = str(value)
@@ -228,8 +229,11 @@ class HDF5Logger:
             spec.attrs["base_dir"] = info.base_dir
 
         geo = f.create_group("geometry")
-        self._array(geo, "distances", info.distances, "geometry/distances")
-        geo["distances"].attrs["units"] = info.distance_units
+        if info.distances is None:  # a chain of modules has no positions
+            geo.attrs["description"] = "This network has no geometry."
+        else:
+            self._array(geo, "distances", info.distances, "geometry/distances")
+            geo["distances"].attrs["units"] = info.distance_units
         if info.positions is not None:
             self._array(geo, "positions", info.positions, "geometry/positions")
             geo["positions"].attrs["units"] = info.distance_units

@@ -24,17 +24,22 @@ class ProgressLogger:
         self._progress: Progress | None = None
         self._task = None
         self._fields = {"loss": "-", "perf": "-", "conn": "-", "q": "-"}
+        self._chain = False
 
     def start(self, info: RunInfo) -> None:
         # The run's name goes on a line of its own, so the bar fits an 80-column terminal.
         self.console.print(f"[bold]{info.name}[/bold]: {info.n_neurons} neurons, {info.batches} batches", highlight=False)
+        # A chain shows the curriculum (N solved, modules) where a single population shows synapses and Q.
+        self._chain = info.network_kind == "chain"
+        third, fourth = ("N {task.fields[conn]}", "mod {task.fields[q]}") if self._chain else (
+            "syn {task.fields[conn]}", "Q {task.fields[q]}")
         self._progress = Progress(
             BarColumn(bar_width=16),
             MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"),
             TextColumn("perf {task.fields[perf]}"),
-            TextColumn("syn {task.fields[conn]}"),
-            TextColumn("Q {task.fields[q]}"),
+            TextColumn(third),
+            TextColumn(fourth),
             TextColumn("left"),
             TimeRemainingColumn(),
             console=self.console,
@@ -56,6 +61,9 @@ class ProgressLogger:
     def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
         if "perf_mean" in scalars:
             self._fields["perf"] = f"{scalars['perf_mean']:.2f}"
+        if "n_solved" in scalars:
+            self._fields["conn"] = f"{int(scalars['n_solved'])}"
+            self._fields["q"] = f"{int(scalars.get('n_modules', 0))}"
         if "connections" in scalars:
             self._fields["conn"] = f"{int(scalars['connections'])}"
         if "modularity_q" in scalars:
@@ -63,7 +71,7 @@ class ProgressLogger:
         self._update(step)
 
     def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
-        if "connections" in details:
+        if "connections" in details and not self._chain:
             self._fields["conn"] = str(details["connections"])
 
     def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None:

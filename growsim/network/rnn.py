@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,6 +91,17 @@ class LeakyRNN(nn.Module):
         hidden = torch.stack(rates)
         out = torch.addmm(self.b_out, hidden.view(steps * batch, -1), self.w_out.t()).view(steps, batch, -1)
         return out, hidden
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The weights as numpy arrays, for snapshots (mask as uint8)."""
+        return {
+            "w_rec": self.w_rec.detach().cpu().numpy(),
+            "mask": self.mask.detach().cpu().numpy().astype(np.uint8),
+            "w_in": self.w_in.detach().cpu().numpy(),
+            "w_out": self.w_out.detach().cpu().numpy(),
+            "b_rec": self.b_rec.detach().cpu().numpy(),
+            "b_out": self.b_out.detach().cpu().numpy(),
+        }
 
     @torch.no_grad()
     def add_synapses(self, post: torch.Tensor, pre: torch.Tensor, values: torch.Tensor) -> None:

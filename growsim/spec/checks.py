@@ -51,7 +51,7 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
 
 def check_spec(spec: Spec, lines, sources, base_dir: Path) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
-    for check in (check_growth_events, check_tasks, check_plugins_and_paths):
+    for check in (check_growth_events, check_tasks, check_plugins_and_paths, check_kinds):
         issues.extend(check(spec, lines, sources, base_dir))
     return issues
 
@@ -63,9 +63,22 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
     initial = spec.growth.initial_connections
     for i, event in enumerate(spec.growth.events):
         loc = ("growth", "events", i)
+        given = [name for name in ("every", "at", "when") if getattr(event, name) is not None]
+        if len(given) != 1:
+            issues.append(
+                issue_at(
+                    loc,
+                    "give exactly one of `every` (a period), `at` (a list of batches) or `when` (a condition)"
+                    + (f"; got {', '.join(given)}" if given else ""),
+                    lines,
+                    sources,
+                )
+            )
+        if event.when is not None and (event.start is not None or event.stop is not None):
+            issues.append(issue_at((*loc, "when"), "`start` and `stop` go with `every`, not with `when`", lines, sources))
+        if event.when == "level_solved" and spec.task.suite != "parity":
+            issues.append(issue_at((*loc, "when"), "level_solved needs a curriculum (task.suite: parity)", lines, sources))
         if event.op == "add_connections":
-            if (event.every is None) == (event.at is None):
-                issues.append(issue_at(loc, "give exactly one of `every` (a period) or `at` (a list of batches)", lines, sources))
             if event.at is not None and (event.start is not None or event.stop is not None):
                 issues.append(issue_at((*loc, "at"), "`start` and `stop` go with `every`, not with `at`", lines, sources))
             start = event.start if event.start is not None else event.every
@@ -89,6 +102,8 @@ def check_tasks(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
 
     issues = []
     task = spec.task
+    if task.suite != "yang20":
+        return issues
     names = list(TASK_NAMES) if task.tasks == "all" else task.tasks
     if task.tasks != "all":
         if not task.tasks:
@@ -117,8 +132,10 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
     from growsim.spec.loader import issue_at
 
     issues = []
-    geometry = spec.network.geometry
-    if geometry.kind == "grid":
+    geometry = getattr(spec.network, "geometry", None)
+    if geometry is None:
+        pass
+    elif geometry.kind == "grid":
         from math import prod
 
         from growsim.spec.models import MAX_NEURONS
@@ -127,7 +144,7 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
             issues.append(
                 issue_at(("network", "geometry", "shape"), f"gives {prod(geometry.shape)} neurons; at most {MAX_NEURONS}", lines, sources)
             )
-    if geometry.kind in ("coordinates_file", "distance_file"):
+    if geometry is not None and geometry.kind in ("coordinates_file", "distance_file"):
         path = Path(geometry.path)
         full = path if path.is_absolute() else base_dir / path
         if not full.is_file():
@@ -141,4 +158,66 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
         )
     if spec.log.snapshot_every is not None and not spec.log.snapshots:
         issues.append(issue_at(("log", "snapshot_every"), "is set but log.snapshots is false", lines, sources))
+    return issues
+
+
+# Which growth operations each kind of network supports.
+_OPS = {
+    "leaky_rnn": ("add_connections", "swap_neurons"),
+    "chain": ("duplicate_module", "add_readout"),
+}
+
+
+def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
+    """The network, the task, the growth operations and the metrics must fit together."""
+    from growsim.spec.loader import issue_at
+
+    issues: list[SpecIssue] = []
+
+    def add(loc, message):
+        issues.append(issue_at(loc, message, lines, sources))
+
+    kind, suite = spec.network.kind, spec.task.suite
+    if kind == "chain" and suite != "parity":
+        add(("task", "suite"), "a chain of modules is read out by 2-class heads: use suite: parity")
+    if kind == "leaky_rnn" and suite == "parity":
+        add(("network", "kind"), "the parity curriculum needs readout heads: use kind: chain (one module of M neurons for the non-modular baseline)")
+    events = spec.growth.events
+    for i, event in enumerate(events):
+        if event.op not in _OPS[kind]:
+            add(("growth", "events", i, "op"), f"{event.op} does not apply to a {kind} network (it takes: {', '.join(_OPS[kind])})")
+    if kind == "chain":
+        if spec.growth.initial_connections:
+            add(("growth", "initial_connections"), "a chain of modules has no synapses to place")
+        if spec.regularisers:
+            add(("regularisers",), "regularisers apply to leaky_rnn networks")
+        if spec.log.modularity != "none":
+            add(("log", "modularity"), "Q of the recurrent weights is for leaky_rnn networks: set log.modularity: none")
+        if spec.log.functional.every is not None:
+            add(("log", "functional", "every"), "task variance and clusters are for the cognitive tasks (leaky_rnn)")
+    if suite == "parity" and kind == "chain":
+        readouts = [i for i, e in enumerate(events) if e.op == "add_readout" and e.when == "level_solved"]
+        if not readouts:
+            add(
+                ("growth", "events"),
+                "each solved level adds a readout head for the next one: add an event "
+                "{op: add_readout, when: level_solved}",
+            )
+        elif len(readouts) > 1:
+            add(("growth", "events", readouts[1]), "only one add_readout may fire when a level is solved")
+        for i, e in enumerate(events):
+            if e.op == "add_readout" and e.when is None:
+                add(("growth", "events", i, "when"), "heads follow the curriculum: add_readout fires when: level_solved")
+            if e.op == "duplicate_module" and e.when == "level_solved" and readouts and readouts[0] < i:
+                if events[readouts[0]].module == "newest":
+                    add(
+                        ("growth", "events", readouts[0]),
+                        "put add_readout after duplicate_module, so that the new head reads the new module",
+                    )
+    functional = spec.log.functional
+    if functional.every is not None and kind == "leaky_rnn":
+        if functional.every % spec.log.every:
+            add(("log", "functional", "every"), f"must be a multiple of log.every ({spec.log.every})")
+        if spec.network.geometry.kind != "grid":
+            add(("log", "functional", "every"), "isolated neurons are counted on a grid: needs network.geometry.kind: grid")
     return issues

@@ -266,7 +266,7 @@ def _pick_model(ann: Any, node: Any) -> Any:
     if typing.get_origin(ann) in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
         for m in members:
-            for tag in ("kind", "op"):
+            for tag in ("kind", "op", "suite"):
                 f = m.model_fields.get(tag)
                 if f is not None and isinstance(node, dict) and node.get(tag) in typing.get_args(f.annotation):
                     return m

@@ -99,6 +99,7 @@ class WeightInit(StrictModel):
 class NetworkSpec(StrictModel):
     """Yang et al.'s leaky RNN: h <- (1 - alpha) h + alpha f(W_rec h + W_in (x + noise_x) + b + noise_rec)."""
 
+    kind: Literal["leaky_rnn"] = Field("leaky_rnn", description="One population with a growing recurrent mask (the default).")
     geometry: GeometrySpec = Field(description="Where the neurons are; their number is the geometry's size.")
     activation: Literal["relu", "softplus", "tanh"] = Field("relu", description="Rate function f.")
     tau_ms: float = Field(100.0, gt=0, description="Membrane time constant; alpha = task.dt_ms / tau_ms.")
@@ -114,6 +115,37 @@ class NetworkSpec(StrictModel):
     )
     w_out: WeightInit = Field(WeightInit(dist="normal", gain=1.0), description="Readout weights.")
     train_biases: bool = Field(True, description="Whether the recurrent and readout biases (initially 0) learn.")
+
+
+class ChainNetworkSpec(StrictModel):
+    """Hamidi et al.'s chain of modules: module m gets recurrent input, feed-forward input from
+    module m-1 at the previous step, and the sequence input; dt = 1 and per-neuron tau:
+
+        r_m(t) = (1 - 1/tau) r_m(t-1) + (1/tau) leaky_relu(W_rec r_m(t-1) + W_ff r_{m-1}(t-1) + W_in x(t) + b)
+
+    One module with many neurons and one readout head per level is the non-modular baseline.
+    """
+
+    kind: Literal["chain"]
+    module_size: int = Field(15, ge=1, le=MAX_NEURONS, description="Neurons per module (Hamidi: 5, 10, 15, 20; 91 non-modular).")
+    n_modules: int = Field(1, ge=1, le=1000, description="Modules at the start; `duplicate_module` events add more.")
+    negative_slope: float = Field(0.01, ge=0, le=1, description="Slope of the leaky ReLU below zero.")
+    tau_init: tuple[Annotated[float, Field(ge=1)], Annotated[float, Field(ge=1)]] = Field(
+        (1.0, 2.0), description="Initial tau of each neuron ~ U(low, high) (Hamidi: 1 + U(0, 1)); tau is trained, clamped >= 1."
+    )
+    zero_diagonal: bool = Field(True, description="Keep each module's recurrent diagonal at zero (no autapses).")
+    h0_scale: float = Field(
+        0.1, ge=0, description="Initial rates ~ h0_scale * U(0, 1), drawn per trial from the noise stream (Hamidi: 0.1); 0 for zeros."
+    )
+
+    @model_validator(mode="after")
+    def _tau_order(self) -> ChainNetworkSpec:
+        if self.tau_init[1] < self.tau_init[0]:
+            raise ValueError("tau_init: high must be >= low")
+        return self
+
+
+AnyNetworkSpec = Annotated[NetworkSpec | ChainNetworkSpec, Field(discriminator="kind")]
 
 
 # --- wiring -------------------------------------------------------------------------
@@ -156,14 +188,24 @@ class NewSynapseInit(StrictModel):
     value: float = Field(0.0, description="The starting weight when init is constant.")
 
 
-class AddConnectionsEvent(StrictModel):
-    """Add `count` synapses chosen by the wiring rule, on a schedule, up to a total of `until`."""
+class _Trigger(StrictModel):
+    """When an event fires: on a schedule of batches, or when a condition holds."""
 
-    op: Literal["add_connections"]
     every: int | None = Field(None, gt=0, description="Period in batches.")
     start: int | None = Field(None, ge=0, description="First batch at which it fires; default `every`.")
     stop: int | None = Field(None, ge=0, description="Last batch at which it may fire (inclusive).")
     at: list[Annotated[int, Field(ge=0)]] | None = Field(None, description="Explicit batches, instead of `every`.")
+    when: Literal["level_solved"] | None = Field(
+        None,
+        description="A condition instead of a schedule: level_solved fires at the evaluation where the "
+        "curriculum's newest level is solved (task.suite: parity).",
+    )
+
+
+class AddConnectionsEvent(_Trigger):
+    """Add `count` synapses chosen by the wiring rule, on a schedule, up to a total of `until`."""
+
+    op: Literal["add_connections"]
     count: int = Field(gt=0, description="Synapses added each time.")
     until: int | None = Field(None, gt=0, description="Stop once the network has this many synapses.")
     reset_optimizer: bool = Field(
@@ -173,7 +215,49 @@ class AddConnectionsEvent(StrictModel):
     )
 
 
-GrowthEvent = AddConnectionsEvent
+class DuplicateModuleEvent(_Trigger):
+    """Append a module to a chain, a copy (as chosen) of the newest one, and apply the freeze policy."""
+
+    op: Literal["duplicate_module"]
+    copy_recurrent: bool = Field(True, description="Copy W_rec of the previous module (else a fresh draw).")
+    copy_feedforward: bool = Field(
+        True, description="Copy W_ff of the previous module (else a fresh draw; module 1 always draws, module 0 has none)."
+    )
+    copy_tau: bool = Field(True, description="Copy tau of the previous module.")
+    copy_input: bool = Field(True, description="Copy W_in and the bias of the previous module.")
+    noise_weights: float = Field(0.0, ge=0, description="Multiplicative noise on copied weights: w (1 + sigma xi) (Hamidi: 0.03).")
+    noise_tau: float = Field(0.0, ge=0, description="Multiplicative noise on copied tau (Hamidi: 0.02); tau stays >= 1.")
+    freeze: Literal["previous_modules", "recurrent_after_first", "feedforward_after_first_link", "none"] = Field(
+        "previous_modules",
+        description="previous_modules: only the newest module (and its head) learns (Hamidi's default); "
+        "recurrent_after_first: that, and the new module's W_rec is frozen too (from module 1 on); "
+        "feedforward_after_first_link: that, and W_ff is frozen from module 2 on; none: everything learns.",
+    )
+    optimizer_state: Literal["zero", "copy"] = Field(
+        "zero", description="The new module's optimizer state: none (zero moments) or a copy of the previous module's."
+    )
+
+
+class AddReadoutEvent(_Trigger):
+    """Add a 2-class readout head, for the curriculum's new level."""
+
+    op: Literal["add_readout"]
+    module: Literal["newest", "first"] = Field(
+        "newest", description="Which module the head reads: newest (modular growth) or first (the non-modular baseline)."
+    )
+
+
+class SwapNeuronsEvent(_Trigger):
+    """BIMT's neuron swaps: for each of the top_k neurons by incoming + outgoing |w|, the swap that
+    lowers the wiring cost sum(D |W_rec|) most, if any."""
+
+    op: Literal["swap_neurons"]
+    top_k: int = Field(10, ge=1, description="Neurons tried per swap step (Liu et al.: 5 to 30).")
+
+
+GrowthEvent = Annotated[
+    AddConnectionsEvent | DuplicateModuleEvent | AddReadoutEvent | SwapNeuronsEvent, Field(discriminator="op")
+]
 
 
 class GrowthSpec(StrictModel):
@@ -190,7 +274,7 @@ class GrowthSpec(StrictModel):
 
 
 class TaskSpec(StrictModel):
-    """The task suite that produces batches: Yang et al.'s 20 cognitive tasks."""
+    """Yang et al.'s 20 cognitive tasks (the default suite)."""
 
     suite: Literal["yang20"] = Field("yang20", description="Task suite.")
     tasks: Literal["all"] | list[str] = Field(
@@ -201,6 +285,64 @@ class TaskSpec(StrictModel):
     )
     n_eachring: int = Field(32, ge=2, description="Units per input ring and in the output ring (Yang 32; Liu 16).")
     dt_ms: float = Field(20.0, gt=0, description="Simulation time step.")
+
+
+class CriterionSpec(StrictModel):
+    """When the curriculum's newest level counts as solved (strictly above both thresholds)."""
+
+    newest: float = Field(0.98, ge=0, le=1, description="Accuracy the newest level's head must pass.")
+    mean: float = Field(0.98, ge=0, le=1, description="Mean accuracy the other heads must pass.")
+    mean_over: Literal["previous", "all"] = Field(
+        "previous", description="previous: the mean over earlier levels (the paper); all: over every head (their code)."
+    )
+
+
+class ParityTaskSpec(StrictModel):
+    """Hamidi et al.'s N-parity curriculum: one bit per step, a 2-class head per level N, each
+    reading the parity of the last N bits at the last step. Levels advance when solved."""
+
+    suite: Literal["parity"]
+    n_start: int = Field(2, ge=1, description="The first level N.")
+    n_max: int = Field(100, ge=1, le=1000, description="The last level; the curriculum stops there.")
+    length: Literal["paper", "code"] = Field(
+        "paper", description="Sequence lengths, drawn per batch: paper N+2 .. 4N; code N+2 .. 2.5N+1 (N the newest level)."
+    )
+    p_one: float | None = Field(None, ge=0, le=1, description="Probability of a 1; default drawn from U(0, 1).")
+    p_one_scope: Literal["batch", "sequence"] = Field("batch", description="Draw p(1) once per batch or per sequence.")
+    criterion: CriterionSpec = Field(CriterionSpec(), description="When a level is solved (checked at every evaluation).")
+
+    @model_validator(mode="after")
+    def _levels(self) -> ParityTaskSpec:
+        if self.n_max < self.n_start:
+            raise ValueError(f"n_max ({self.n_max}) must be >= n_start ({self.n_start})")
+        return self
+
+
+AnyTaskSpec = Annotated[TaskSpec | ParityTaskSpec, Field(discriminator="suite")]
+
+
+# --- regularisers -------------------------------------------------------------------
+
+
+class RegulariserSpec(StrictModel):
+    """A term added to the loss: strength(step) * cost. Liu et al.'s BIMT is two terms with the
+    same strength lambda: l1 over every weight and bias, and wiring with A = 1."""
+
+    kind: Literal["l1", "wiring"] = Field(
+        description="l1: sum |p| over `params`; wiring: A sum(D |W_rec|) + l0 sum |W_rec| (D from the geometry)."
+    )
+    strength: float = Field(ge=0, description="lambda, multiplying the term (Liu et al.: 1e-5).")
+    params: list[Literal["w_rec", "w_in", "w_out", "b_rec", "b_out"]] = Field(
+        ["w_rec", "w_in", "w_out", "b_rec", "b_out"], min_length=1, description="Parameters of an l1 term."
+    )
+    A: float = Field(1.0, ge=0, description="Weight of the distances in a wiring term.")
+    l0: float = Field(0.0, ge=0, description="A distance-free cost per unit weight in a wiring term (BIMT's notebooks: 0.1).")
+    schedule: list[tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0)]]] = Field(
+        default_factory=list,
+        description="[fraction of training, multiplier] points: from each fraction on, strength x multiplier "
+        "(BIMT: [[0.25, 10]]); empty for a constant strength.",
+    )
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_]+$", description="Name in the log; default the kind (numbered if repeated).")
 
 
 # --- train --------------------------------------------------------------------------
@@ -238,6 +380,17 @@ class TrainSpec(StrictModel):
 # --- log ----------------------------------------------------------------------------
 
 
+class FunctionalLogSpec(StrictModel):
+    """Task variance, functional clusters and their anatomy (Liu et al.), on fixed test trials with noise off."""
+
+    every: int | None = Field(None, gt=0, description="Batches between these metrics (a multiple of log.every); none: off.")
+    trials_per_task: int = Field(64, gt=0, description="Test trials per task.")
+    method: Literal["kmeans", "ward"] = Field("kmeans", description="Clustering of normalised task variance.")
+    active_threshold: float = Field(1e-3, gt=0, description="A neuron is active if its summed task variance exceeds this.")
+    connection_threshold: float = Field(1e-2, gt=0, description="A connection is active if |w| exceeds this.")
+    n_shuffles: int = Field(10_000, ge=0, description="Shuffles of active neurons over their positions for the baselines.")
+
+
 class LogSpec(StrictModel):
     every: int = Field(500, gt=0, description="Evaluate and log metrics every this many batches (and at 0 and the end).")
     path: str | None = Field(
@@ -263,6 +416,9 @@ class LogSpec(StrictModel):
         "is always complete. False writes in place (for very large files; a kill during a write can damage it).",
     )
     progress: bool = Field(True, description="Show a progress bar on the terminal.")
+    functional: FunctionalLogSpec = Field(
+        FunctionalLogSpec(), description="Functional clusters and anatomical modularity (grid networks)."
+    )
 
 
 # --- the whole spec -----------------------------------------------------------------
@@ -272,13 +428,27 @@ class Spec(StrictModel):
     """A growsim run: the network, how it grows, what it learns, and what is logged."""
 
     seed: int = Field(0, ge=0, description="Seeds every random stream (init, wiring, task, noise, eval, geometry).")
-    network: NetworkSpec = Field(description="Neurons, their geometry and dynamics, and initial weights.")
+    network: AnyNetworkSpec = Field(description="Neurons, their geometry and dynamics, and initial weights.")
     wiring: WiringSpec = Field(WiringSpec(), description="Where new synapses form.")
     growth: GrowthSpec = Field(GrowthSpec(), description="What changes during training, and when.")
-    task: TaskSpec = Field(TaskSpec(), description="What the network learns.")
+    task: AnyTaskSpec = Field(TaskSpec(), description="What the network learns.")
+    regularisers: list[RegulariserSpec] = Field(default_factory=list, description="Terms added to the loss.")
     train: TrainSpec = Field(TrainSpec(), description="Training length, batch, loss and optimizer.")
     log: LogSpec = Field(LogSpec(), description="What is written to the HDF5 file, and how often.")
     plugins: list[str] = Field(
         default_factory=list,
         description="Python files (relative to the spec) or module names that register wiring rules.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kinds(cls, data: Any) -> Any:
+        """`network.kind` defaults to leaky_rnn and `task.suite` to yang20."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for section, tag, default in (("network", "kind", "leaky_rnn"), ("task", "suite", "yang20")):
+            value = data.get(section)
+            if isinstance(value, dict) and tag not in value:
+                data[section] = {tag: default, **value}
+        return data

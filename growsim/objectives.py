@@ -1,0 +1,267 @@
+"""Objectives: what a network is trained on, and how it is scored.
+
+An objective joins a task suite, a loss and a kind of network output. The engine asks it
+for a batch, for the loss of the network on that batch, and for an evaluation; it never
+looks inside batches itself. Two objectives serve the three papers:
+
+- `YangObjective`: the 20 cognitive tasks, read out by a `LeakyRNN` (Wu & Gu; Liu et al.).
+- `ParityObjective`: the N-parity curriculum, read out by the heads of a `ChainRNN`
+  (Hamidi et al.). It owns the curriculum state, and an evaluation that solves the
+  newest level reports the condition `level_solved`, on which growth events fire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from growsim import losses
+from growsim.tasks import Criterion, CurriculumState, ParitySuite, YangSuite, advance, parity_accuracy
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation found: logged scalars and arrays, and the conditions it met."""
+
+    scalars: dict[str, float]
+    arrays: dict[str, np.ndarray]
+    conditions: set[str] = field(default_factory=set)
+
+
+def _seeded(seed: int, device: torch.device) -> tuple[np.random.Generator, torch.Generator]:
+    """Fresh streams for an evaluation: every evaluation sees the same test trials and noise."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return np.random.Generator(np.random.PCG64(seed)), gen
+
+
+class YangObjective:
+    """Yang et al.'s tasks with the masked squared error or the cross-entropy loss."""
+
+    def __init__(
+        self, suite: YangSuite, *, loss: str, eval_batch_size: int, eval_noise: bool, eval_seed: int, device: torch.device
+    ):
+        self.suite = suite
+        self.loss_kind = loss
+        self._loss_fn = losses.masked_mse if loss == "mse" else losses.masked_cross_entropy
+        self.eval_batch_size = eval_batch_size
+        self.eval_noise = eval_noise
+        self.eval_seed = eval_seed
+        self.device = device
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(self.suite.tasks)
+
+    @property
+    def n_input(self) -> int:
+        return self.suite.n_input
+
+    @property
+    def n_output(self) -> int:
+        return self.suite.n_output
+
+    def sample(self, rng: np.random.Generator, batch_size: int):
+        return self.suite.sample(rng, batch_size)
+
+    def tensors(self, batch) -> dict[str, torch.Tensor]:
+        dev = self.device
+        out = {
+            "x": torch.from_numpy(batch.x).to(dev, non_blocking=True),
+            "c_mask": torch.from_numpy(batch.c_mask).to(dev, non_blocking=True),
+        }
+        if self.loss_kind == "mse":
+            out["y"] = torch.from_numpy(batch.y).to(dev, non_blocking=True)
+        else:
+            out["target"] = torch.from_numpy(batch.target_class).to(dev, non_blocking=True)
+        return out
+
+    def _loss(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
+        target = t["y"] if self.loss_kind == "mse" else t["target"]
+        return self._loss_fn(out, target, t["c_mask"])
+
+    def train_loss(self, network, batch, generator: torch.Generator) -> torch.Tensor:
+        t = self.tensors(batch)
+        out, _ = network(t["x"], noise=True, generator=generator)
+        return self._loss(out, t)
+
+    @torch.no_grad()
+    def evaluate(self, network) -> Evaluation:
+        """Per-task test loss and performance on the same test trials at every evaluation."""
+        rng, gen = _seeded(self.eval_seed, self.device)
+        task_loss, perf = [], []
+        for task in self.suite.tasks:
+            batch = self.suite.sample(rng, self.eval_batch_size, task=task)
+            t = self.tensors(batch)
+            out, _ = network(t["x"], noise=self.eval_noise, generator=gen)
+            task_loss.append(float(self._loss(out, t)))
+            y_hat = losses.readout(out, self.loss_kind).cpu().numpy()
+            perf.append(float(np.mean(self.suite.performance(y_hat, batch.y_loc))))
+        task_loss_a, perf_a = np.array(task_loss), np.array(perf)
+        return Evaluation(
+            scalars={"loss": float(task_loss_a.mean()), "perf_mean": float(perf_a.mean())},
+            arrays={"perf": perf_a, "task_loss": task_loss_a},
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class ParityObjective:
+    """The N-parity curriculum: one head per level, cross-entropy summed over the heads.
+
+    Evaluation draws `eval_batches` batches of `eval_batch_size` sequences from a fixed
+    stream (the same every time for a given set of levels), reports each level's
+    accuracy, and advances the curriculum when the criterion holds.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_start: int,
+        n_max: int,
+        length: str,
+        p_one: float | None,
+        p_one_scope: str,
+        criterion: Criterion,
+        eval_batch_size: int,
+        eval_seed: int,
+        device: torch.device,
+        eval_batches: int = 8,
+    ):
+        self.curriculum = CurriculumState(n_start=n_start, n_max=n_max)
+        self.criterion = criterion
+        self._suite_args = {"length": length, "p_one": p_one, "p_one_scope": p_one_scope}
+        self.eval_batch_size = eval_batch_size
+        self.eval_batches = eval_batches
+        self.eval_seed = eval_seed
+        self.device = device
+        self._suite = self._make_suite()
+
+    def _make_suite(self) -> ParitySuite:
+        return ParitySuite(self.curriculum.levels, **self._suite_args)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        """Every level the curriculum can reach, as `parity_N` (one column of the accuracy series each)."""
+        c = self.curriculum
+        return tuple(f"parity_{n}" for n in range(c.n_start, c.n_max + 1))
+
+    n_input = ParitySuite.n_input
+    n_output = ParitySuite.n_classes
+
+    @property
+    def n_levels(self) -> int:
+        return self.curriculum.n_levels
+
+    def sample(self, rng: np.random.Generator, batch_size: int):
+        return self._suite.sample(rng, batch_size)
+
+    def _logits(self, network, batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.from_numpy(batch.x).to(self.device, non_blocking=True)
+        labels = torch.from_numpy(batch.labels).to(self.device, non_blocking=True)
+        logits, _ = network(x, generator=generator)
+        if logits.shape[0] != labels.shape[0]:
+            raise RuntimeError(
+                f"the network has {logits.shape[0]} readout heads for {labels.shape[0]} curriculum levels "
+                "(an add_readout event must fire when a level is solved)"
+            )
+        return logits, labels
+
+    def train_loss(self, network, batch, generator: torch.Generator) -> torch.Tensor:
+        logits, labels = self._logits(network, batch, generator)
+        n_heads = logits.shape[0]
+        # Cross-entropy of each head, summed over heads (Hamidi et al.).
+        return F.cross_entropy(logits.reshape(-1, 2), labels.reshape(-1), reduction="mean") * n_heads
+
+    @torch.no_grad()
+    def evaluate(self, network) -> Evaluation:
+        rng, gen = _seeded(self.eval_seed, self.device)
+        correct = np.zeros(self.n_levels)
+        loss, seen = 0.0, 0
+        for _ in range(self.eval_batches):
+            batch = self._suite.sample(rng, self.eval_batch_size)
+            logits, labels = self._logits(network, batch, gen)
+            loss += float(F.cross_entropy(logits.reshape(-1, 2), labels.reshape(-1), reduction="sum"))
+            correct += parity_accuracy(logits.cpu().numpy(), batch.labels) * batch.batch_size
+            seen += batch.batch_size
+        acc = correct / seen
+        before = self.curriculum
+        self.curriculum, solved = advance(before, acc, criterion=self.criterion)
+        # One column per reachable level, NaN where a level is not yet trained.
+        padded = np.full(len(self.task_names), np.nan)
+        padded[: acc.size] = acc
+        scalars = {
+            "loss": loss / seen / max(1, self.n_levels),
+            "perf_mean": float(acc.mean()),
+            "perf_newest": float(acc[-1]),
+            "n_solved": float(self.curriculum.n_solved),
+            "n_current": float(before.n_current),
+        }
+        conditions = set()
+        if self.curriculum != before:
+            conditions.add("level_solved")
+            self._suite = self._make_suite()
+        return Evaluation(scalars=scalars, arrays={"perf": padded}, conditions=conditions)
+
+    def state(self) -> dict[str, Any]:
+        return {"n_solved": int(self.curriculum.n_solved)}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        c = self.curriculum
+        self.curriculum = CurriculumState(n_start=c.n_start, n_solved=int(state["n_solved"]), n_max=c.n_max)
+        self._suite = self._make_suite()
+
+
+class FunctionalProbe:
+    """Liu et al.'s functional and anatomical measures of a LeakyRNN during training.
+
+    Task variance on fixed test trials per task (noise off), functional clusters of the
+    active neurons, and how they sit on the grid against shuffles of the active neurons
+    (growsim.metrics.functional). Called by the engine at `log.functional.every`.
+    """
+
+    def __init__(
+        self,
+        suite: YangSuite,
+        *,
+        coords: np.ndarray,
+        distances: np.ndarray,
+        trials_per_task: int,
+        method: str,
+        active_threshold: float,
+        connection_threshold: float,
+        n_shuffles: int,
+        seed: int,
+    ):
+        self.batches = suite.test_batches(trials_per_task, seed=seed % (2**32))
+        self.coords = coords
+        self.distances = distances
+        self.options = {
+            "method": method,
+            "active_threshold": active_threshold,
+            "connection_threshold": connection_threshold,
+            "n_shuffles": n_shuffles,
+            "cluster_seed": seed % (2**32),
+        }
+        self.seed = seed
+
+    def __call__(self, network) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        from growsim.metrics.functional import network_task_variance, report_from_task_variance
+
+        tv = network_task_variance(network, self.batches)
+        w = network.w_rec.detach().cpu().numpy().astype(np.float64)
+        # The same shuffles at every log step: changes over training are the network's.
+        rng = np.random.Generator(np.random.PCG64(self.seed))
+        scalars, arrays = report_from_task_variance(tv, self.coords, w, self.distances, rng=rng, **self.options)
+        return (
+            {f"fn_{k}": float(v) for k, v in scalars.items()},
+            {f"fn_{k}": np.asarray(v) for k, v in arrays.items() if k != "null_quantile_levels"},
+        )
