@@ -353,7 +353,7 @@ def make_regularisers(spec: Spec, prepared: Prepared, device):
                 l0=r.l0,
             )
         )
-    distances = torch.as_tensor(prepared.geometry.distances, dtype=torch.float32, device=device)
+    distances = torch.tensor(prepared.geometry.distances, dtype=torch.float32, device=device)
     return Regularisers(terms, distances)
 
 

@@ -126,8 +126,10 @@ class Engine:
                 arrays[f"optimizer/{index}/{key}"] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
         arrays["rng/noise"] = self.noise_generator.get_state().numpy()
         arrays["engine/losses_since_log"] = self._losses_since_log
-        for name, total in self._reg_sums.items():
-            arrays[f"engine/reg_sums/{name}"] = np.array([float(total), self._reg_counts[name]], dtype=np.float64)
+        for term in self.regularisers.terms if self.regularisers is not None else ():
+            # Every term, always: a checkpoint replaces the previous one key by key.
+            total, count = self._reg_sums.get(term.name, 0.0), self._reg_counts.get(term.name, 0)
+            arrays[f"engine/reg_sums/{term.name}"] = np.array([float(total), count], dtype=np.float64)
         names = {id(p): n for n, p in self.network.named_parameters()}
         texts = {
             "optimizer_param_groups": json.dumps(opt["param_groups"]),
@@ -172,8 +174,9 @@ class Engine:
         self.noise_generator.set_state(torch.from_numpy(arrays["rng/noise"]))
         self._losses_since_log = np.asarray(arrays["engine/losses_since_log"], dtype=np.float64)
         prefix = "engine/reg_sums/"
-        self._reg_sums = {k[len(prefix):]: torch.tensor(float(v[0])) for k, v in arrays.items() if k.startswith(prefix)}
-        self._reg_counts = {k[len(prefix):]: int(v[1]) for k, v in arrays.items() if k.startswith(prefix)}
+        saved = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix) and v[1] > 0}
+        self._reg_sums = {name: torch.tensor(float(v[0]), dtype=torch.float32) for name, v in saved.items()}
+        self._reg_counts = {name: int(v[1]) for name, v in saved.items()}
         self.step = step
         self._pending_first = step
 
