@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from growsim.log.base import process_alive
-from growsim.sweep._index import read_index, read_index_rows, write_index
+from growsim.sweep._index import FINAL_METRICS, read_index, read_index_rows, write_index
 from growsim.sweep._points import Point, Sweep, load_sweep
 from growsim.sweep._runner import (
     STOP_FILE,
@@ -115,8 +115,7 @@ def plan_sweep(sweep: Sweep, out: Path, retry_failed: bool = False) -> Plan:
             difference = _difference(point, summary["spec"])
             if difference:
                 foreign.append(f"{path}: {difference}")
-            row.update({k: summary[k] for k in ("reason", "perf_mean", "modularity_q", "connections",
-                                                "last_step", "batches", "host")})
+            row.update({k: summary[k] for k in ("reason", *FINAL_METRICS, "last_step", "batches", "host")})
             row["wall_time_s"] = summary["duration_s"]
             status = summary["status"]
             if status == "completed":
@@ -427,8 +426,7 @@ class _Loop:
             if summary is None:
                 row.update(status="pending", reason="")
                 continue
-            row.update({k: summary[k] for k in ("status", "reason", "perf_mean", "modularity_q", "connections",
-                                                "last_step", "batches", "host")})
+            row.update({k: summary[k] for k in ("status", "reason", *FINAL_METRICS, "last_step", "batches", "host")})
             if row["status"] == "running":  # its writer was stopped before it could close the file
                 row["status"] = "interrupted"
 

@@ -31,6 +31,10 @@ HEAD_COLUMNS = (
     "perf_mean",  # final mean task performance (the run file's last series/perf_mean)
     "modularity_q",  # final Q
     "connections",  # final number of recurrent synapses
+    "n_solved",  # final N_solved of a curriculum (Hamidi et al.)
+    "fn_wiring_length",  # final wiring length of active connections (Liu et al.)
+    "fn_n_active_neurons",  # final number of active neurons (Liu et al.)
+    "fn_isolated_fraction",  # final fraction of isolated neurons (Liu et al.)
     "last_step",  # the last step written (-1: none)
     "batches",  # batches planned
     "wall_time_s",  # seconds the run took (over all its sessions, when resumed)
@@ -38,7 +42,11 @@ HEAD_COLUMNS = (
     "spec",  # the base spec, as the sweep file names it
 )
 TAIL_COLUMNS = ("overrides",)  # the point's --set arguments, as a JSON list
-NUMERIC = ("point", "perf_mean", "modularity_q", "connections", "last_step", "batches", "wall_time_s")
+# Final values of these series columns (NaN where a run has no such column).
+FINAL_METRICS = (
+    "perf_mean", "modularity_q", "connections", "n_solved", "fn_wiring_length", "fn_n_active_neurons", "fn_isolated_fraction",
+)
+NUMERIC = ("point", *FINAL_METRICS, "last_step", "batches", "wall_time_s")
 
 
 def index_path(folder: str | Path) -> Path:

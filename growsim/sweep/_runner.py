@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from growsim.sweep._index import FINAL_METRICS
 from growsim.sweep._points import Point
 
 STOP_FILE = ".sweep.stop"  # in the output folder: finish the running points at their next batch
@@ -39,7 +40,7 @@ def run_point(
     the thread count in its file, so that it continues exactly). ``retry_failed``: run a point
     whose file says failed again from the start. ``control_dir``: the folder watched for the
     sweep's stop files. The summary has the keys of the index (see ``read_index``):
-    ``status``, ``reason``, ``perf_mean``, ``modularity_q``, ``connections``, ``last_step``,
+    ``status``, ``reason``, the final metrics (``FINAL_METRICS``), ``last_step``,
     ``batches``, ``wall_time_s``, ``host``, and ``action`` (``ran``, ``resumed`` or ``none``).
     """
     path = Path(path)
@@ -124,9 +125,7 @@ def _result(point: Point, summary: dict | None, status: str, reason: str, t0: fl
         "name": point.name,
         "status": status,
         "reason": reason or "",
-        "perf_mean": math.nan,
-        "modularity_q": math.nan,
-        "connections": math.nan,
+        **dict.fromkeys(FINAL_METRICS, math.nan),
         "last_step": -1,
         "batches": -1,
         "wall_time_s": round(time.monotonic() - t0, 3),
@@ -134,7 +133,7 @@ def _result(point: Point, summary: dict | None, status: str, reason: str, t0: fl
         "action": action,
     }
     if summary is not None:
-        for key in ("perf_mean", "modularity_q", "connections", "last_step", "batches", "host"):
+        for key in (*FINAL_METRICS, "last_step", "batches", "host"):
             out[key] = summary[key]
         if summary["duration_s"] is not None:
             out["wall_time_s"] = summary["duration_s"]
@@ -166,9 +165,7 @@ def file_summary(path: Path) -> dict[str, Any] | None:
     return {
         "status": run.status,
         "reason": run.status_reason,
-        "perf_mean": final("perf_mean"),
-        "modularity_q": final("modularity_q"),
-        "connections": final("connections"),
+        **{column: final(column) for column in FINAL_METRICS},
         "last_step": run.last_step,
         "batches": run.batches,
         "duration_s": None if run.duration_s is None else round(float(run.duration_s), 3),
@@ -183,9 +180,7 @@ def file_summary(path: Path) -> dict[str, Any] | None:
 _EMPTY: dict[str, Any] = {
     "status": "failed",
     "reason": "",
-    "perf_mean": math.nan,
-    "modularity_q": math.nan,
-    "connections": math.nan,
+    **dict.fromkeys(FINAL_METRICS, math.nan),
     "last_step": -1,
     "batches": -1,
     "duration_s": None,

@@ -61,9 +61,10 @@ def test_a_local_sweep_writes_one_file_per_point_and_an_index(local_sweep):
     assert sorted(p.name for p in out.glob("*.h5")) == sorted(p.file_name for p in points)
     assert list(index["name"]) == [p.name for p in points] and list(index["point"]) == list(range(8))
     assert set(index["status"]) == {"completed"} and set(index["reason"]) == {""}
-    assert list(index.columns[:13]) == ["point", "name", "file", "status", "reason", "perf_mean", "modularity_q",
-                                        "connections", "last_step", "batches", "wall_time_s", "host", "spec"]
-    assert list(index.columns[13:]) == ["wiring.rule", "growth.initial_connections", "growth.events", "seed", "overrides"]
+    assert list(index.columns[:17]) == ["point", "name", "file", "status", "reason", "perf_mean", "modularity_q",
+                                        "connections", "n_solved", "fn_wiring_length", "fn_n_active_neurons",
+                                        "fn_isolated_fraction", "last_step", "batches", "wall_time_s", "host", "spec"]
+    assert list(index.columns[17:]) == ["wiring.rule", "growth.initial_connections", "growth.events", "seed", "overrides"]
     assert (index["wall_time_s"] > 0).all() and (index["last_step"] == 10).all()
     # The index's final metrics are the run files' last logged values.
     for _, row in index.iterrows():
