@@ -1,4 +1,4 @@
-"""Run the foundation benchmarks in one go: training step against a plain loop, and task batches.
+"""Run the benchmarks in one go: training step against a plain loop, task batches, a chain of modules by depth.
 
 Usage: python benchmarks/run.py [--quick]
 """
@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the sibling benchmark scripts
 
+import bench_chain  # noqa: E402
 import bench_tasks  # noqa: E402
 import bench_train_step  # noqa: E402
 
@@ -21,6 +22,9 @@ def main(argv: list[str]) -> None:
     print()
     print("== task batches: the 20-task mixture, 64 trials ==")
     bench_tasks.main(["--n-batches", "300" if quick else "2000"])
+    print()
+    print("== a chain of modules: ms per batch by depth, against the same chain as one dense masked matrix ==")
+    bench_chain.main(["--rounds", "2" if quick else "5"] + (["--depths", "1", "5", "10"] if quick else []))
 
 
 if __name__ == "__main__":
