@@ -110,6 +110,7 @@ class Engine:
         self._stop_reason: str | None = None
         self._reg_sums: dict[str, torch.Tensor] = {}
         self._reg_counts: dict[str, int] = {}
+        self._functional_shapes: tuple[list[str], dict[str, Any]] | None = None
 
     def request_stop(self, reason: str) -> None:
         """Stop at the next step boundary, after a checkpoint (safe to call from a signal handler)."""
@@ -374,8 +375,19 @@ class Engine:
             scalars["n_communities"] = float(labels.max() + 1 if labels.size else 0)
             arrays["communities"] = labels.astype(np.int32)
         every = self.cfg.functional_every
-        if self.functional is not None and every and (step % every == 0 or step == self.cfg.batches):
-            f_scalars, f_arrays = self.functional(self.network)
+        if self.functional is not None and every:
+            due = step % every == 0 or step == self.cfg.batches
+            if due or self._functional_shapes is None:
+                f_scalars, f_arrays = self.functional(self.network)
+                self._functional_shapes = (list(f_scalars), {k: (v.shape, v.dtype) for k, v in f_arrays.items()})
+            if not due:
+                # Every series has a row per log step: NaN (or -1) where this report was not taken.
+                names, shapes = self._functional_shapes
+                f_scalars = dict.fromkeys(names, float("nan"))
+                f_arrays = {
+                    k: np.full(shape, -1 if np.issubdtype(dtype, np.integer) else np.nan, dtype=dtype)
+                    for k, (shape, dtype) in shapes.items()
+                }
             scalars.update(f_scalars)
             arrays.update(f_arrays)
         self.loggers.log_metrics(step, scalars, arrays)

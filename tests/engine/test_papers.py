@@ -103,6 +103,18 @@ def test_bimt_run_logs_costs_swaps_and_anatomy(tmp_path):
         assert s["fn_task_variance"].shape == (4, 16, 2)
 
 
+def test_functional_metrics_less_often_than_the_log_keep_one_row_per_log_step(tmp_path):
+    out = _run(BIMT, tmp_path / "f.h5", ["log.functional.every=20", "log.every=5"])
+    with h5py.File(out) as f:
+        s = f["series"]
+        assert list(s["step"][()]) == [0, 5, 10, 15, 20, 25, 30]
+        iso = s["fn_isolated_fraction"][()]
+        taken = [0, 4, 6]  # steps 0, 20 and the last
+        assert np.all(np.isfinite(iso[taken])) and np.all(np.isnan(np.delete(iso, taken)))
+        labels = s["fn_labels"][()]
+        assert labels.shape == (7, 16) and np.all(labels[1] == -1) and np.all(labels[0] >= -1)
+
+
 def test_logged_costs_are_the_costs_of_the_weights(tmp_path):
     # Weights that do not move (lr ~ 0, no swaps): every batch's cost is that of the final weights.
     out = _run(BIMT, tmp_path / "still.h5", ["train.optimizer.lr=1e-30", "growth.events[0].every=1000"])
