@@ -58,5 +58,9 @@ def test_spec_validates_and_runs(path, tmp_path):
         connections = f["series/connections"][()]
         if path.stem.startswith("fix_conn"):
             assert list(connections) == [800, 800, 800]
+        elif "grid" in path.stem:  # Liu et al.'s networks start fully connected
+            n = f["geometry/distances"].shape[0]
+            assert list(connections) == [n * (n - 1)] * 3
+            assert "fn_isolated_fraction" in f["series"]
         else:
             assert list(connections) == [0, 10, 20]

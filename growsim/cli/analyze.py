@@ -17,19 +17,56 @@ EXAMPLES = """Examples:
 
   growsim analyze runs/add_conn_distance.h5 task_variance --step 2000
 
+  growsim analyze robustness runs/modular_growth_parity.h5 --what recurrent --eps 0,0.1,0.2,0.4 --draws 5
+
+  growsim analyze timescales runs/modular_growth_parity.h5 --steps 100000 --max-lag 30
+
   growsim analyze runs/killed.h5 modularity --force      # a run whose writer was killed (status still running)
+
+RUN and METRIC may come in either order.
 """
+
+METRIC_HELP = (
+    "modularity (Q and communities at every snapshot), task_variance (Yang et al.'s clusters at one step; leaky-RNN "
+    "runs), robustness (accuracy after perturbing W_rec, W_ff or tau; chain runs), timescales (trained and effective "
+    "timescale of every neuron; chain runs)."
+)
+
+
+def _parse_eps(text: str) -> list[float]:
+    """``0,0.05,0.1`` or ``0:0.5:0.05`` (start:stop:step, stop included)."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(v) for v in text.split(":"))
+            if not step > 0 or stop < start:
+                raise ValueError
+            n = round((stop - start) / step)
+            values = [round(start + i * step, 10) for i in range(n + 1)]
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"--eps {text!r}: give numbers separated by commas (0,0.1,0.2) or start:stop:step (0:0.5:0.05)") from None
+    if not values or any(not v >= 0 or v == float("inf") for v in values):
+        raise UserError(f"--eps {text!r}: every eps must be a finite number >= 0")
+    return values
 
 
 def analyze(
-    run_file: Annotated[Path, typer.Argument(help="A run's HDF5 file.", show_default=False, metavar="RUN")],
-    metric: Annotated[str, typer.Argument(help="modularity (Q and communities at every snapshot) or task_variance (Yang et al.'s clusters at one step).", show_default=False, metavar="METRIC")],
+    first: Annotated[str, typer.Argument(help="A run's HDF5 file (RUN), or the METRIC.", show_default=False, metavar="RUN")],
+    second: Annotated[str, typer.Argument(help=f"The METRIC (or RUN): {METRIC_HELP}", show_default=False, metavar="METRIC")],
     method: Annotated[str, typer.Option(help="modularity: spectral (deterministic) or louvain.")] = "spectral",
-    seed: Annotated[int, typer.Option(help="Random seed: louvain's, or the test trials' of task_variance.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: louvain's; the test trials' of task_variance; the perturbations' of robustness; the input bits' of timescales.")] = 0,
     resolution: Annotated[float, typer.Option(help="modularity: the resolution gamma (1: standard Q).")] = 1.0,
-    step: Annotated[int | None, typer.Option(help="task_variance: the step of the weights; default: the end.", show_default=False)] = None,
-    trials: Annotated[int, typer.Option(help="task_variance: test trials per task.", min=2)] = 64,
-    name: Annotated[str | None, typer.Option(help="Name of the /analysis group; default: modularity_<method> or task_variance.", show_default=False)] = None,
+    step: Annotated[int | None, typer.Option(help="task_variance, robustness, timescales: the step of the weights; default: the end.", show_default=False)] = None,
+    trials: Annotated[int | None, typer.Option(help="task_variance: test trials per task (default 64); robustness: test sequences (default: the run's own evaluation set, 8 x log.eval_batch_size); timescales: independent input sequences (default 1).", min=1, show_default=False)] = None,
+    what: Annotated[str, typer.Option(help="robustness: recurrent (W_rec), feedforward (W_ff), tau, or all (each in turn).")] = "all",
+    eps: Annotated[str, typer.Option(help="robustness: perturbation sizes, 0,0.1,0.2 or start:stop:step.")] = "0:0.5:0.05",
+    draws: Annotated[int, typer.Option(help="robustness: random directions per eps.", min=1)] = 10,
+    scope: Annotated[str, typer.Option(help="robustness: module (each module's tensor by its own norm) or network (all modules' as one).")] = "module",
+    steps: Annotated[int, typer.Option(help="timescales: time steps of random input recorded.", min=2)] = 100_000,
+    max_lag: Annotated[int, typer.Option(help="timescales: largest lag of the autocorrelation fits.", min=4)] = 30,
+    burn_in: Annotated[int, typer.Option(help="timescales: steps run before recording.", min=0)] = 1000,
+    name: Annotated[str | None, typer.Option(help="Name of the /analysis group; default: modularity_<method>, or the metric's name.", show_default=False)] = None,
     force: Annotated[bool, typer.Option(help="Analyse a file whose status is still running (its writer was killed).")] = False,
 ) -> None:
     """Recompute a metric from the stored weights into /analysis/<name>; the training record is not touched."""
@@ -38,6 +75,7 @@ def analyze(
     from growsim.reader import RunFileError
     from growsim.reader.analyses import (
         ANALYSIS_METRICS,
+        check_applicable,
         check_name,
         modularity_over_snapshots,
         result_summary,
@@ -45,18 +83,32 @@ def analyze(
         write_analysis,
     )
 
+    metric, run_file = second, first
+    if first in ANALYSIS_METRICS and second not in ANALYSIS_METRICS and not Path(first).exists():
+        metric, run_file = first, second  # growsim analyze METRIC RUN
     if metric not in ANALYSIS_METRICS:
         raise UserError(f"unknown metric {metric!r}; choose one of: {', '.join(ANALYSIS_METRICS)}")
     if method not in METHODS:
         raise UserError(f"unknown --method {method!r}; choose one of: {', '.join(METHODS)}")
     if not resolution > 0:
         raise UserError(f"--resolution must be positive, got {resolution}")
+    if what not in ("all", "recurrent", "feedforward", "tau"):
+        raise UserError(f"unknown --what {what!r}; choose one of: recurrent, feedforward, tau, all")
+    if scope not in ("module", "network"):
+        raise UserError(f"unknown --scope {scope!r}; choose one of: module, network")
+    if max_lag >= steps:
+        raise UserError(f"--max-lag ({max_lag}) must be smaller than --steps ({steps})")
+    eps_values = _parse_eps(eps)
     name = name or (f"modularity_{method}" if metric == "modularity" else metric)
     try:
         check_name(name)
     except ValueError as exc:
         raise UserError(f"--name: {exc}") from None
-    run = open_or_fail(run_file)
+    run = open_or_fail(Path(run_file))
+    try:
+        check_applicable(run, metric)
+    except RunFileError as exc:
+        raise UserError(str(exc)) from None
     if run.status == "running":
         alive = run.writer_alive()
         if alive:
@@ -71,8 +123,20 @@ def analyze(
     try:
         if metric == "modularity":
             result = modularity_over_snapshots(run, method=method, seed=seed, resolution=resolution)
+        elif metric == "task_variance":
+            result = task_variance(run, step=step, trials=trials or 64, seed=seed)
         else:
-            result = task_variance(run, step=step, trials=trials, seed=seed)
+            from growsim.reader.chain import robustness, timescales
+
+            try:  # what does not fit the network (feed-forward weights of a single module...)
+                if metric == "robustness":
+                    result = robustness(run, what=what, eps=eps_values, draws=draws, trials=trials, seed=seed, step=step,
+                                        scope=scope)
+                else:
+                    result = timescales(run, step=step, steps=steps, max_lag=max_lag, burn_in=burn_in, trials=trials or 1,
+                                        seed=seed)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
         write_analysis(run.path, name, result)
     except RunFileError as exc:
         raise UserError(str(exc)) from None

@@ -27,6 +27,7 @@ def inspect(
     from rich.text import Text
 
     run = open_or_fail(run_file)
+    chain = run.network_kind == "chain"
     series = run.series()
     events = run.events()
     contents = run.contents()
@@ -42,13 +43,17 @@ def inspect(
         ("status", _status(run)),
         ("time", Text(f"{_duration(run.duration_s)}  ({when})")),
         ("spec", Text(_spec_line(run))),
-        *((label, Text(text)) for label, text in _spec_highlights(run, spec)),
+        *((label, Text(text)) for label, text in (_chain_highlights(run, spec) if chain else _spec_highlights(run, spec))),
     ]
     for label, text in head:
         console.print(Text(f"{label:<10}", style="bold") + text, highlight=False)
 
-    _print_metrics(run, series)
-    _print_growth(events, series)
+    if chain:
+        _print_chain_metrics(run, series)
+        _print_chain_growth(events, series)
+    else:
+        _print_metrics(run, series)
+        _print_growth(events, series)
 
     console.print(Text("\nContents", style="bold"))
     console.print(Text(f"  {'group':<12} {'datasets':>8} {'stored':>9}   what", style="bold"))
@@ -57,7 +62,8 @@ def inspect(
     for row in contents:
         groups.setdefault(row["name"].split("/")[0], []).append(row["stored_bytes"])
     known = ("spec", "geometry", "tasks", "train", "series", "events", "snapshots", "final", "checkpoint", "analysis")
-    shown = [t for t in known if t in groups or t in ("snapshots", "analysis")] + sorted(set(groups) - set(known))
+    always = ("snapshots", "analysis", "geometry") if chain else ("snapshots", "analysis")  # a chain's /geometry is empty
+    shown = [t for t in known if t in groups or t in always] + sorted(set(groups) - set(known))
     for top in shown:
         sizes = groups.get(top, [])
         what = _what(top, run, series, events, snapshots, analyses, names)
@@ -155,6 +161,117 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("logging", (f"metrics every {log.get('every')} batches ({log.get('eval_batch_size')} test trials "
                              f"per task, Q by {log.get('modularity')}); {snaps}")))
     return rows
+
+
+def _chain_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """The spec lines of a chain run (Hamidi et al.): modules, curriculum, growth program."""
+    net = spec.get("network", {})
+    m = net.get("module_size", "?")
+    k = net.get("n_modules", 1)
+    diag = "no autapses" if net.get("zero_diagonal", True) else "autapses allowed"
+    rows = [("network", (f"chain of modules, {m} neurons each, {k} module{'s' * (k != 1)} at the start; leaky ReLU (slope "
+                         f"{_short(net.get('negative_slope', '?'))}), trained tau from U{tuple(net.get('tau_init', ()))}, "
+                         f"{diag}, r(0) = {_short(net.get('h0_scale', '?'))} U(0, 1)"))]
+    growth = spec.get("growth", {})
+    program = []
+    for ev in growth.get("events", []):
+        when = f"when {ev['when']}" if ev.get("when") else (f"at {_short(ev['at'])}" if ev.get("at") else f"every {ev.get('every')}")
+        extra = _params({k: v for k, v in ev.items() if v not in (False, 0, 0.0)}, skip=("op", "when", "every", "at"))
+        program.append(f"{ev.get('op')} {when}" + (f" ({extra})" if extra else ""))
+    rows.append(("growth", "; ".join(program) if program else "none"))
+    task = spec.get("task", {})
+    crit = task.get("criterion", {})
+    rows.append(("tasks", (f"N-parity curriculum, levels {task.get('n_start', '?')} to {task.get('n_max', '?')} "
+                           f"({len(run.tasks)} possible heads); sequence lengths: {task.get('length', '?')}; solved when "
+                           f"the newest level > {_short(crit.get('newest', '?'))} and the mean of the "
+                           f"{crit.get('mean_over', 'previous')} > {_short(crit.get('mean', '?'))}")))
+    train = spec.get("train", {})
+    opt = train.get("optimizer", {})
+    rows.append(("training", (f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
+                              f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; cross-entropy summed over heads")))
+    log = spec.get("log", {})
+    snaps = "no snapshots" if not log.get("snapshots", True) else f"snapshots every {log.get('snapshot_every') or log.get('every')}"
+    rows.append(("logging", f"metrics every {log.get('every')} batches (8 x {log.get('eval_batch_size')} test sequences); {snaps}"))
+    return rows
+
+
+def _print_chain_metrics(run, series) -> None:
+    """N_solved, the level in training, modules and the accuracy of every level reached."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if not len(series):
+        console.print(Text("\nNo metrics logged yet.", style="bold"))
+        return
+    last = series.iloc[-1]
+    step = int(last["step"])
+    parts = []
+    for key, label, fmt in (("n_solved", "N_solved", ".0f"), ("n_current", "level in training", ".0f"),
+                            ("n_modules", "modules", ".0f"), ("n_trainable", "trainable parameters", ".0f"),
+                            ("perf_newest", "accuracy of the newest level", ".3f"), ("perf_mean", "mean accuracy", ".3f")):
+        if key in series and not math.isnan(float(last[key])):
+            parts.append(f"{label} {float(last[key]):{fmt}}")
+    console.print(Text(f"\nFinal metrics (step {step}): " + ", ".join(parts), style="bold"))
+    perf = {t: float(last[f"perf/{t}"]) for t in run.tasks if f"perf/{t}" in series}
+    perf = {t: v for t, v in perf.items() if not math.isnan(v)}
+    if not perf:
+        return
+    names = list(perf)
+    console.print(Text(f"Accuracy of the {len(names)} levels trained at step {step}:"))
+    halves = min(4, max(1, math.ceil(len(names) / 10)))
+    rows = math.ceil(len(names) / halves)
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    for _ in range(halves):
+        table.add_column("level")
+        table.add_column("accuracy", justify="right")
+    for r in range(rows):
+        cells: list[Any] = []
+        for h in range(halves):
+            i = h * rows + r
+            cells += [names[i].replace("parity_", "N = "), f"{perf[names[i]]:.3f}"] if i < len(names) else ["", ""]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _print_chain_growth(events, series) -> None:
+    from rich.text import Text
+
+    console.print(Text("\nGrowth", style="bold"))
+    lines = []
+    if len(events):
+        ops = ", ".join(f"{n} {op}" for op, n in events["op"].value_counts().items())
+        lines.append(f"  {len(events)} events ({ops}), from step {int(events['step'].iloc[0])} to {int(events['step'].iloc[-1])}")
+        shown = list(range(len(events))) if len(events) <= 6 else [0, 1, 2, None, len(events) - 2, len(events) - 1]
+        for i in shown:
+            if i is None:
+                lines.append(f"    ... {len(events) - 5} more")
+                continue
+            ev = events.iloc[i]
+            if ev["op"] == "duplicate_module":
+                copied = ev.get("copied")
+                copied = ", ".join(copied) if isinstance(copied, list) and copied else "nothing"
+                what = f"module {_int(ev.get('module'))} ({_int(ev.get('n_modules'))} modules; copied {copied}; froze {ev.get('freeze')})"
+            elif ev["op"] == "add_readout":
+                what = f"head {_int(ev.get('head'))} on module {_int(ev.get('module'))}"
+            else:
+                what = f"+{int(ev['count'])}"
+            lines.append(f"    step {int(ev['step']):>8}: {ev['op']} {what}")
+    else:
+        lines.append("  no growth events")
+    for key, label in (("n_solved", "N_solved over training:"), ("n_modules", "modules over training: ")):
+        if key in series and series[key].notna().any():
+            v = series[key]
+            lines.append(f"  {label} {_sparkline(v)}  {v.iloc[0]:.0f} at step {int(series['step'].iloc[0])} -> "
+                         f"{v.iloc[-1]:.0f} at step {int(series['step'].iloc[-1])}")
+    for line in lines:
+        console.print(Text(line))
+
+
+def _int(value: Any) -> str:
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return "?"
 
 
 def _print_metrics(run, series) -> None:
@@ -265,10 +382,14 @@ def _what(top: str, run, series, events, snapshots, analyses, names: set[str]) -
     if top == "spec":
         return f"verbatim and resolved spec, {len(run.overrides)} override(s)"
     if top == "geometry":
+        if run.network_kind == "chain":
+            return "none (a chain of modules has no geometry)"
         geo = run.spec.get("network", {}).get("geometry", {}).get("kind", "")
         have = [k for k in ("distances", "positions", "labels") if f"geometry/{k}" in names]
         return f"{', '.join(have)} ({geo})"
     if top == "tasks":
+        if run.network_kind == "chain" and run.tasks:
+            return f"{len(run.tasks)} curriculum levels ({run.tasks[0]} to {run.tasks[-1]})"
         return f"{len(run.tasks)} task names"
     if top == "train":
         return f"loss of {len(run.train())} batches"
@@ -278,13 +399,15 @@ def _what(top: str, run, series, events, snapshots, analyses, names: set[str]) -
         return f"{len(events)} growth events"
     if top == "snapshots":
         return f"{len(snapshots)} snapshots" + (f" (steps {_compact(snapshots, count=False)})" if snapshots else " (log.snapshots: false)")
+    if top == "snapshots" and run.network_kind == "chain" and snapshots:
+        return f"{len(snapshots)} snapshots (steps {_compact(snapshots, count=False)}), each module's weights and tau"
     if top == "final":
         return "weights at the end" if run.finished else "weights at the end (none: the run has not ended)"
     if top == "checkpoint":
         return "the state to resume from (growsim run --resume)"
     if top == "analysis":
         if not analyses:
-            return "none (growsim analyze RUN modularity)"
+            return "none (growsim analyze RUN robustness|timescales)" if run.network_kind == "chain" else "none (growsim analyze RUN modularity)"
         return ", ".join(f"{name} ({metric})" for name, metric in analyses.items())
     return ""
 

@@ -17,12 +17,12 @@ from growsim.plots.network import VIEWS, plot_network
 from growsim.plots.training import plot_training
 from growsim.plots.weights import plot_weights
 
-#: kind -> what it shows.
+#: kind -> what it shows; a chain run (Hamidi et al.) gets its own version of the first four.
 KINDS = {
-    "training": "loss and per-task performance over training",
-    "growth": "modularity Q, communities and synapses over training, growth events marked",
-    "weights": "W_rec at a step (default: the end), ordered by community",
-    "network": "neurons at their positions, synapses as lines coloured by sign",
+    "training": "loss and performance over training; chain runs: the curriculum",
+    "growth": "modularity Q, communities and synapses, growth events marked; chain runs: modules and heads",
+    "weights": "W_rec at a step (default: the end), ordered by community; chain runs: the block matrix",
+    "network": "neurons at their positions, synapses as lines coloured by sign; chain runs: the chain of modules",
     "clusters": "the task-variance cluster map from /analysis (growsim analyze RUN task_variance)",
 }
 
@@ -46,8 +46,24 @@ def plot_run(run, kind: str = "training", *, step: int | None = None, view: str 
 
     ``step`` picks the weights for ``weights`` and ``network`` (default: the end);
     ``view`` the projection of 3-D positions (axial, coronal, sagittal); ``analysis`` the
-    /analysis group for ``clusters``.
+    /analysis group for ``clusters``. A chain run (``run.network_kind == "chain"``) gets
+    the chain's figures (growsim.plots.chain); ``clusters`` does not apply to it and raises
+    :class:`growsim.reader.RunFileError`.
     """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if run.network_kind == "chain":
+        from growsim.plots import chain
+
+        if kind == "training":
+            return chain.plot_chain_training(run)
+        if kind == "growth":
+            return chain.plot_chain_growth(run)
+        if kind == "weights":
+            return chain.plot_chain_weights(run, step)
+        if kind == "network":
+            return chain.plot_chain_network(run, step)
+        raise chain.not_for_chain(run, kind)
     if kind == "training":
         return plot_training(run)
     if kind == "growth":

@@ -44,6 +44,11 @@ METRIC_LABELS = {
     "n_communities": "communities",
     "lr": "learning rate",
     "wall_time": "wall time (s)",
+    "n_solved": "N_solved (largest parity level solved)",
+    "n_current": "parity level in training",
+    "n_modules": "modules",
+    "n_trainable": "trainable parameters",
+    "perf_newest": "accuracy of the newest level",
 }
 
 

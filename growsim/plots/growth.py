@@ -60,9 +60,9 @@ def plot_growth(run: Run) -> Figure:
             end = series["step"].max() if len(series) else run.last_step
             if end is not None and end > x[-1]:
                 x, y = np.append(x, end), np.append(y, y[-1])
-            ax_c.step(x, y, where="post", color="#34495e", lw=1.4, label="synapses (from growth events)")
+            ax_c.step(x, y, where="post", color="#2471a3", lw=1.4, label="synapses (from growth events)")
         if "connections" in series and len(series):
-            ax_c.plot(series["step"], series["connections"], "o", color="#34495e", ms=3, label="logged")
+            ax_c.plot(series["step"], series["connections"], "o", color="#2471a3", ms=3, label="logged")
         if ax_c.has_data():
             ax_c.set_ylim(bottom=0)
             ax_c.legend(loc="lower right")

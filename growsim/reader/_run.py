@@ -28,6 +28,8 @@ T = TypeVar("T")
 
 # Per-neuron (not per-task) 2-D series: kept out of the tidy table.
 _PER_NEURON_SERIES = {"communities"}
+# Series taken at some log steps only (log.functional.every): Liu et al.'s functional report.
+_SPARSE_PREFIX = "fn_"
 # Column order of the tidy table; other scalars follow, sorted.
 _SCALAR_ORDER = ("wall_time", "loss", "train_loss", "perf_mean", "connections", "modularity_q", "n_communities", "lr")
 # A run still being written can be caught between two writes: retry a failed read this often.
@@ -61,10 +63,15 @@ def _strings(ds: h5py.Dataset) -> list[str]:
 class Snapshot:
     """The weights at one step. ``N`` is this snapshot's own number of neurons.
 
-    ``w_rec`` (N, N) float32 with ``w_rec[post, pre]``; ``mask`` (N, N) uint8; ``w_in``
-    (N, n_input); ``w_out`` (n_output, N); ``b_rec`` (N,); ``b_out`` (n_output,). An array
-    the file lacks is ``None``; datasets beyond these (``w_rec_initial`` in /final) are in
-    ``extra``.
+    Leaky RNN: ``w_rec`` (N, N) float32 with ``w_rec[post, pre]``; ``mask`` (N, N) uint8;
+    ``w_in`` (N, n_input); ``w_out`` (n_output, N); ``b_rec`` (N,); ``b_out`` (n_output,).
+    An array the file lacks is ``None``; datasets beyond these (``w_rec_initial`` in
+    /final) are in ``extra``.
+
+    Chain of modules (``network.kind: chain``): ``w_rec`` (K, M, M), ``w_in`` (K, M,
+    n_input), and in ``extra`` ``w_ff`` (K, M, M; module 0's zeros), ``bias`` and ``tau``
+    (K, M), ``head_w`` (H, 2, M), ``head_b`` (H, 2), ``head_module`` (H,), ``trainable``
+    (K, 5); ``N`` is K * M. :meth:`dense_w_rec` gives the (N, N) matrix of either kind.
     """
 
     step: int
@@ -77,14 +84,50 @@ class Snapshot:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
+    def is_chain(self) -> bool:
+        """Whether these are a chain of modules' weights (``w_rec`` (K, M, M))."""
+        return self.w_rec is not None and self.w_rec.ndim == 3
+
+    @property
+    def n_modules(self) -> int:
+        """K for a chain of modules; 1 for a leaky RNN (one population)."""
+        return int(self.w_rec.shape[0]) if self.is_chain else 1
+
+    @property
     def n_neurons(self) -> int:
-        """N, from ``w_rec`` (or ``mask``)."""
+        """N, from ``w_rec`` (or ``mask``); K * M for a chain of modules."""
+        if self.is_chain:
+            return int(self.w_rec.shape[0] * self.w_rec.shape[1])
         arr = self.w_rec if self.w_rec is not None else self.mask
         return 0 if arr is None else int(arr.shape[0])
 
+    def dense_w_rec(self, *, zero_diagonal: bool = True) -> np.ndarray:
+        """The recurrent weights as one (N, N) matrix ``W[post, pre]``.
+
+        A leaky RNN's ``w_rec`` as it is. A chain of K modules of M neurons as the same
+        network written densely (neuron ``m * M + i`` is module m's neuron i): each
+        module's ``W_rec`` on the diagonal blocks, its ``W_ff`` (from module m-1) on the
+        block below the diagonal, zeros elsewhere; with ``zero_diagonal`` (the chain's
+        default, as its forward pass does) the diagonal is 0.
+        """
+        if not self.is_chain:
+            return self.w_rec
+        k, m = self.w_rec.shape[:2]
+        w = np.zeros((k * m, k * m), dtype=self.w_rec.dtype)
+        w_ff = self.extra.get("w_ff")
+        for i in range(k):
+            rows = slice(i * m, (i + 1) * m)
+            w[rows, rows] = self.w_rec[i]
+            if i >= 1 and w_ff is not None:
+                w[rows, (i - 1) * m : i * m] = w_ff[i]
+        if zero_diagonal:
+            np.fill_diagonal(w, 0)
+        return w
+
     def __repr__(self) -> str:
         have = [k for k in SNAPSHOT_ARRAYS if getattr(self, k) is not None] + list(self.extra)
-        return f"Snapshot(step={self.step}, n_neurons={self.n_neurons}, arrays={have})"
+        chain = f", n_modules={self.n_modules}" if self.is_chain else ""
+        return f"Snapshot(step={self.step}, n_neurons={self.n_neurons}{chain}, arrays={have})"
 
 
 @dataclass(frozen=True)
@@ -161,7 +204,10 @@ class Run:
     duration_s: wall-clock seconds, or ``None`` while running.
     spec: the resolved spec as a dict (every default filled in, overrides applied).
     spec_text: the spec file verbatim; ``spec_yaml``: the resolved spec as YAML.
-    overrides: the ``--set`` arguments; ``tasks``: task names, in column order.
+    overrides: the ``--set`` arguments; ``tasks``: task names, in column order (a chain
+        run's are the curriculum's levels, ``parity_2`` ...).
+    network_kind: ``leaky_rnn`` (Wu & Gu, Liu et al.) or ``chain`` (Hamidi et al.'s chain
+        of modules on the parity curriculum).
     attrs: every root attribute, as plain Python values.
     """
 
@@ -228,6 +274,9 @@ class Run:
         self.overrides: list[str] = _strings(spec["overrides"]) if "overrides" in spec else []
         self.spec_path: str | None = _py(spec.attrs["path"]) if "path" in spec.attrs else None
         self.tasks: list[str] = _strings(f["tasks/names"]) if "tasks/names" in f else []
+        # Files written before the attribute existed are leaky-RNN runs (or say so in their spec).
+        kind = attrs.get("network_kind") or self.spec.get("network", {}).get("kind") or "leaky_rnn"
+        self.network_kind: str = str(kind)
 
     def __repr__(self) -> str:
         return f"<growsim run {self.path} ({self.status}, step {self.last_step} of {self.batches})>"
@@ -296,8 +345,9 @@ class Run:
         for name in scalars:
             ds = group[name]
             if ds.ndim == 1:
-                cols[name] = _aligned(name, ds[()], n)
-            elif ds.ndim == 2 and name not in _PER_NEURON_SERIES and ds.shape[1] == len(self.tasks):
+                cols[name] = self._aligned(name, ds[()], steps)
+            elif (ds.ndim == 2 and name not in _PER_NEURON_SERIES and not name.startswith(_SPARSE_PREFIX)
+                  and ds.shape[1] == len(self.tasks)):
                 per_task.append(name)
         for name in sorted(per_task, key=lambda k: (k != "perf", k)):
             values = _aligned(name, group[name][()], n)
@@ -317,9 +367,20 @@ class Run:
                 have = ", ".join(sorted(f["series"])) if "series" in f else "nothing"
                 raise RunFileError(f"{self.path} has no series/{name} (series has: {have})")
             steps = f["series/step"][()]
-            return steps, _aligned(name, f[f"series/{name}"][()], steps.shape[0])
+            return steps, self._aligned(name, f[f"series/{name}"][()], steps)
 
         return self._read(read)
+
+    def _aligned(self, name: str, values: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """:func:`_aligned`, with the rows of the functional series (``fn_*``) placed on the steps
+        they were taken at: those of ``log.functional.every``, and the last step."""
+        if name.startswith(_SPARSE_PREFIX):
+            every = (self.spec.get("log", {}).get("functional") or {}).get("every")
+            if every:
+                taken = np.flatnonzero((steps % int(every) == 0) | (steps == self.batches))
+                if values.shape[0] <= taken.size and values.shape[0] != steps.shape[0]:
+                    return _aligned(name, values, steps.shape[0], rows=taken[: values.shape[0]])
+        return _aligned(name, values, steps.shape[0])
 
     def communities(self) -> tuple[np.ndarray, np.ndarray]:
         """Community labels logged during training: ``(step (k,), labels (k, N) int)``; -1 where missing."""
@@ -451,6 +512,32 @@ class Run:
 
         return self._read(read)
 
+    # --- chain runs ------------------------------------------------------------------
+
+    def chain_network(self, step: int | None = None):
+        """The :class:`growsim.network.ChainRNN` of a chain run at ``step`` (default: the end).
+
+        Rebuilt from the stored weights of that step (a snapshot, or /final) with the spec's
+        network settings, in eval mode; its parameters' ``requires_grad`` follow the stored
+        ``trainable`` flags (heads all trainable: their flags are not stored). Imports torch.
+        Raises :class:`RunFileError` for a leaky-RNN run.
+        """
+        from growsim.reader.chain import network_at
+
+        return network_at(self, step)[0]
+
+    def parity_levels(self, step: int | None = None) -> list[int]:
+        """The curriculum levels N the chain network at ``step`` (default: the end) reads out,
+        one per readout head, in head order (``[2, 3, ..., n_current]``).
+
+        From the stored heads; they agree with ``series/n_current`` (the level being trained)
+        of the next logged step, or of ``step`` itself at the end of the run.
+        """
+        from growsim.reader.chain import levels_of, require_chain
+
+        require_chain(self, "parity levels")
+        return levels_of(self, self.weights(step))
+
     # --- geometry and analyses ------------------------------------------------------
 
     def geometry(self) -> Geometry:
@@ -459,6 +546,8 @@ class Run:
         def read(f: h5py.File) -> Geometry:
             g = f.get("geometry")
             if g is None or "distances" not in g:
+                if self.network_kind == "chain":
+                    raise RunFileError(f"{self.path} is a chain run: its neurons have no geometry (no /geometry/distances)")
                 raise RunFileError(f"{self.path} has no /geometry/distances")
             return Geometry(
                 distances=g["distances"][()],
@@ -524,22 +613,26 @@ def _looks_like_hdf5(path: Path) -> bool:
         return False
 
 
-def _aligned(name: str, values: np.ndarray, n: int) -> np.ndarray:
+def _aligned(name: str, values: np.ndarray, n: int, rows: np.ndarray | None = None) -> np.ndarray:
     """Rows of a /series dataset placed on the ``n`` logged steps.
 
     ``train_loss`` has no value at the first step (nothing trained yet), so its rows start
-    at the second; a killed run can leave any dataset a row short at the end. Missing rows
-    are NaN (floats) or -1 (integers).
+    at the second; a killed run can leave any dataset a row short at the end; ``rows``
+    (indices into the logged steps) places a series taken at some log steps only. Missing
+    rows are NaN (floats) or -1 (integers).
     """
     offset = 1 if name == "train_loss" and values.shape[0] < n else 0
-    if offset == 0 and values.shape[0] == n:
+    if rows is None and offset == 0 and values.shape[0] == n:
         return values
     if np.issubdtype(values.dtype, np.integer):
         out = np.full((n, *values.shape[1:]), -1, dtype=values.dtype)
     else:
         out = np.full((n, *values.shape[1:]), np.nan, dtype=np.result_type(values.dtype, np.float32))
-    rows = values[: max(0, n - offset)]
-    out[offset : offset + rows.shape[0]] = rows
+    if rows is not None:
+        out[rows] = values[: len(rows)]
+        return out
+    kept = values[: max(0, n - offset)]
+    out[offset : offset + kept.shape[0]] = kept
     return out
 
 

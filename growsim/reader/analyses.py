@@ -2,7 +2,9 @@
 
 Layout in docs/analysis.md. Only /analysis/<name> is ever written: the training record
 (everything outside /analysis) is not touched. Unlike the rest of ``growsim.reader``, this
-module uses ``growsim.metrics`` and ``growsim.tasks`` (numpy and scipy only; no torch).
+module uses ``growsim.metrics`` and ``growsim.tasks`` (numpy and scipy only; no torch). The
+analyses of chain runs (robustness, timescales) run the network: they are in
+``growsim.reader.chain`` and import torch when called.
 """
 
 from __future__ import annotations
@@ -21,14 +23,27 @@ from growsim.reader._run import Run, RunFileError, Snapshot
 
 __all__ = [
     "ANALYSIS_METRICS",
+    "METRICS_BY_KIND",
     "AnalysisData",
+    "check_applicable",
     "modularity_over_snapshots",
     "task_variance",
     "write_analysis",
 ]
 
 #: Metrics ``growsim analyze`` computes.
-ANALYSIS_METRICS = ("modularity", "task_variance")
+ANALYSIS_METRICS = ("modularity", "task_variance", "robustness", "timescales")
+#: The metrics that apply to each kind of network (root attribute network_kind).
+METRICS_BY_KIND = {
+    "leaky_rnn": ("modularity", "task_variance"),
+    "chain": ("modularity", "robustness", "timescales"),
+}
+_NEEDS = {
+    "task_variance": "a leaky-RNN run on the yang20 cognitive tasks",
+    "robustness": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
+    "timescales": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
+}
+_KIND_NAMES = {"leaky_rnn": "a leaky-RNN run", "chain": "a chain run on the parity curriculum"}
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Yang et al. (2019) leave out units whose summed task variance is below this.
@@ -53,6 +68,17 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_applicable(run: Run, metric: str) -> None:
+    """Raise :class:`RunFileError` with a one-line reason when ``metric`` does not apply to ``run``."""
+    kind = run.network_kind
+    allowed = METRICS_BY_KIND.get(kind, ANALYSIS_METRICS)
+    if metric in allowed:
+        return
+    what = _KIND_NAMES.get(kind, f"a {kind} run")
+    raise RunFileError(f"{metric} needs {_NEEDS.get(metric, 'another kind of run')}; {run.path} is {what} "
+                       f"(analyses for it: {', '.join(allowed)})")
+
+
 def _weights_by_step(run: Run) -> list[Snapshot]:
     """Every snapshot, and /final when its step has none (a run killed between snapshots)."""
     steps = run.snapshot_steps()
@@ -73,17 +99,21 @@ def modularity_over_snapshots(run: Run, *, method: str = "spectral", seed: int =
 
     Datasets: ``step`` (k,), ``q`` (k,), ``n_communities`` (k,), ``n_neurons`` (k,) and
     ``labels`` (k, N_max) int32, padded with -1 beyond a step's own N (networks can grow).
+    A chain of modules is analysed as its dense equivalent (:meth:`Snapshot.dense_w_rec`:
+    W_rec blocks on the diagonal, W_ff below it).
     """
     from growsim.metrics import communities
 
     snaps = _weights_by_step(run)
+    zero_diagonal = bool(run.spec.get("network", {}).get("zero_diagonal", True))
     n_max = max(s.n_neurons for s in snaps)
     labels = np.full((len(snaps), n_max), -1, np.int32)
     q = np.zeros(len(snaps))
     k = np.zeros(len(snaps), np.int64)
     for i, snap in enumerate(snaps):
+        w = snap.dense_w_rec(zero_diagonal=zero_diagonal)
         # float64 as the engine does, so Q matches the logged one for the same method
-        result = communities(np.abs(snap.w_rec.astype(np.float64)), method=method, seed=seed, resolution=resolution)
+        result = communities(np.abs(w.astype(np.float64)), method=method, seed=seed, resolution=resolution)
         labels[i, : snap.n_neurons] = result.labels
         q[i] = result.q
         k[i] = result.n_communities
@@ -167,6 +197,7 @@ def task_variance(run: Run, *, step: int | None = None, trials: int = 64, seed: 
     """
     from growsim.tasks import YangSuite
 
+    check_applicable(run, "task_variance")
     spec = run.spec
     net, task_spec = spec.get("network", {}), spec.get("task", {})
     if task_spec.get("suite", "yang20") != "yang20":
@@ -250,6 +281,10 @@ def write_analysis(path: str | Path, name: str, result: AnalysisData) -> None:
 
 def result_summary(result: AnalysisData) -> str:
     """One line saying what an analysis found (for the command line)."""
+    if result.metric in ("robustness", "timescales"):
+        from growsim.reader.chain import summary
+
+        return summary(result)
     data = {k: v[0] for k, v in result.datasets.items()}
     if result.metric == "modularity":
         steps, q, k = data["step"], data["q"], data["n_communities"]

@@ -13,6 +13,7 @@ import pytest
 from growsim.cli import main
 from growsim.reader import open_run
 
+
 @pytest.fixture
 def copy_of(small_runs, tmp_path):
     def copy(name: str) -> Path:
@@ -117,7 +118,7 @@ def test_task_variance(copy_of, capsys):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["bogus"], "unknown metric 'bogus'; choose one of: modularity, task_variance"),
+    (["bogus"], "unknown metric 'bogus'; choose one of: modularity, task_variance, robustness, timescales"),
     (["modularity", "--method", "walktrap"], "unknown --method 'walktrap'"),
     (["modularity", "--name", "a/b"], "--name: analysis name 'a/b'"),
     (["modularity", "--resolution", "0"], "--resolution must be positive"),
@@ -127,3 +128,68 @@ def test_bad_arguments(args, message, copy_of, capsys):
     path = copy_of("tiny")
     assert main(["analyze", str(path), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+# --- chain runs (Hamidi et al.) ---------------------------------------------------------
+
+
+@pytest.fixture
+def chain_copy(make_runs, tmp_path_factory, tmp_path):
+    runs = make_runs.chain_runs(tmp_path_factory.getbasetemp() / "chain-runs")
+    out = tmp_path / "chain.h5"
+    shutil.copyfile(runs["chain"], out)
+    return out
+
+
+def test_robustness_command_leaves_the_record(chain_copy, capsys):
+    before = record(chain_copy)
+    args = ["--what", "recurrent", "--eps", "0,0.2", "--draws", "2", "--trials", "32", "--seed", "3"]
+    assert main(["analyze", "robustness", str(chain_copy), *args]) == 0
+    out = capsys.readouterr().out
+    assert "wrote /analysis/robustness" in out and "recurrent:" in out
+    assert record(chain_copy) == before
+    run = open_run(chain_copy)
+    res = run.analysis("robustness")
+    levels = run.parity_levels()
+    assert list(res["what"]) == ["recurrent"] and list(res["eps"]) == [0.0, 0.2] and list(res["levels"]) == levels
+    assert res["accuracy"].shape == (1, 2, 2, len(levels)) and res["n_solved_above"].shape == (1, 2, 2)
+    np.testing.assert_array_equal(res["accuracy"][0, 0], [res["accuracy_unperturbed"]] * 2)
+    assert res.attrs["metric"] == "robustness" and res.attrs["seed"] == 3 and res.attrs["scope"] == "module"
+    # RUN METRIC works as well; --eps as start:stop:step.
+    assert main(["analyze", str(chain_copy), "robustness", "--what", "tau", "--eps", "0:0.2:0.1", "--draws", "1",
+                 "--trials", "32", "--name", "rob_tau"]) == 0
+    np.testing.assert_allclose(open_run(chain_copy).analysis("rob_tau")["eps"], [0.0, 0.1, 0.2])
+    assert record(chain_copy) == before
+
+
+def test_timescales_command(chain_copy, capsys):
+    before = record(chain_copy)
+    assert main(["analyze", "timescales", str(chain_copy), "--steps", "3000", "--max-lag", "10", "--burn-in", "100"]) == 0
+    assert "wrote /analysis/timescales" in capsys.readouterr().out
+    assert record(chain_copy) == before
+    res = open_run(chain_copy).analysis("timescales")
+    assert res["tau_effective"].shape == res["tau_trained"].shape == (2, 6) and res["ac"].shape == (11, 2, 6)
+    assert np.all(res["tau_trained"] >= 1) and res.attrs["steps"] == 3000 and len(res["reason"]) == 12
+
+
+@pytest.mark.parametrize(("which", "args", "message"), [
+    ("chain", ["task_variance"], "task_variance needs a leaky-RNN run on the yang20 cognitive tasks; "),
+    ("tiny", ["robustness"], "robustness needs a chain run (network.kind: chain"),
+    ("tiny", ["timescales"], "timescales needs a chain run"),
+    ("chain", ["robustness", "--eps", "0,-1"], "--eps '0,-1': every eps must be a finite number >= 0"),
+    ("chain", ["robustness", "--what", "weights"], "unknown --what 'weights'"),
+    ("chain", ["timescales", "--steps", "20", "--max-lag", "30"], "--max-lag (30) must be smaller than --steps (20)"),
+])
+def test_analyses_that_do_not_fit_the_run(which, args, message, chain_copy, copy_of, capsys):
+    path = chain_copy if which == "chain" else copy_of(which)
+    before = record(path)
+    assert main(["analyze", str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert record(path) == before and "analysis" not in h5py.File(path, "r")
+
+
+def test_modularity_of_a_chain_run(chain_copy):
+    assert main(["analyze", str(chain_copy), "modularity"]) == 0
+    res = open_run(chain_copy).analysis("modularity_spectral")
+    assert res["labels"].shape[1] == 12 and res["n_neurons"][-1] == 12

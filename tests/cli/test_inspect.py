@@ -8,6 +8,7 @@ import pytest
 
 from growsim.cli import main
 
+
 # The run files of the analysis tests (tests are not packages: load the helper by path).
 def _inspect(path, capsys) -> str:
     assert main(["inspect", str(path)]) == 0
@@ -72,3 +73,27 @@ def test_inspect_bad_files(make, message, tmp_path, capsys):
     assert main(["inspect", str(make(tmp_path))]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_inspect_a_chain_run(make_runs, tmp_path_factory, capsys):
+    runs = make_runs.chain_runs(tmp_path_factory.getbasetemp() / "chain-runs")
+    out = _inspect(runs["chain"], capsys)
+    for text in (
+        "completed at step 120 of 120",
+        "chain of modules, 6 neurons each, 1 module at the start",
+        "duplicate_module when level_solved", "add_readout when level_solved",
+        "N-parity curriculum, levels 2 to 100 (99 possible heads)",
+        "Final metrics (step 120): N_solved 2, level in training 3, modules 2",
+        "Accuracy of the 2 levels trained at step 120:", "N = 2", "N = 3",
+        "2 events (1 duplicate_module, 1 add_readout)",
+        "duplicate_module module 1 (2 modules; copied",
+        "add_readout head 1 on module 1",
+        "N_solved over training:", "modules over training:",
+        "/geometry", "none (a chain of modules has no geometry)",
+        "99 curriculum levels (parity_2 to parity_100)",
+        "none (growsim analyze RUN robustness|timescales)",
+    ):
+        assert text in out, f"{text!r} not in:\n{out}"
+    assert "parity_50" not in out  # levels never trained are not listed
+    out = _inspect(runs["chain_nonmodular"], capsys)
+    assert "modules 1" in out and "add_readout" in out and "N_solved" in out

@@ -13,7 +13,11 @@ from growsim.plots import KINDS, plot_compare, plot_run, save
 from growsim.reader import RunFileError, open_run, open_runs
 from growsim.reader.analyses import task_variance, write_analysis
 
-SPECS = sorted(p.stem for p in (Path(__file__).parents[2] / "specs").glob("*.yaml"))
+SPEC_FILES = sorted((Path(__file__).parents[2] / "specs").glob("*.yaml"))
+SPECS = [p.stem for p in SPEC_FILES]
+# Chain specs (Hamidi et al.'s parity curriculum) have no task variance, so no clusters.
+CHAIN_SPECS = {p.stem for p in SPEC_FILES if "kind: chain" in p.read_text()}
+CHAIN_KINDS = ["training", "growth", "weights", "network"]
 
 
 def assert_figure(path: Path, min_bytes: int = 15_000) -> None:
@@ -33,22 +37,70 @@ def assert_figure(path: Path, min_bytes: int = 15_000) -> None:
 
 @pytest.fixture(scope="module")
 def analysed(shipped_runs, tmp_path_factory):
-    """Copies of the shipped runs with a task-variance analysis (for the clusters kind)."""
+    """Copies of the shipped runs, those on Yang et al.'s tasks with a task-variance analysis
+    (for the clusters kind)."""
     folder = tmp_path_factory.mktemp("analysed")
     out = {}
     for name, path in shipped_runs.items():
         copy = folder / path.name
         copy.write_bytes(path.read_bytes())
-        write_analysis(copy, "task_variance", task_variance(open_run(copy), trials=4))
+        run = open_run(copy)
+        if run.spec["task"].get("suite", "yang20") == "yang20":
+            write_analysis(copy, "task_variance", task_variance(run, trials=4))
         out[name] = copy
     return out
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [(spec, kind) for spec in SPECS for kind in (CHAIN_KINDS if spec in CHAIN_SPECS else list(KINDS))],
+)
 def test_every_kind_for_every_shipped_spec(spec, kind, analysed, tmp_path):
     out = save(plot_run(open_run(analysed[spec]), kind), tmp_path / f"{spec}-{kind}.png", dpi=60)
     assert_figure(out, min_bytes=8_000)
+
+
+def test_chain_specs_are_recognised():
+    assert {"modular_growth_parity", "nonmodular_parity"} <= CHAIN_SPECS and "add_conn_distance" not in CHAIN_SPECS
+
+
+@pytest.fixture(scope="module")
+def chain_runs(make_runs, tmp_path_factory):
+    return make_runs.chain_runs(tmp_path_factory.getbasetemp() / "chain-runs")
+
+
+@pytest.mark.parametrize("kind", CHAIN_KINDS)
+@pytest.mark.parametrize("which", ["chain", "chain_nonmodular"])
+def test_chain_figures(which, kind, chain_runs, tmp_path):
+    run = open_run(chain_runs[which])
+    fig = plot_run(run, kind)
+    assert_figure(save(fig, tmp_path / f"{which}-{kind}.png", dpi=60), min_bytes=8_000)
+    if kind == "weights":
+        k, m = run.final().w_rec.shape[:2]
+        assert fig.axes[0].images[0].get_array().shape == (k * m, k * m)  # the dense-equivalent matrix
+        np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), run.final().dense_w_rec())
+    if kind == "network":
+        assert len(fig.axes[0].collections[1].get_offsets()) == run.final().n_neurons
+
+
+def test_chain_weights_at_a_step_and_its_title(chain_runs):
+    run = open_run(chain_runs["chain"])
+    fig = plot_run(run, "weights", step=0)
+    assert fig.axes[0].images[0].get_array().shape == (6, 6)
+    assert "1 module of 6 neurons" in fig.get_suptitle()
+    assert "2 modules of 6 neurons" in plot_run(run, "network").get_suptitle()
+
+
+def test_a_kind_that_does_not_apply_to_a_chain_run(chain_runs, capsys, tmp_path):
+    run = open_run(chain_runs["chain"])
+    with pytest.raises(RunFileError, match="--kind clusters needs a task-variance analysis of a leaky-RNN run .* "
+                                           "chain run on the parity curriculum"):
+        plot_run(run, "clusters")
+    out = tmp_path / "x.png"
+    assert main(["plot", str(run.path), "--kind", "clusters", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "kinds for it: training, growth, weights, network" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -126,7 +178,7 @@ def test_compare_command(shipped_runs, tmp_path, capsys):
     out = tmp_path / "fig3a.png"
     assert main(["compare", str(folder), "--by", "growth.initial_connections", "--by", "wiring.rule", "-o", str(out)]) == 0
     assert_figure(out)
-    assert "modularity_q of 7 runs" in capsys.readouterr().out
+    assert f"modularity_q of {len(shipped_runs)} runs" in capsys.readouterr().out
     for args, message in (
         (["--by", "wiring.rul"], "--by wiring.rul: no such spec field; did you mean wiring.rule"),
         (["--by", "wiring.rule", "--metric", "perf_men"], "did you mean perf_mean"),

@@ -11,6 +11,9 @@ needs them loads this module by path (tests are not packages here) and asks for 
 - growing: written by hand with h5py: snapshots of 4, 6 and 9 neurons (a network that
   adds neurons), 1-D positions.
 - no_positions: like growing, with a distance matrix only (a distance_file geometry).
+- chain: specs/modular_growth_parity.yaml with modules of 6 neurons, 120 batches of 32
+  (it grows to 2 modules); chain_nonmodular: specs/nonmodular_parity.yaml with 8 neurons,
+  60 batches.
 """
 
 from __future__ import annotations
@@ -68,6 +71,24 @@ def small_runs(folder: Path) -> dict[str, Path]:
         runs["growing"] = make_growing(folder / "growing.h5", positions_dim=1)
         runs["no_positions"] = make_growing(folder / "no_positions.h5", positions_dim=None)
         _made[key] = runs
+    return _made[key]
+
+
+CHAIN_SHORT = ["train.batch_size=32", "log.every=20", "log.eval_batch_size=32"]
+
+
+def chain_runs(folder: Path) -> dict[str, Path]:
+    """Two short chain runs (Hamidi et al.), modular and non-modular, in ``folder`` (made once)."""
+    key = str(folder)
+    if key not in _made:
+        folder.mkdir(parents=True, exist_ok=True)
+        specs = ROOT / "specs"
+        _made[key] = {
+            "chain": _run(specs / "modular_growth_parity.yaml", folder / "chain.h5",
+                          CHAIN_SHORT + ["network.module_size=6", "train.batches=120"]),
+            "chain_nonmodular": _run(specs / "nonmodular_parity.yaml", folder / "chain_nonmodular.h5",
+                                     CHAIN_SHORT + ["network.module_size=8", "train.batches=60"]),
+        }
     return _made[key]
 
 

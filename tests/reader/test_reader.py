@@ -241,3 +241,24 @@ def test_analysis_results_read_back(small_runs, tmp_path):
     np.testing.assert_allclose(table["q"], run.series()["modularity_q"], atol=1e-9)
     with pytest.raises(RunFileError, match="no analysis 'nope'"):
         run.analysis("nope")
+
+
+def test_series_taken_at_some_log_steps_only(make_runs, tmp_path):
+    """fn_* (log.functional.every) have a row per functional step only: placed on their steps."""
+    import json
+
+    path = make_runs.make_growing(tmp_path / "g.h5")  # logged at steps 0, 10, 20 of 20
+    with h5py.File(path, "a") as f:
+        spec = json.loads(f["spec/resolved_json"].asstr()[()])
+        spec["log"]["functional"] = {"every": 20}
+        f["spec/resolved_json"][()] = json.dumps(spec)
+        f["series"].create_dataset("fn_n_clusters", data=np.array([3.0, 5.0]))  # at steps 0 and 20
+        f["series"].create_dataset("fn_labels", data=np.array([[0, 1, -1], [1, 1, 0]], np.int32))
+        f["series"].create_dataset("reg_l1", data=np.array([np.nan, 2.0, 1.5]))
+    run = open_run(path)
+    s = run.series()
+    np.testing.assert_array_equal(s["fn_n_clusters"], [3.0, np.nan, 5.0])
+    np.testing.assert_array_equal(s["reg_l1"], [np.nan, 2.0, 1.5])
+    _, labels = run.series_array("fn_labels")
+    np.testing.assert_array_equal(labels, [[0, 1, -1], [-1, -1, -1], [1, 1, 0]])
+    assert not any(c.startswith("fn_labels") for c in s.columns)
