@@ -333,6 +333,8 @@ def error_message(err: dict, model: type[BaseModel] | None) -> str:
         return f"{given!r} is not valid here"
     if kind == "finite_number":
         return "must be a finite number"
+    if kind == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])  # a model's own check, without pydantic's "Value error, " prefix
     return err["msg"][0].lower() + err["msg"][1:]
 
 

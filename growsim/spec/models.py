@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class StrictModel(BaseModel):
@@ -138,11 +138,12 @@ class ChainNetworkSpec(StrictModel):
         0.1, ge=0, description="Initial rates ~ h0_scale * U(0, 1), drawn per trial from the noise stream (Hamidi: 0.1); 0 for zeros."
     )
 
-    @model_validator(mode="after")
-    def _tau_order(self) -> ChainNetworkSpec:
-        if self.tau_init[1] < self.tau_init[0]:
-            raise ValueError("tau_init: high must be >= low")
-        return self
+    @field_validator("tau_init")
+    @classmethod
+    def _tau_order(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[1] < value[0]:
+            raise ValueError(f"high ({value[1]}) must be >= low ({value[0]})")
+        return value
 
 
 AnyNetworkSpec = Annotated[NetworkSpec | ChainNetworkSpec, Field(discriminator="kind")]
@@ -311,11 +312,13 @@ class ParityTaskSpec(StrictModel):
     p_one_scope: Literal["batch", "sequence"] = Field("batch", description="Draw p(1) once per batch or per sequence.")
     criterion: CriterionSpec = Field(CriterionSpec(), description="When a level is solved (checked at every evaluation).")
 
-    @model_validator(mode="after")
-    def _levels(self) -> ParityTaskSpec:
-        if self.n_max < self.n_start:
-            raise ValueError(f"n_max ({self.n_max}) must be >= n_start ({self.n_start})")
-        return self
+    @field_validator("n_max")
+    @classmethod
+    def _levels(cls, value: int, info: ValidationInfo) -> int:
+        n_start = info.data.get("n_start")
+        if n_start is not None and value < n_start:
+            raise ValueError(f"must be >= n_start ({n_start})")
+        return value
 
 
 AnyTaskSpec = Annotated[TaskSpec | ParityTaskSpec, Field(discriminator="suite")]
