@@ -106,3 +106,43 @@ def small_runs(tmp_path_factory, make_runs):
 def shipped_runs(tmp_path_factory, make_runs):
     """A short run of every shipped spec, made once."""
     return make_runs.shipped_runs(tmp_path_factory.getbasetemp() / "analysis-shipped-runs")
+
+
+def _stop_and_resume(folder: Path, spec: Path, overrides: list[str], stop_at: int):
+    """Run `spec` to the end into ref.h5; run it again into int.h5, stopped when batch
+    `stop_at` is about to train, then resumed from its checkpoint. Returns (ref, int, the
+    checkpoint's step)."""
+    from growsim.build import build_engine, prepare
+    from growsim.engine import RunInterrupted
+    from growsim.log.hdf5 import HDF5Logger, read_checkpoint
+    from growsim.spec import load_spec
+
+    def engine(path, resume=None):
+        return build_engine(prepare(load_spec(spec, list(overrides))), [HDF5Logger(path, resume=resume)])
+
+    engine(folder / "ref.h5").run()
+    interrupted = engine(folder / "int.h5")
+    train_step = interrupted.train_step
+
+    def stepping(batch):
+        if interrupted.step == stop_at:
+            interrupted.request_stop("stopped by the test")
+        return train_step(batch)
+
+    interrupted.train_step = stepping
+    try:
+        interrupted.run()
+    except RunInterrupted:
+        pass
+    else:
+        raise AssertionError("the run was not stopped")
+    ckpt = read_checkpoint(folder / "int.h5")
+    resumed = engine(folder / "int.h5", resume=ckpt)
+    resumed.load_state(ckpt.step, ckpt.arrays, ckpt.texts)
+    assert resumed.run(ckpt.step) == "completed"
+    return folder / "ref.h5", folder / "int.h5", ckpt.step
+
+
+@pytest.fixture(scope="session")
+def stop_and_resume():
+    return _stop_and_resume

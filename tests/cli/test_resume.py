@@ -107,33 +107,9 @@ def test_resume_refuses_completed_and_missing_runs(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("stop_at", [7, 9, 13])  # the stop lands at 8, 10 (a log step) and 14
-def test_stop_anywhere_then_resume_in_process(tmp_path, stop_at, h5_contents, assert_same_h5):
+def test_stop_anywhere_then_resume_in_process(tmp_path, stop_at, h5_contents, assert_same_h5, stop_and_resume):
     """A stop requested at any batch, then a resume, writes what an uninterrupted run writes."""
-    from growsim.build import build_engine, prepare
-    from growsim.engine import RunInterrupted
-    from growsim.log.hdf5 import HDF5Logger, read_checkpoint
-    from growsim.spec import load_spec
-
     overrides = ["train.batches=30", "log.every=10", "growth.events[0].until=40"]
-
-    def engine(path, resume=None):
-        return build_engine(prepare(load_spec(SPEC, overrides)), [HDF5Logger(path, resume=resume)])
-
-    engine(tmp_path / "ref.h5").run()
-    interrupted = engine(tmp_path / "int.h5")
-    train_step = interrupted.train_step
-
-    def stepping(batch):
-        if interrupted.step == stop_at:
-            interrupted.request_stop("stopped by the test")
-        return train_step(batch)
-
-    interrupted.train_step = stepping
-    with pytest.raises(RunInterrupted):
-        interrupted.run()
-    ckpt = read_checkpoint(tmp_path / "int.h5")
-    assert ckpt.step == stop_at + 1
-    resumed = engine(tmp_path / "int.h5", resume=ckpt)
-    resumed.load_state(ckpt.step, ckpt.arrays, ckpt.texts)
-    assert resumed.run(ckpt.step) == "completed"
-    assert_same_h5(h5_contents(tmp_path / "ref.h5"), h5_contents(tmp_path / "int.h5"))
+    ref, resumed, step = stop_and_resume(tmp_path, SPEC, overrides, stop_at)
+    assert step == stop_at + 1
+    assert_same_h5(h5_contents(ref), h5_contents(resumed))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from growsim.build import build_engine, prepare
-from growsim.log.hdf5 import HDF5Logger, read_checkpoint
+from growsim.log.hdf5 import HDF5Logger
 from growsim.spec import load_spec
 
 DATA = Path(__file__).parents[1] / "data"
@@ -147,28 +147,9 @@ def test_swaps_never_raise_the_wiring_cost_they_act_on(tmp_path):
 
 
 @pytest.mark.parametrize(("spec", "overrides", "stop_at"), [(CHAIN, EASY, 7), (CHAIN, EASY, 10), (BIMT, [], 6), (BIMT, [], 14)])
-def test_stop_then_resume_writes_what_an_uninterrupted_run_writes(tmp_path, spec, overrides, stop_at, h5_contents, assert_same_h5):
+def test_stop_then_resume_writes_what_an_uninterrupted_run_writes(tmp_path, spec, overrides, stop_at, h5_contents,
+                                                                 assert_same_h5, stop_and_resume):
     """Grown modules, added heads, optimizer groups, curriculum, swaps and regulariser sums
     all come back from the checkpoint."""
-    from growsim.engine import RunInterrupted
-
-    def engine(path, resume=None):
-        return build_engine(prepare(load_spec(spec, list(overrides))), [HDF5Logger(path, resume=resume)])
-
-    engine(tmp_path / "ref.h5").run()
-    interrupted = engine(tmp_path / "int.h5")
-    train_step = interrupted.train_step
-
-    def stepping(batch):
-        if interrupted.step == stop_at:
-            interrupted.request_stop("stopped by the test")
-        return train_step(batch)
-
-    interrupted.train_step = stepping
-    with pytest.raises(RunInterrupted):
-        interrupted.run()
-    ckpt = read_checkpoint(tmp_path / "int.h5")
-    resumed = engine(tmp_path / "int.h5", resume=ckpt)
-    resumed.load_state(ckpt.step, ckpt.arrays, ckpt.texts)
-    assert resumed.run(ckpt.step) == "completed"
-    assert_same_h5(h5_contents(tmp_path / "ref.h5"), h5_contents(tmp_path / "int.h5"))
+    ref, resumed, _ = stop_and_resume(tmp_path, spec, overrides, stop_at)
+    assert_same_h5(h5_contents(ref), h5_contents(resumed))
