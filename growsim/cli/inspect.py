@@ -200,18 +200,13 @@ def _print_chain_metrics(run, series) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    if not len(series):
-        console.print(Text("\nNo metrics logged yet.", style="bold"))
+    last = _print_final_line(series, (
+        ("n_solved", "N_solved", ".0f"), ("n_current", "level in training", ".0f"),
+        ("n_modules", "modules", ".0f"), ("n_trainable", "trainable parameters", ".0f"),
+        ("perf_newest", "accuracy of the newest level", ".3f"), ("perf_mean", "mean accuracy", ".3f")))
+    if last is None:
         return
-    last = series.iloc[-1]
     step = int(last["step"])
-    parts = []
-    for key, label, fmt in (("n_solved", "N_solved", ".0f"), ("n_current", "level in training", ".0f"),
-                            ("n_modules", "modules", ".0f"), ("n_trainable", "trainable parameters", ".0f"),
-                            ("perf_newest", "accuracy of the newest level", ".3f"), ("perf_mean", "mean accuracy", ".3f")):
-        if key in series and not math.isnan(float(last[key])):
-            parts.append(f"{label} {float(last[key]):{fmt}}")
-    console.print(Text(f"\nFinal metrics (step {step}): " + ", ".join(parts), style="bold"))
     perf = {t: float(last[f"perf/{t}"]) for t in run.tasks if f"perf/{t}" in series}
     perf = {t: v for t, v in perf.items() if not math.isnan(v)}
     if not perf:
@@ -274,22 +269,29 @@ def _int(value: Any) -> str:
         return "?"
 
 
-def _print_metrics(run, series) -> None:
-    from rich.table import Table
+def _print_final_line(series, fields) -> Any:
+    """Print the last logged row's `fields` ((column, label, format), those present); return
+    that row, or None when nothing is logged yet."""
     from rich.text import Text
 
     if not len(series):
         console.print(Text("\nNo metrics logged yet.", style="bold"))
-        return
+        return None
     last = series.iloc[-1]
-    step = int(last["step"])
-    parts = []
-    for key, label, fmt in (("perf_mean", "mean performance", ".3f"), ("loss", "test loss", ".4f"),
-                            ("modularity_q", "Q", ".3f"), ("n_communities", "communities", ".0f"),
-                            ("connections", "synapses", ".0f")):
-        if key in series and not math.isnan(float(last[key])):
-            parts.append(f"{label} {float(last[key]):{fmt}}")
-    console.print(Text(f"\nFinal metrics (step {step}): " + ", ".join(parts), style="bold"))
+    parts = [f"{label} {float(last[key]):{fmt}}" for key, label, fmt in fields
+             if key in series and not math.isnan(float(last[key]))]
+    console.print(Text(f"\nFinal metrics (step {int(last['step'])}): " + ", ".join(parts), style="bold"))
+    return last
+
+
+def _print_metrics(run, series) -> None:
+    from rich.table import Table
+
+    last = _print_final_line(series, (
+        ("perf_mean", "mean performance", ".3f"), ("loss", "test loss", ".4f"), ("modularity_q", "Q", ".3f"),
+        ("n_communities", "communities", ".0f"), ("connections", "synapses", ".0f")))
+    if last is None:
+        return
     perf = {t: float(last[f"perf/{t}"]) for t in run.tasks if f"perf/{t}" in series}
     loss = {t: float(last[f"task_loss/{t}"]) for t in run.tasks if f"task_loss/{t}" in series}
     if not perf:
