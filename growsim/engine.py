@@ -106,11 +106,17 @@ class Engine:
         self._pending_losses: list[torch.Tensor] = []
         self._pending_first = 0
         self._losses_since_log = np.zeros(0)  # flushed, but part of the next log step's mean
-        self._params = [p for p in network.parameters() if p.requires_grad]
+        self._refresh_params()
         self._stop_reason: str | None = None
         self._reg_sums: dict[str, torch.Tensor] = {}
         self._reg_counts: dict[str, int] = {}
         self._functional_shapes: tuple[list[str], dict[str, Any]] | None = None
+
+    def _refresh_params(self) -> None:
+        """The parameters by name (for the regularisers) and those that train (for clipping):
+        fixed between growth events, so not rebuilt per batch."""
+        self._named = dict(self.network.named_parameters())
+        self._params = [p for p in self._named.values() if p.requires_grad]
 
     def request_stop(self, reason: str) -> None:
         """Stop at the next step boundary, after a checkpoint (safe to call from a signal handler)."""
@@ -158,7 +164,7 @@ class Engine:
             named = dict(self.network.named_parameters())
             groups = [{"params": [named[n] for n in g]} for g in json.loads(texts["optimizer_param_names"])]
             self.optimizer = type(self.optimizer)(groups, **self.optimizer.defaults)
-            self._params = [p for p in self.network.parameters() if p.requires_grad]
+            self._refresh_params()
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in arrays.items():
             if key.startswith("optimizer/"):
@@ -294,7 +300,7 @@ class Engine:
             raise ValueError(f"unknown growth operation {due.op!r}")
         if hasattr(self.network, "n_connections"):
             details["connections"] = self.network.n_connections
-        self._params = [p for p in self.network.parameters() if p.requires_grad]
+        self._refresh_params()
         self.loggers.log_event(step, due.op, details, pairs)
 
     # --- training ---------------------------------------------------------------------
@@ -304,7 +310,7 @@ class Engine:
         loss = self.objective.train_loss(self.network, batch, self.noise_generator)
         total = loss
         if self.regularisers is not None:
-            penalty, values = self.regularisers(dict(self.network.named_parameters()), self.step, self.cfg.batches)
+            penalty, values = self.regularisers(self._named, self.step, self.cfg.batches)
             total = loss + penalty
             for name, value in values.items():  # terms at strength 0 are absent
                 self._reg_sums[name] = self._reg_sums.get(name, 0.0) + value.detach()
