@@ -111,6 +111,7 @@ class Engine:
         self._reg_sums: dict[str, torch.Tensor] = {}
         self._reg_counts: dict[str, int] = {}
         self._functional_shapes: tuple[list[str], dict[str, Any]] | None = None
+        self._resumed_step: int | None = None  # the checkpoint's step, once load_state ran
 
     def _refresh_params(self) -> None:
         """The parameters by name (for the regularisers) and those that train (for clipping):
@@ -186,6 +187,7 @@ class Engine:
         self._reg_counts = {name: int(v[1]) for name, v in saved.items()}
         self.step = step
         self._pending_first = step
+        self._resumed_step = step
 
     def _checkpoint(self, step: int) -> None:
         self._check_finite()  # before the flush: it looks at the pending losses too
@@ -308,21 +310,29 @@ class Engine:
     def train_step(self, batch) -> torch.Tensor:
         """One optimisation step on a task batch; returns the task loss (a 0-d tensor, not synced)."""
         loss = self.objective.train_loss(self.network, batch, self.noise_generator)
-        total = loss
-        if self.regularisers is not None:
-            penalty, values = self.regularisers(self._named, self.step, self.cfg.batches)
-            total = loss + penalty
-            for name, value in values.items():  # terms at strength 0 are absent
-                self._reg_sums[name] = self._reg_sums.get(name, 0.0) + value.detach()
-                self._reg_counts[name] = self._reg_counts.get(name, 0) + 1
+        total = self.with_penalty(loss)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
+        self.clip_and_step()
+        return loss.detach()
+
+    def with_penalty(self, loss: torch.Tensor) -> torch.Tensor:
+        """The task loss plus the regularisers at this step (their values kept for the log)."""
+        if self.regularisers is None:
+            return loss
+        penalty, values = self.regularisers(self._named, self.step, self.cfg.batches)
+        for name, value in values.items():  # terms at strength 0 are absent
+            self._reg_sums[name] = self._reg_sums.get(name, 0.0) + value.detach()
+            self._reg_counts[name] = self._reg_counts.get(name, 0) + 1
+        return loss + penalty
+
+    def clip_and_step(self) -> None:
+        """Clip this network's gradients (by value or by its own norm) and take the optimizer step."""
         if self.cfg.grad_clip_mode == "value":
             torch.nn.utils.clip_grad_value_(self._params, self.cfg.grad_clip_max)
         elif self.cfg.grad_clip_mode == "norm":
             torch.nn.utils.clip_grad_norm_(self._params, self.cfg.grad_clip_max)
         self.optimizer.step()
-        return loss.detach()
 
     # --- metrics ----------------------------------------------------------------------
 
@@ -407,56 +417,76 @@ class Engine:
     def run(self, start_step: int = 0) -> str:
         """Train to the end; return the final status. Loggers are closed whatever happens.
 
-        With `start_step` > 0 the run continues from a state restored by `load_state`: the
-        boundary at `start_step` was fully processed before its checkpoint.
+        After `load_state` the run continues from the restored step (`start_step`): the
+        boundary there was fully processed before its checkpoint, also at step 0.
         """
         cfg = self.cfg
-        self.loggers.start(self.info)
         status, reason = "failed", "unknown"
-        self.step = start_step
+        self.begin(start_step)
         try:
-            if start_step == 0 and cfg.initial_connections:
-                pairs = self.grow(cfg.initial_connections)
-                details = {"count": len(pairs), "requested": cfg.initial_connections,
-                           "connections": self.network.n_connections, "initial": True}
-                self.loggers.log_event(0, "add_connections", details, pairs)
             for step in range(start_step, cfg.batches + 1):
-                self.step = step
-                if step > start_step or start_step == 0:
-                    self._boundary(step)
-                if self._stop_reason is not None:
-                    self._checkpoint(step)
-                    self.loggers.commit(step)
-                    raise RunInterrupted(self._stop_reason)
-                if step == cfg.batches:
+                if self.at_boundary(step):
                     break
                 loss = self.train_step(self.objective.sample(self.task_rng, cfg.batch_size))
-                self._pending_losses.append(loss)
-                if (step + 1) % cfg.progress_every == 0:
-                    self._check_recent_losses()
-                    self.loggers.progress(step + 1, {"loss": float(loss)})
+                self.after_batch(step, loss)
             status, reason = "completed", None
-        except KeyboardInterrupt:
-            status, reason = "interrupted", f"stopped by the user (Ctrl-C) at batch {self.step}"
-            raise
-        except RunInterrupted as exc:
-            status, reason = "interrupted", f"{exc} at batch {self.step}"
-            raise
-        except DivergenceError as exc:
-            status, reason = "failed", f"{exc} (the checkpoint before it is kept)"
-            raise
         except BaseException as exc:
-            status, reason = "failed", f"{type(exc).__name__} at batch {self.step}: {exc}"
+            status, reason = self.status_of(exc)
             raise
         finally:
-            try:
-                self._flush_losses()
-            finally:
-                final = self.weights()
-                if hasattr(self.network, "w_rec_initial"):
-                    final["w_rec_initial"] = self.network.w_rec_initial.detach().cpu().numpy()
-                self.loggers.close(status, reason, self.step, final)
+            self.close(status, reason)
         return status
+
+    def begin(self, start_step: int = 0) -> None:
+        """Open the loggers and, on a fresh run, make the initial synapses."""
+        self.loggers.start(self.info)
+        self.step = start_step
+        if self._resumed_step is None and self.cfg.initial_connections:
+            pairs = self.grow(self.cfg.initial_connections)
+            details = {"count": len(pairs), "requested": self.cfg.initial_connections,
+                       "connections": self.network.n_connections, "initial": True}
+            self.loggers.log_event(0, "add_connections", details, pairs)
+
+    def at_boundary(self, step: int) -> bool:
+        """Process the step boundary `step`; True when training is over (step == batches).
+
+        Raises RunInterrupted, after a checkpoint, when a stop was requested.
+        """
+        self.step = step
+        if step != self._resumed_step:
+            self._boundary(step)
+        if self._stop_reason is not None:
+            self._checkpoint(step)
+            self.loggers.commit(step)
+            raise RunInterrupted(self._stop_reason)
+        return step == self.cfg.batches
+
+    def after_batch(self, step: int, loss: torch.Tensor) -> None:
+        """Keep batch `step`'s loss; check for divergence and report progress on schedule."""
+        self._pending_losses.append(loss)
+        if (step + 1) % self.cfg.progress_every == 0:
+            self._check_recent_losses()
+            self.loggers.progress(step + 1, {"loss": float(loss)})
+
+    def status_of(self, exc: BaseException) -> tuple[str, str]:
+        """The status and reason a run file records when `exc` stopped the run."""
+        if isinstance(exc, KeyboardInterrupt):
+            return "interrupted", f"stopped by the user (Ctrl-C) at batch {self.step}"
+        if isinstance(exc, RunInterrupted):
+            return "interrupted", f"{exc} at batch {self.step}"
+        if isinstance(exc, DivergenceError):
+            return "failed", f"{exc} (the checkpoint before it is kept)"
+        return "failed", f"{type(exc).__name__} at batch {self.step}: {exc}"
+
+    def close(self, status: str, reason: str | None) -> None:
+        """Flush what is pending, write the final weights and close the loggers with `status`."""
+        try:
+            self._flush_losses()
+        finally:
+            final = self.weights()
+            if hasattr(self.network, "w_rec_initial"):
+                final["w_rec_initial"] = self.network.w_rec_initial.detach().cpu().numpy()
+            self.loggers.close(status, reason, self.step, final)
 
     def _boundary(self, step: int) -> None:
         """Growth, metrics, snapshot and checkpoint due at `step`, then commit the log."""

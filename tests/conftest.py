@@ -110,8 +110,8 @@ def shipped_runs(tmp_path_factory, make_runs):
 
 def _stop_and_resume(folder: Path, spec: Path, overrides: list[str], stop_at: int):
     """Run `spec` to the end into ref.h5; run it again into int.h5, stopped when batch
-    `stop_at` is about to train, then resumed from its checkpoint. Returns (ref, int, the
-    checkpoint's step)."""
+    `stop_at` is about to train (-1: before the run starts, so at step 0), then resumed from
+    its checkpoint. Returns (ref, int, the checkpoint's step)."""
     from growsim.build import build_engine, prepare
     from growsim.engine import RunInterrupted
     from growsim.log.hdf5 import HDF5Logger, read_checkpoint
@@ -130,6 +130,8 @@ def _stop_and_resume(folder: Path, spec: Path, overrides: list[str], stop_at: in
         return train_step(batch)
 
     interrupted.train_step = stepping
+    if stop_at < 0:
+        interrupted.request_stop("stopped by the test")
     try:
         interrupted.run()
     except RunInterrupted:

@@ -106,7 +106,7 @@ def test_resume_refuses_completed_and_missing_runs(tmp_path, capsys):
     assert "give only --resume" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("stop_at", [7, 9, 13])  # the stop lands at 8, 10 (a log step) and 14
+@pytest.mark.parametrize("stop_at", [-1, 7, 9, 13])  # the stop lands at 0 (before any batch), 8, 10 (a log step), 14
 def test_stop_anywhere_then_resume_in_process(tmp_path, stop_at, h5_contents, assert_same_h5, stop_and_resume):
     """A stop requested at any batch, then a resume, writes what an uninterrupted run writes."""
     overrides = ["train.batches=30", "log.every=10", "growth.events[0].until=40"]
