@@ -72,7 +72,7 @@ def prepare(loaded: LoadedSpec) -> Prepared:
         return Prepared(loaded, None)
     lines, sources = _lines_and_sources(loaded)
     try:
-        geo = make_geometry(spec.network.geometry, loaded.base_dir, spec.seed)
+        geo = make_geometry(spec.network.geometry, loaded.base_dir, spec.seeds[0])
         if geo.n > MAX_NEURONS:
             raise GeometryError(f"the geometry has {geo.n} neurons; growsim supports at most {MAX_NEURONS}")
     except GeometryError as exc:
@@ -125,6 +125,29 @@ def resumed_spec(checkpoint, default_base_dir: Path | None = None) -> LoadedSpec
     return load_spec_text(checkpoint.spec_text, base_dir=base_dir, overrides=checkpoint.overrides, path=spec_path)
 
 
+def member_specs(loaded: LoadedSpec) -> list[LoadedSpec]:
+    """One spec per seed of an ensemble: the same text and overrides, plus `seed=<k>`.
+
+    Each is exactly the spec of a run of that seed alone (`growsim run SPEC --set seed=k`).
+    """
+    from growsim.spec import load_spec_text
+
+    def overrides(seed: int) -> list[str]:
+        # `--set seed=[...]` becomes `--set seed=k` where it stood; a list in the file, a new last override.
+        out = [f"seed={seed}" if o.split("=", 1)[0].strip() == "seed" else o for o in loaded.overrides]
+        return out if f"seed={seed}" in out else [*out, f"seed={seed}"]
+
+    return [
+        load_spec_text(loaded.text, base_dir=loaded.base_dir, overrides=overrides(k), path=loaded.path)
+        for k in loaded.spec.seeds
+    ]
+
+
+def member_output(path: Path, seed: int) -> Path:
+    """The run file of one member of an ensemble: `runs/x.h5` -> `runs/x_seed3.h5`."""
+    return path.with_name(f"{path.stem}_seed{seed}{path.suffix}")
+
+
 def default_output(loaded: LoadedSpec) -> Path:
     log_path = loaded.spec.log.path
     return Path(log_path) if log_path else Path("runs") / f"{loaded.name}.h5"
@@ -156,6 +179,8 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
 
     loaded = prepared.loaded
     spec = loaded.spec
+    if spec.is_ensemble:
+        raise ValueError("an ensemble spec builds one engine per seed: see member_specs")
     train, log = spec.train, spec.log
     device = torch.device(train.device)
     if device.type == "cuda" and not torch.cuda.is_available():

@@ -123,6 +123,10 @@ class Engine:
         """Stop at the next step boundary, after a checkpoint (safe to call from a signal handler)."""
         self._stop_reason = reason
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_reason is not None
+
     # --- saving and restoring -----------------------------------------------------------
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, str]]:

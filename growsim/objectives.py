@@ -80,14 +80,15 @@ class YangObjective:
             out["target"] = torch.from_numpy(batch.target_class).to(dev, non_blocking=True)
         return out
 
-    def _loss(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
+    def loss_of(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The loss of outputs `out` (before the readout nonlinearity) on a batch's tensors."""
         target = t["y"] if self.loss_kind == "mse" else t["target"]
         return self._loss_fn(out, target, t["c_mask"])
 
     def train_loss(self, network, batch, generator: torch.Generator) -> torch.Tensor:
         t = self.tensors(batch)
         out, _ = network(t["x"], noise=True, generator=generator)
-        return self._loss(out, t)
+        return self.loss_of(out, t)
 
     @torch.no_grad()
     def evaluate(self, network) -> Evaluation:
@@ -98,7 +99,7 @@ class YangObjective:
             batch = self.suite.sample(rng, self.eval_batch_size, task=task)
             t = self.tensors(batch)
             out, _ = network(t["x"], noise=self.eval_noise, generator=gen)
-            task_loss.append(float(self._loss(out, t)))
+            task_loss.append(float(self.loss_of(out, t)))
             y_hat = losses.readout(out, self.loss_kind).cpu().numpy()
             perf.append(float(np.mean(self.suite.performance(y_hat, batch.y_loc))))
         task_loss_a, perf_a = np.array(task_loss), np.array(perf)

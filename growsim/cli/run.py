@@ -50,6 +50,9 @@ def run(
             raise UserError("give a spec file (growsim run SPEC), or --resume RUN.h5")
         loaded = load_spec(spec, set_)
         path = out if out is not None else default_output(loaded)
+        if loaded.spec.is_ensemble:
+            _run_ensemble(loaded, path, overwrite=overwrite, quiet=quiet)
+            return
         _check_output(path, overwrite)
     prepared = prepare(loaded)
 
@@ -71,13 +74,61 @@ def run(
     _summary(path)
 
 
+def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
+    """One run file per seed; the members train as one stacked model when they can."""
+    from growsim.build import build_engine, member_output, member_specs, prepare
+    from growsim.ensemble import Ensemble, why_not_stacked
+    from growsim.log.hdf5 import HDF5Logger
+
+    members = member_specs(loaded)
+    paths = [member_output(base, m.spec.seed) for m in members]
+    for path in paths:
+        _check_output(path, overwrite)
+    engines = []
+    for i, (member, path) in enumerate(zip(members, paths)):
+        log = member.spec.log
+        loggers: list = [HDF5Logger(path, compression=log.compression, overwrite=overwrite, atomic=log.atomic_writes)]
+        if i == 0 and log.progress and not quiet:
+            from growsim.log.progress import ProgressLogger
+
+            loggers.append(ProgressLogger(err_console))
+        engines.append(build_engine(prepare(member), loggers))
+    seeds = ", ".join(str(m.spec.seed) for m in members)
+    reason = why_not_stacked(engines) if loaded.spec.train.stack else "train.stack is false"
+    if reason is not None:
+        err_console.print(
+            f"{len(engines)} seeds ({seeds}) run one after another: {reason}", markup=False, highlight=False
+        )
+        for engine, path in zip(engines, paths):
+            _run_engine(engine, path, 0)
+            _summary(path)
+        return
+    err_console.print(f"{len(engines)} seeds ({seeds}) train together as one stacked model", markup=False, highlight=False)
+    failed: list[str] = []
+
+    def retire(engine, why: str) -> None:
+        failed.append(f"seed {engine.info.seed}: {why}")
+        err_console.print(f"seed {engine.info.seed} stopped: {why}; the others go on", markup=False, highlight=False)
+
+    ensemble = Ensemble(engines, on_retire=retire)
+    try:
+        _run_engine(ensemble, base, 0)
+    finally:
+        for path in paths:
+            if path.exists():
+                _summary(path)
+    if failed:
+        raise UserError("some members of the ensemble failed; their files record where and why:\n" + "\n".join(failed))
+
+
 def _run_engine(engine, path: Path, start: int) -> None:
+    """Run an engine (or an ensemble of them) with Ctrl-C and SIGTERM stopping it cleanly."""
     from growsim.engine import DivergenceError, RunInterrupted
     from growsim.wiring import WiringRuleError
 
     def handle(signum, frame):
         name = "stopped by the user (Ctrl-C)" if signum == signal.SIGINT else "terminated (SIGTERM)"
-        if engine._stop_reason is None:
+        if not engine.stop_requested:
             engine.request_stop(name)
             err_console.print("stopping at the next batch, after a checkpoint (again to stop at once)", markup=False)
         else:
@@ -87,7 +138,10 @@ def _run_engine(engine, path: Path, start: int) -> None:
     try:
         engine.run(start)
     except (KeyboardInterrupt, RunInterrupted):
-        err_console.print(f"interrupted at batch {engine.step}; {path} records it (continue with: growsim run --resume {path})", markup=False, highlight=False)
+        if hasattr(engine, "engines"):  # an ensemble: one file per member, each resumable alone
+            err_console.print(f"interrupted at batch {engine.step}; each member's file records it (continue each alone: growsim run --resume {path.with_name(path.stem + '_seed<k>' + path.suffix)})", markup=False, highlight=False)
+        else:
+            err_console.print(f"interrupted at batch {engine.step}; {path} records it (continue with: growsim run --resume {path})", markup=False, highlight=False)
         raise typer.Exit(130) from None
     except (WiringRuleError, DivergenceError) as exc:
         raise UserError(f"run failed at batch {engine.step}: {exc}\n{path} records where and why it stopped.") from None

@@ -2,7 +2,7 @@
 
 from growsim.network.chain import ChainRNN
 from growsim.network.init import draw_weight
-from growsim.network.rnn import ACTIVATIONS, LeakyRNN
+from growsim.network.rnn import ACTIVATIONS, LeakyRNN, stacked_rates
 from growsim.network.swap import best_swaps, compose_swaps, permutation_for_swap, permute_neurons, swap_cost_deltas
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "draw_weight",
     "permutation_for_swap",
     "permute_neurons",
+    "stacked_rates",
     "swap_cost_deltas",
 ]

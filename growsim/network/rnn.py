@@ -71,6 +71,22 @@ class LeakyRNN(nn.Module):
         self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (T, B, n_input) -> (outputs (T, B, n_output) before the readout nonlinearity, rates (T, B, N))."""
+        drive = self.drive(x, noise=noise, generator=generator)
+        h = x.new_zeros(x.shape[1], self.n_neurons)
+        w_rec_t = self.w_rec.t()
+        f, alpha = self._f, self.alpha
+        rates = []
+        for drive_t in drive.unbind(0):  # unbind: no per-step gradient buffer for drive
+            h = torch.lerp(h, f(torch.addmm(drive_t, h, w_rec_t)), alpha)
+            rates.append(h)
+        hidden = torch.stack(rates)
+        return self.readout(hidden), hidden
+
+    def drive(self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The external input to every neuron at every step, noise included: (T, B, N).
+
+        Draws the input noise, then the recurrent noise, from `generator` (in that order).
+        """
         steps, batch, _ = x.shape
         scale = math.sqrt(2.0 / self.alpha)
         if noise and self.sigma_x > 0:
@@ -81,16 +97,12 @@ class LeakyRNN(nn.Module):
             drive = drive + (scale * self.sigma_rec) * torch.randn(
                 drive.shape, generator=generator, device=x.device, dtype=x.dtype
             )
-        h = x.new_zeros(batch, self.n_neurons)
-        w_rec_t = self.w_rec.t()
-        f, alpha = self._f, self.alpha
-        rates = []
-        for drive_t in drive.unbind(0):  # unbind: no per-step gradient buffer for drive
-            h = torch.lerp(h, f(torch.addmm(drive_t, h, w_rec_t)), alpha)
-            rates.append(h)
-        hidden = torch.stack(rates)
-        out = torch.addmm(self.b_out, hidden.view(steps * batch, -1), self.w_out.t()).view(steps, batch, -1)
-        return out, hidden
+        return drive
+
+    def readout(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Outputs (T, B, n_output), before the readout nonlinearity, of rates (T, B, N)."""
+        steps, batch, _ = hidden.shape
+        return torch.addmm(self.b_out, hidden.reshape(steps * batch, -1), self.w_out.t()).view(steps, batch, -1)
 
     def weights(self) -> dict[str, np.ndarray]:
         """The weights as numpy arrays, for snapshots (mask as uint8)."""
@@ -108,3 +120,29 @@ class LeakyRNN(nn.Module):
         """Make synapses pre->post exist with the given starting weights."""
         self.mask[post, pre] = 1.0
         self.w_rec[post, pre] = values.to(self.w_rec.dtype)
+
+
+def stacked_rates(networks: list[LeakyRNN], drives: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Run several networks of one shape and dynamics as one stacked model.
+
+    `drives[s]` is network s's external drive (T_s, B, N) (from `LeakyRNN.drive`); trials
+    shorter than the longest are padded at the end, which the recurrence, being causal,
+    cannot feel. One batched product per time step serves every network; gradients reach
+    each network's own `w_rec` (and its mask hook) through the stack. Returns each
+    network's rates (T_s, B, N), as `LeakyRNN.forward` would compute them up to float
+    rounding.
+    """
+    first = networks[0]
+    lengths = [d.shape[0] for d in drives]
+    steps = max(lengths)
+    padded = [d if d.shape[0] == steps else torch.nn.functional.pad(d, (0, 0, 0, 0, 0, steps - d.shape[0])) for d in drives]
+    drive = torch.stack(padded, dim=1)  # (T, S, B, N)
+    w_rec_t = torch.stack([net.w_rec for net in networks]).transpose(1, 2)  # (S, N, N)
+    h = drive.new_zeros(drive.shape[1:])
+    f, alpha = first._f, first.alpha
+    rates = []
+    for drive_t in drive.unbind(0):
+        h = torch.lerp(h, f(torch.baddbmm(drive_t, h, w_rec_t)), alpha)
+        rates.append(h)
+    hidden = torch.stack(rates, dim=1)  # (S, T, B, N)
+    return [hidden[s, : lengths[s]] for s in range(len(networks))]

@@ -378,6 +378,13 @@ class TrainSpec(StrictModel):
     grad_clip: GradClipSpec = Field(GradClipSpec(), description="Gradient clipping.")
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$", description="cpu, cuda or cuda:N.")
     threads: int | None = Field(None, gt=0, description="CPU threads for torch; default: torch's choice.")
+    stack: bool = Field(
+        True,
+        description=(
+            "An ensemble (a list of seeds) trains as one stacked model, each member with its own weights, "
+            "masks, growth, noise and optimizer; false: the members run one after another."
+        ),
+    )
 
 
 # --- log ----------------------------------------------------------------------------
@@ -427,10 +434,23 @@ class LogSpec(StrictModel):
 # --- the whole spec -----------------------------------------------------------------
 
 
+class SeedCount(StrictModel):
+    """`count` consecutive seeds starting at `first`: an ensemble of runs."""
+
+    count: int = Field(ge=1, le=10_000, description="How many seeds.")
+    first: int = Field(0, ge=0, description="The first seed.")
+
+
 class Spec(StrictModel):
     """A growsim run: the network, how it grows, what it learns, and what is logged."""
 
-    seed: int = Field(0, ge=0, description="Seeds every random stream (init, wiring, task, noise, eval, geometry).")
+    seed: Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | SeedCount = Field(
+        0,
+        description=(
+            "Seeds every random stream (init, wiring, task, noise, eval, geometry). A list of seeds, or "
+            "{count: n, first: s}, asks for an ensemble: one run (and one HDF5 file) per seed, trained together."
+        ),
+    )
     network: AnyNetworkSpec = Field(description="Neurons, their geometry and dynamics, and initial weights.")
     wiring: WiringSpec = Field(WiringSpec(), description="Where new synapses form.")
     growth: GrowthSpec = Field(GrowthSpec(), description="What changes during training, and when.")
@@ -455,3 +475,27 @@ class Spec(StrictModel):
             if isinstance(value, dict) and tag not in value:
                 data[section] = {tag: default, **value}
         return data
+
+    @field_validator("seed")
+    @classmethod
+    def _distinct_seeds(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("a list of seeds must name at least one seed")
+            if len(set(value)) != len(value):
+                raise ValueError("the seeds of an ensemble must be distinct")
+        return value
+
+    @property
+    def seeds(self) -> list[int]:
+        """Every seed this spec asks for (one for a single run)."""
+        if isinstance(self.seed, int):
+            return [self.seed]
+        if isinstance(self.seed, SeedCount):
+            return list(range(self.seed.first, self.seed.first + self.seed.count))
+        return list(self.seed)
+
+    @property
+    def is_ensemble(self) -> bool:
+        """True when `seed` is a list or a count: one run per seed."""
+        return not isinstance(self.seed, int)

@@ -1,0 +1,156 @@
+"""Ensembles: the seeds of one spec trained together as one stacked model.
+
+Each member is a whole run of its own (an `Engine`, built from the spec with its seed): its
+own weights, masks, wiring and growth events, task and noise streams, optimizer, HDF5 file.
+`Ensemble` drives the members in lock-step and replaces only the expensive part, the
+recurrence: at every batch each member draws its batch and its noise from its own streams
+and computes its own input drive, then one batched product per time step runs every
+member's recurrent weights at once (`growsim.network.stacked_rates`). Each member's
+loss, regularisers, gradient clipping and optimizer step stay its own, so each file holds,
+to float rounding, what a run of that seed alone writes.
+
+Members that could not keep in step (a chain of modules grows on conditions that differ
+between seeds) are not stacked: `why_not_stacked` says why, and the caller runs them one
+after another instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from growsim.engine import DivergenceError, Engine, RunInterrupted
+from growsim.network import LeakyRNN, stacked_rates
+from growsim.objectives import YangObjective
+
+
+def why_not_stacked(engines: Sequence[Engine]) -> str | None:
+    """Why these engines cannot train as one stacked model, or None when they can."""
+    first = engines[0]
+    if not all(isinstance(e.network, LeakyRNN) for e in engines):
+        return "only leaky RNNs stack (a chain of modules grows differently for each seed)"
+    if not all(isinstance(e.objective, YangObjective) for e in engines):
+        return "only the cognitive-task objective stacks"
+    if any(getattr(ev, "when", None) is not None for e in engines for ev in e.events):
+        return "growth on a condition (when:) happens at different steps for different seeds"
+    net = first.network
+    for e in engines[1:]:
+        other = e.network
+        same = (
+            other.n_neurons == net.n_neurons
+            and other.alpha == net.alpha
+            and other.activation == net.activation
+            and e.cfg.batches == first.cfg.batches
+            and e.cfg.batch_size == first.cfg.batch_size
+            and e.device == first.device
+        )
+        if not same:
+            return "the members differ in shape, dynamics or schedule"
+    return None
+
+
+class Ensemble:
+    """Several engines of one spec and different seeds, trained as one stacked model."""
+
+    def __init__(self, engines: Sequence[Engine], *, on_retire: Callable[[Engine, str], None] | None = None):
+        reason = why_not_stacked(engines)
+        if reason is not None:
+            raise ValueError(f"these runs cannot be stacked: {reason}")
+        self.engines = list(engines)
+        self.active = list(engines)
+        self.on_retire = on_retire  # told when a member fails and leaves the ensemble
+        self.step = 0
+        self._stop_reason: str | None = None
+
+    def request_stop(self, reason: str) -> None:
+        """Stop every member at the next step boundary, after its checkpoint (signal-safe)."""
+        self._stop_reason = reason
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_reason is not None
+
+    # --- one batch ----------------------------------------------------------------------
+
+    def train_step(self, engines: Sequence[Engine], batches: Sequence) -> list[torch.Tensor]:
+        """One optimisation step of every member on its own batch; their task losses (not synced)."""
+        tensors, drives = [], []
+        for e, batch in zip(engines, batches):
+            t = e.objective.tensors(batch)
+            tensors.append(t)
+            drives.append(e.network.drive(t["x"], noise=True, generator=e.noise_generator))
+        hidden = stacked_rates([e.network for e in engines], drives)
+        losses, total = [], None
+        for e, t, h in zip(engines, tensors, hidden):
+            loss = e.objective.loss_of(e.network.readout(h), t)
+            losses.append(loss.detach())
+            member_total = e.with_penalty(loss)
+            total = member_total if total is None else total + member_total
+            e.optimizer.zero_grad(set_to_none=True)
+        total.backward()  # each member's parameters get the gradient of its own loss
+        for e in engines:
+            e.clip_and_step()
+        return losses
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run(self, start_step: int = 0) -> dict[Engine, str]:
+        """Train every member to the end; return each member's final status.
+
+        A member that diverges is closed as failed and leaves; the others go on. A stop
+        request stops them all at one step boundary, each after its checkpoint.
+        """
+        statuses: dict[Engine, str] = {}
+        for e in self.engines:
+            e.begin(start_step)
+        closing: dict[Engine, tuple[str, str | None]] = {}
+        try:
+            batches = self.engines[0].cfg.batches
+            batch_size = self.engines[0].cfg.batch_size
+            for step in range(start_step, batches + 1):
+                self.step = step
+                if self._stop_reason is not None:
+                    for e in self.active:
+                        e.request_stop(self._stop_reason)
+                interrupted: RunInterrupted | None = None
+                done = False
+                for e in list(self.active):
+                    try:
+                        done = e.at_boundary(step)
+                    except RunInterrupted as exc:
+                        interrupted = exc
+                    except DivergenceError as exc:
+                        self._retire(e, exc, statuses)
+                if interrupted is not None:
+                    raise interrupted
+                if done or not self.active:
+                    break
+                members = list(self.active)
+                losses = self.train_step(members, [e.objective.sample(e.task_rng, batch_size) for e in members])
+                for e, loss in zip(members, losses):
+                    try:
+                        e.after_batch(step, loss)
+                    except DivergenceError as exc:
+                        self._retire(e, exc, statuses)
+            for e in self.active:
+                closing[e] = ("completed", None)
+        except BaseException as exc:
+            for e in self.active:
+                closing[e] = e.status_of(exc)
+            raise
+        finally:
+            for e in self.active:
+                status, reason = closing.get(e, ("failed", "unknown"))
+                statuses[e] = status
+                e.close(status, reason)
+        return statuses
+
+    def _retire(self, engine: Engine, exc: BaseException, statuses: dict[Engine, str]) -> None:
+        """Close a failed member with its reason; the rest of the ensemble goes on."""
+        self.active.remove(engine)
+        status, reason = engine.status_of(exc)
+        statuses[engine] = status
+        engine.close(status, reason)
+        if self.on_retire is not None:
+            self.on_retire(engine, reason)

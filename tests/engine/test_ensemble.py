@@ -1,0 +1,136 @@
+"""Ensembles: the seeds of one spec trained together, each member's file what its seed writes alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import pytest
+import torch
+
+from growsim.build import build_engine, member_output, member_specs, prepare
+from growsim.cli import main
+from growsim.engine import RunInterrupted
+from growsim.ensemble import Ensemble, why_not_stacked
+from growsim.log.hdf5 import HDF5Logger, read_checkpoint
+from growsim.spec import SpecError, load_spec
+
+DATA = Path(__file__).parents[1] / "data"
+# Stacked and solo recurrences may round differently; here they agree bit for bit, but a
+# different BLAS need not, so floats are compared to a tolerance that rounding stays inside.
+TOL = {"rtol": 1e-5, "atol": 1e-6}
+
+
+def _solo(tmp_path: Path, spec: Path, seed: int, overrides: list[str]) -> Path:
+    out = tmp_path / f"solo{seed}.h5"
+    assert main(["run", str(spec), "--out", str(out), "-q", "--set", f"seed={seed}", *_sets(overrides)]) == 0
+    return out
+
+
+def _sets(overrides: list[str]) -> list[str]:
+    return [a for o in overrides for a in ("--set", o)]
+
+
+@pytest.mark.parametrize(
+    ("spec", "overrides"),
+    [
+        # growth of synapses on a schedule, Yang's squared error, clipping by value
+        ("tiny.yaml", []),
+        # neuron swaps, L1 and wiring cost with a schedule, cross-entropy, functional metrics;
+        # clipping by each member's own gradient norm (a joint norm would change every member)
+        ("tiny_bimt.yaml", ["train.grad_clip.mode=norm", "train.grad_clip.max=0.05"]),
+    ],
+)
+def test_each_member_writes_what_its_seed_writes_alone(tmp_path, spec, overrides, capsys, h5_contents, assert_same_h5):
+    base = tmp_path / "ens.h5"
+    code = main(["run", str(DATA / spec), "--out", str(base), "-q", "--set", "seed=[0, 1, 2]", *_sets(overrides)])
+    assert code == 0
+    assert "3 seeds (0, 1, 2) train together as one stacked model" in capsys.readouterr().err
+    contents = {}
+    for seed in (0, 1, 2):
+        member = member_output(base, seed)
+        assert member.name == f"ens_seed{seed}.h5"
+        contents[seed] = h5_contents(member)
+        assert_same_h5(contents[seed], h5_contents(_solo(tmp_path, DATA / spec, seed, overrides)), **TOL)
+    with h5py.File(member_output(base, 1), "r") as f:
+        assert f.attrs["seed"] == 1 and f.attrs["status"] == "completed"
+        assert [o.decode() for o in f["spec/overrides"][()]][0] == "seed=1"
+    # the members really are different runs
+    assert not (contents[0]["final/w_rec"][0] == contents[1]["final/w_rec"][0]).all()
+
+
+def test_a_count_of_seeds_and_the_sequential_switch(tmp_path, capsys, h5_contents, assert_same_h5):
+    base = tmp_path / "seq.h5"
+    sets = ["--set", "seed={count: 2, first: 4}", "--set", "train.stack=false", "--set", "train.batches=12"]
+    assert main(["run", str(DATA / "tiny.yaml"), "--out", str(base), "-q", *sets]) == 0
+    assert "2 seeds (4, 5) run one after another: train.stack is false" in capsys.readouterr().err
+    solo = _solo(tmp_path, DATA / "tiny.yaml", 5, ["train.stack=false", "train.batches=12"])
+    assert_same_h5(h5_contents(member_output(base, 5)), h5_contents(solo))
+
+
+def test_a_chain_grown_on_conditions_falls_back_to_separate_runs(tmp_path, capsys, h5_contents, assert_same_h5):
+    base = tmp_path / "chain.h5"
+    assert main(["run", str(DATA / "tiny_chain.yaml"), "--out", str(base), "-q", "--set", "seed=[0, 1]"]) == 0
+    err = capsys.readouterr().err
+    assert "2 seeds (0, 1) run one after another: only leaky RNNs stack" in err
+    assert_same_h5(h5_contents(member_output(base, 1)), h5_contents(_solo(tmp_path, DATA / "tiny_chain.yaml", 1, [])))
+
+
+def test_why_not_stacked_names_conditional_growth():
+    loaded = load_spec(DATA / "tiny.yaml", ["seed=[0, 1]"])
+    engines = [build_engine(prepare(m), []) for m in member_specs(loaded)]
+    assert why_not_stacked(engines) is None
+    engines[1].events = [*engines[1].events, type("Event", (), {"when": "level_solved"})()]
+    assert "condition" in why_not_stacked(engines)
+    with pytest.raises(ValueError, match="cannot be stacked"):
+        Ensemble(engines)
+
+
+def _engines(tmp_path: Path, seeds: str, overrides: list[str], resume=None) -> list:
+    loaded = load_spec(DATA / "tiny.yaml", [f"seed={seeds}", *overrides])
+    return [
+        build_engine(prepare(m), [HDF5Logger(member_output(tmp_path / "ens.h5", m.spec.seed))])
+        for m in member_specs(loaded)
+    ]
+
+
+def test_a_diverging_member_fails_alone_and_the_others_finish(tmp_path, h5_contents, assert_same_h5):
+    engines = _engines(tmp_path, "[0, 1, 2]", [])
+    retired = []
+    with torch.no_grad():
+        engines[1].network.w_out[0, 0] = float("nan")  # seed 1 is broken from the start
+    statuses = Ensemble(engines, on_retire=lambda e, why: retired.append((e.info.seed, why))).run()
+    assert [statuses[e] for e in engines] == ["completed", "failed", "completed"]
+    assert retired and retired[0][0] == 1 and "non-finite weights in w_out" in retired[0][1]
+    with h5py.File(member_output(tmp_path / "ens.h5", 1), "r") as f:
+        assert f.attrs["status"] == "failed" and "w_out" in f.attrs["status_reason"]
+    assert_same_h5(h5_contents(member_output(tmp_path / "ens.h5", 2)), h5_contents(_solo(tmp_path, DATA / "tiny.yaml", 2, [])), **TOL)
+
+
+def test_a_stopped_ensemble_resumes_member_by_member(tmp_path, h5_contents, assert_same_h5):
+    overrides = ["train.batches=30", "log.every=10"]
+    engines = _engines(tmp_path, "[0, 1]", overrides)
+    ensemble = Ensemble(engines)
+    step = ensemble.train_step
+
+    def stepping(members, batches):
+        if ensemble.step == 13:
+            ensemble.request_stop("stopped by the test")
+        return step(members, batches)
+
+    ensemble.train_step = stepping
+    with pytest.raises(RunInterrupted):
+        ensemble.run()
+    for seed in (0, 1):
+        path = member_output(tmp_path / "ens.h5", seed)
+        ckpt = read_checkpoint(path)
+        assert ckpt.status == "interrupted" and ckpt.step == 14
+        assert main(["run", "--resume", str(path), "-q"]) == 0
+        solo = _solo(tmp_path, DATA / "tiny.yaml", seed, overrides)
+        assert_same_h5(h5_contents(path), h5_contents(solo), **TOL)
+
+
+@pytest.mark.parametrize(("value", "message"), [("[]", "at least one seed"), ("[1, 1]", "distinct"), ("{count: 0}", "count")])
+def test_bad_seed_lists_are_named(value, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec(DATA / "tiny.yaml", [f"seed={value}"])
