@@ -400,6 +400,7 @@ def make_functional(spec: Spec, prepared: Prepared, objective):
         connection_threshold=fspec.connection_threshold,
         n_shuffles=fspec.n_shuffles,
         seed=stream_seed(spec.seed, "functional"),
+        k_range=tuple(fspec.k_range),
     )
 
 

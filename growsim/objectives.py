@@ -241,6 +241,7 @@ class FunctionalProbe:
         connection_threshold: float,
         n_shuffles: int,
         seed: int,
+        k_range: tuple[int, int] = (2, 29),
     ):
         self.batches = suite.test_batches(trials_per_task, seed=seed % (2**32))
         self.coords = coords
@@ -250,6 +251,7 @@ class FunctionalProbe:
             "active_threshold": active_threshold,
             "connection_threshold": connection_threshold,
             "n_shuffles": n_shuffles,
+            "k_range": tuple(k_range),
             "cluster_seed": seed % (2**32),
         }
         self.seed = seed

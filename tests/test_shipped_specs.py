@@ -34,6 +34,8 @@ def test_spec_validates_and_runs(path, tmp_path):
     parity = "parity" in path.stem
     if path.stem.startswith("add_conn"):
         overrides.append("growth.events[0].every=2")
+    if "functional:" in path.read_text():
+        overrides += ["log.functional.every=3", "log.functional.n_shuffles=50"]
     if parity:  # every evaluation solves its level, so the curriculum's growth events fire
         overrides += ["task.criterion.newest=0", "task.criterion.mean=0"]
     args = ["run", str(path), "--out", str(out), "-q"]

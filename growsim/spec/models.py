@@ -399,6 +399,22 @@ class FunctionalLogSpec(StrictModel):
     active_threshold: float = Field(1e-3, gt=0, description="A neuron is active if its summed task variance exceeds this.")
     connection_threshold: float = Field(1e-2, gt=0, description="A connection is active if |w| exceeds this.")
     n_shuffles: int = Field(10_000, ge=0, description="Shuffles of active neurons over their positions for the baselines.")
+    k_range: list[Annotated[int, Field(ge=2)]] = Field(
+        [2, 29],
+        min_length=2,
+        max_length=2,
+        description=(
+            "Numbers of clusters tried, [lowest, highest]; the best silhouette wins (Yang et al.: 2 to 29). "
+            "Equal bounds fix the number."
+        ),
+    )
+
+    @field_validator("k_range")
+    @classmethod
+    def _ordered(cls, value: list[int]) -> list[int]:
+        if value[0] > value[1]:
+            raise ValueError(f"the lowest number of clusters ({value[0]}) must not exceed the highest ({value[1]})")
+        return value
 
 
 class LogSpec(StrictModel):

@@ -153,3 +153,15 @@ def test_stop_then_resume_writes_what_an_uninterrupted_run_writes(tmp_path, spec
     all come back from the checkpoint."""
     ref, resumed, _ = stop_and_resume(tmp_path, spec, overrides, stop_at)
     assert_same_h5(h5_contents(ref), h5_contents(resumed))
+
+
+def test_the_functional_k_range_reaches_the_clustering(tmp_path):
+    """log.functional.k_range bounds the silhouette's choice; equal bounds fix the number of clusters."""
+    out = _run(BIMT, tmp_path / "k.h5", ["train.batches=10", "log.functional.k_range=[3, 3]"])
+    with h5py.File(out) as f:
+        n = f["series/fn_n_clusters"][()]
+        labels = f["series/fn_labels"][()]
+    taken = np.isfinite(n)
+    assert taken.any() and np.all(n[taken] == 3)
+    for row in labels[taken]:
+        assert set(row[row >= 0]) == {0, 1, 2}
