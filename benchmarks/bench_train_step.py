@@ -91,7 +91,7 @@ def fixed_length_batches(engine: Engine, count: int, batch: int, steps: int):
     rng = np.random.default_rng(1)
     out = []
     for _ in range(count):
-        b = engine.suite.sample(rng, batch)
+        b = engine.objective.suite.sample(rng, batch)
         idx = np.minimum(np.arange(steps), b.x.shape[0] - 1)
         out.append(type(b)(**{**b.__dict__, "x": b.x[idx], "y": b.y[idx], "c_mask": b.c_mask[idx],
                               "y_loc": b.y_loc[idx], "target_class": b.target_class[idx]}))
@@ -162,7 +162,7 @@ def main(argv=None) -> None:
             theirs.append(time_per_step(t_plain, batches))
             ours.append(time_per_step(t_growsim, batches))
         g, p = statistics.median(ours), statistics.median(theirs)
-        flops = step_flops(n, engine.suite.n_input, engine.suite.n_output, args.steps, args.batch)
+        flops = step_flops(n, engine.objective.n_input, engine.objective.n_output, args.steps, args.batch)
         small = dense_gflops(n, repeats=2000, rows=args.batch)
         rate = flops / (g * 1e-3) / 1e9
         print(

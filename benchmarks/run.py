@@ -1,4 +1,5 @@
-"""Run the benchmarks in one go: training step against a plain loop, task batches, a chain of modules by depth.
+"""Run the benchmarks in one go: training step against a plain loop, task batches, a chain of modules by depth,
+HDF5 logging overhead, community detection by size, a stacked ensemble of seeds.
 
 Usage: python benchmarks/run.py [--quick]
 """
@@ -10,9 +11,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the sibling benchmark scripts
 
-import bench_chain  # noqa: E402
-import bench_tasks  # noqa: E402
-import bench_train_step  # noqa: E402
+import bench_chain
+import bench_ensemble
+import bench_logging
+import bench_modularity
+import bench_tasks
+import bench_train_step
 
 
 def main(argv: list[str]) -> None:
@@ -25,6 +29,15 @@ def main(argv: list[str]) -> None:
     print()
     print("== a chain of modules: ms per batch by depth, against the same chain as one dense masked matrix ==")
     bench_chain.main(["--rounds", "2" if quick else "5"] + (["--depths", "1", "5", "10"] if quick else []))
+    print()
+    print("== HDF5 logging: a full logging schedule against no loggers, ms per batch ==")
+    bench_logging.main(["--rounds", "2", "--batches", "100"] if quick else [])
+    print()
+    print("== community detection: growsim's spectral and louvain, and networkx's Louvain, by size ==")
+    bench_modularity.main(["--rounds", "2", "--louvain-max", "400", "--nx-max", "400"] if quick else [])
+    print()
+    print("== ensembles: members stacked into one model against the same members one after another ==")
+    bench_ensemble.main(["--members", "1", "10", "30"] + (["--batches", "2", "--rounds", "2"] if quick else []))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ from growsim.network import LeakyRNN, stacked_rates
 from growsim.objectives import YangObjective
 
 
+CPU_GROUP_SIZE = 8
+
+
 def why_not_stacked(engines: Sequence[Engine]) -> str | None:
     """Why these engines cannot train as one stacked model, or None when they can."""
     first = engines[0]
@@ -53,13 +56,24 @@ def why_not_stacked(engines: Sequence[Engine]) -> str | None:
 class Ensemble:
     """Several engines of one spec and different seeds, trained as one stacked model."""
 
-    def __init__(self, engines: Sequence[Engine], *, on_retire: Callable[[Engine, str], None] | None = None):
+    def __init__(
+        self,
+        engines: Sequence[Engine],
+        *,
+        on_retire: Callable[[Engine, str], None] | None = None,
+        group_size: int | None = None,
+    ):
         reason = why_not_stacked(engines)
         if reason is not None:
             raise ValueError(f"these runs cannot be stacked: {reason}")
         self.engines = list(engines)
         self.active = list(engines)
         self.on_retire = on_retire  # told when a member fails and leaves the ensemble
+        # Members per stacked group: on a CPU small groups keep the arrays in cache; a GPU
+        # wants them all at once.
+        if group_size is None:
+            group_size = 0 if engines[0].device.type == "cuda" else CPU_GROUP_SIZE
+        self.group_size = group_size
         self.step = 0
         self._stop_reason: str | None = None
 
@@ -74,21 +88,32 @@ class Ensemble:
     # --- one batch ----------------------------------------------------------------------
 
     def train_step(self, engines: Sequence[Engine], batches: Sequence) -> list[torch.Tensor]:
-        """One optimisation step of every member on its own batch; their task losses (not synced)."""
-        tensors, drives = [], []
-        for e, batch in zip(engines, batches):
-            t = e.objective.tensors(batch)
-            tensors.append(t)
-            drives.append(e.network.drive(t["x"], noise=True, generator=e.noise_generator))
-        hidden = stacked_rates([e.network for e in engines], drives)
-        losses, total = [], None
-        for e, t, h in zip(engines, tensors, hidden):
-            loss = e.objective.loss_of(e.network.readout(h), t)
-            losses.append(loss.detach())
-            member_total = e.with_penalty(loss)
-            total = member_total if total is None else total + member_total
+        """One optimisation step of every member on its own batch; their task losses (not synced).
+
+        Members are stacked in groups of similar trial length (`group_size` at a time), so
+        little time goes to padding and each group's arrays stay small enough for the cache.
+        """
+        losses: list[torch.Tensor | None] = [None] * len(engines)
+        tensors = [e.objective.tensors(b) for e, b in zip(engines, batches)]
+        order = sorted(range(len(engines)), key=lambda i: tensors[i]["x"].shape[0])
+        for e in engines:
             e.optimizer.zero_grad(set_to_none=True)
-        total.backward()  # each member's parameters get the gradient of its own loss
+        size = self.group_size or len(engines)
+        for start in range(0, len(order), size):
+            group = order[start : start + size]
+            drives = [
+                engines[i].network.drive(tensors[i]["x"], noise=True, generator=engines[i].noise_generator)
+                for i in group
+            ]
+            hidden = stacked_rates([engines[i].network for i in group], drives)
+            total = None
+            for i, h in zip(group, hidden):
+                e = engines[i]
+                loss = e.objective.loss_of(e.network.readout(h), tensors[i])
+                losses[i] = loss.detach()
+                member_total = e.with_penalty(loss)
+                total = member_total if total is None else total + member_total
+            total.backward()  # each member's parameters get the gradient of its own loss
         for e in engines:
             e.clip_and_step()
         return losses

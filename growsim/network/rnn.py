@@ -144,5 +144,6 @@ def stacked_rates(networks: list[LeakyRNN], drives: list[torch.Tensor]) -> list[
     for drive_t in drive.unbind(0):
         h = torch.lerp(h, f(torch.baddbmm(drive_t, h, w_rec_t)), alpha)
         rates.append(h)
-    hidden = torch.stack(rates, dim=1)  # (S, T, B, N)
-    return [hidden[s, : lengths[s]] for s in range(len(networks))]
+    # unbind, not indexing: each member's slice would otherwise get a gradient of the whole stack
+    members = torch.stack(rates, dim=1).unbind(0)  # S x (T, B, N)
+    return [h if h.shape[0] == t else h[:t] for h, t in zip(members, lengths)]
