@@ -1,7 +1,9 @@
 """Run the benchmarks in one go: training step against a plain loop, task batches, a chain of modules by depth,
 HDF5 logging overhead, community detection by size, a stacked ensemble of seeds.
 
-Usage: python benchmarks/run.py [--quick]
+Usage: python benchmarks/run.py [--quick] [--compile]
+
+--compile adds torch.compile against eager (it needs a C++ compiler and compiles for a while).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))  # the sibling benchmark scripts
 
 import bench_chain
+import bench_compile
 import bench_ensemble
 import bench_logging
 import bench_modularity
@@ -38,6 +41,10 @@ def main(argv: list[str]) -> None:
     print()
     print("== ensembles: members stacked into one model against the same members one after another ==")
     bench_ensemble.main(["--members", "1", "10", "30"] + (["--batches", "2", "--rounds", "2"] if quick else []))
+    if "--compile" in argv:
+        print()
+        print("== torch.compile of the recurrent step against eager ==")
+        bench_compile.main(["--rounds", "2" if quick else "5"])
 
 
 if __name__ == "__main__":
