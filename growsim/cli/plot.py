@@ -29,7 +29,7 @@ def plot(
     run_file: Annotated[Path, typer.Argument(help="A run's HDF5 file.", show_default=False, metavar="RUN")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Figure file; its suffix picks the format (png, pdf, svg). Default: <RUN>-<kind>.png beside the run.", show_default=False)] = None,
     kind: Annotated[str, typer.Option("--kind", "-k", help=KIND_HELP)] = "training",
-    step: Annotated[int | None, typer.Option(help="Step of the weights (weights, network); default: the end.", show_default=False)] = None,
+    step: Annotated[int | None, typer.Option(help="Step of the weights (weights, network) or of the functional report (anatomy); default: the end.", show_default=False)] = None,
     view: Annotated[str, typer.Option(help="2-D view of 3-D positions (network): axial (x-y), coronal (x-z) or sagittal (y-z).")] = "axial",
     analysis: Annotated[str | None, typer.Option(help="The /analysis group to draw (clusters); default: the last task-variance one.", show_default=False)] = None,
     dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,

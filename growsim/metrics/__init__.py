@@ -16,6 +16,7 @@ from .anatomy import (
     NullComparison,
     cluster_spread,
     isolated_fraction,
+    isolated_neurons,
     mean_cluster_size,
     shuffle_baseline,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "fractional_variance",
     "functional_clusters",
     "isolated_fraction",
+    "isolated_neurons",
     "l1_cost",
     "mean_cluster_size",
     "modularity_matrix",

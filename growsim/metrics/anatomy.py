@@ -48,6 +48,7 @@ __all__ = [
     "NullComparison",
     "cluster_spread",
     "isolated_fraction",
+    "isolated_neurons",
     "mean_cluster_size",
     "shuffle_baseline",
 ]
@@ -153,12 +154,16 @@ def _padded(lab: np.ndarray) -> np.ndarray:
     return np.concatenate([lab, np.full((1, lab.shape[1]), -1, dtype=lab.dtype)])
 
 
-def _isolated(lay: _Layout, lab: np.ndarray) -> np.ndarray:
+def _has_mate(lay: _Layout, lab: np.ndarray) -> np.ndarray:
     padded = _padded(lab)
     has_mate = np.zeros(lab.shape, dtype=bool)
     for k in range(lay.nbr.shape[1]):
         has_mate |= padded[lay.nbr[:, k]] == lab
-    return np.count_nonzero(~has_mate, axis=0) / lab.shape[0]
+    return has_mate
+
+
+def _isolated(lay: _Layout, lab: np.ndarray) -> np.ndarray:
+    return np.count_nonzero(~_has_mate(lay, lab), axis=0) / lab.shape[0]
 
 
 def _spread(lay: _Layout, lab: np.ndarray) -> np.ndarray:
@@ -195,6 +200,18 @@ def _component_size(lay: _Layout, lab: np.ndarray) -> np.ndarray:
 
 
 _FUNCS = {"isolated_fraction": _isolated, "cluster_spread": _spread, "mean_cluster_size": _component_size}
+
+
+def isolated_neurons(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Which neurons are isolated: active, with no lattice neighbour in their own cluster.
+
+    ``coords`` and ``labels`` as :func:`isolated_fraction`; returns ``(N,)`` bool, False for
+    inactive neurons. Its mean over the active neurons is :func:`isolated_fraction`.
+    """
+    lay = _layout(coords, labels)
+    out = np.zeros(np.asarray(labels).shape[0], dtype=bool)
+    out[np.asarray(labels) >= 0] = ~_has_mate(lay, lay.labels[:, None])[:, 0]
+    return out
 
 
 def isolated_fraction(coords: np.ndarray, labels: np.ndarray) -> float:

@@ -10,6 +10,7 @@ Kinds of :func:`plot_run`: see :data:`KINDS`.
 from __future__ import annotations
 
 from growsim.plots._common import save
+from growsim.plots.anatomy import plot_anatomy
 from growsim.plots.clusters import plot_clusters
 from growsim.plots.compare import mean_and_se, plot_compare
 from growsim.plots.growth import plot_growth
@@ -24,12 +25,14 @@ KINDS = {
     "weights": "W_rec at a step (default: the end), ordered by community; chain runs: the block matrix",
     "network": "neurons at their positions, synapses as lines coloured by sign; chain runs: the chain of modules",
     "clusters": "the task-variance cluster map from /analysis (growsim analyze RUN task_variance)",
+    "anatomy": "functional clusters on the grid, isolated neurons ringed, against shuffles (log.functional)",
 }
 
 __all__ = [
     "KINDS",
     "VIEWS",
     "mean_and_se",
+    "plot_anatomy",
     "plot_clusters",
     "plot_compare",
     "plot_growth",
@@ -44,7 +47,8 @@ __all__ = [
 def plot_run(run, kind: str = "training", *, step: int | None = None, view: str = "axial", analysis: str | None = None):
     """The figure of one kind for ``run`` (a :class:`growsim.reader.Run`); returns a Figure.
 
-    ``step`` picks the weights for ``weights`` and ``network`` (default: the end);
+    ``step`` picks the weights for ``weights`` and ``network`` (default: the end) and the
+    functional report for ``anatomy`` (default: the last);
     ``view`` the projection of 3-D positions (axial, coronal, sagittal); ``analysis`` the
     /analysis group for ``clusters``. A chain run (``run.network_kind == "chain"``) gets
     the chain's figures (growsim.plots.chain); ``clusters`` does not apply to it and raises
@@ -74,4 +78,6 @@ def plot_run(run, kind: str = "training", *, step: int | None = None, view: str 
         return plot_network(run, step, view)
     if kind == "clusters":
         return plot_clusters(run, analysis)
+    if kind == "anatomy":
+        return plot_anatomy(run, step)
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")

@@ -14,6 +14,7 @@ from growsim.metrics.anatomy import (
     NullComparison,
     cluster_spread,
     isolated_fraction,
+    isolated_neurons,
     mean_cluster_size,
     shuffle_baseline,
 )
@@ -271,3 +272,14 @@ def test_shuffle_baseline_errors(kwargs, match):
 def test_shuffle_baseline_needs_a_generator_or_seed():
     with pytest.raises(TypeError, match="Generator"):
         shuffle_baseline(np.arange(5), np.array([0, 0, 1, 1, 0]), rng=None)
+
+
+def test_isolated_neurons_by_hand():
+    """A 3 x 3 grid: a lone cluster-1 neuron in the corner among cluster 0, one inactive."""
+    coords = np.array([(i, j) for i in range(3) for j in range(3)])
+    labels = np.array([1, 0, 0,
+                       0, 0, 0,
+                       0, 0, -1])
+    iso = isolated_neurons(coords, labels)
+    assert iso.tolist() == [True] + [False] * 8
+    assert isolated_fraction(coords, labels) == 1 / 8

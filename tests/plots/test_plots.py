@@ -18,6 +18,14 @@ SPECS = [p.stem for p in SPEC_FILES]
 # Chain specs (Hamidi et al.'s parity curriculum) have no task variance, so no clusters.
 CHAIN_SPECS = {p.stem for p in SPEC_FILES if "kind: chain" in p.read_text()}
 CHAIN_KINDS = ["training", "growth", "weights", "network"]
+# The anatomy figure needs a functional report (log.functional), which Liu et al.'s specs log.
+FUNCTIONAL_SPECS = {p.stem for p in SPEC_FILES if "functional:" in p.read_text()}
+
+
+def _kinds(spec: str) -> list[str]:
+    if spec in CHAIN_SPECS:
+        return CHAIN_KINDS
+    return [k for k in KINDS if k != "anatomy" or spec in FUNCTIONAL_SPECS]
 
 
 def assert_figure(path: Path, min_bytes: int = 15_000) -> None:
@@ -53,7 +61,7 @@ def analysed(shipped_runs, tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("spec", "kind"),
-    [(spec, kind) for spec in SPECS for kind in (CHAIN_KINDS if spec in CHAIN_SPECS else list(KINDS))],
+    [(spec, kind) for spec in SPECS for kind in _kinds(spec)],
 )
 def test_every_kind_for_every_shipped_spec(spec, kind, analysed, tmp_path):
     out = save(plot_run(open_run(analysed[spec]), kind), tmp_path / f"{spec}-{kind}.png", dpi=60)
@@ -186,3 +194,25 @@ def test_compare_command(shipped_runs, tmp_path, capsys):
     ):
         assert main(["compare", str(folder), *args, "-o", str(tmp_path / "x.png")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_anatomy_rings_exactly_the_isolated_neurons(shipped_runs, tmp_path):
+    from growsim.metrics import isolated_fraction, isolated_neurons
+    from growsim.metrics.functional import grid_coords
+
+    run = open_run(shipped_runs["bimt_grid2d"])
+    fig = plot_run(run, "anatomy")
+    steps, labels = run.series_array("fn_labels")
+    lab = labels[-1].astype(np.int64)
+    coords = grid_coords((20, 20))
+    iso = isolated_neurons(coords, lab)
+    assert np.isclose(iso[lab >= 0].mean(), isolated_fraction(coords, lab))
+    ringed = fig.axes[0].collections[2].get_offsets() if iso.any() else np.zeros((0, 2))
+    assert len(ringed) == iso.sum()
+    assert_figure(save(fig, tmp_path / "a.png", dpi=60), min_bytes=5_000)
+
+
+def test_anatomy_of_a_run_without_a_functional_report_says_what_it_needs(shipped_runs):
+    with pytest.raises(RunFileError, match="no functional report"):
+        plot_run(open_run(shipped_runs["fix_conn_distance"]), "anatomy")
+

@@ -52,6 +52,9 @@ def shipped_runs(folder: Path) -> dict[str, Path]:
         runs = {}
         for spec in SPECS:
             extra = ["growth.events[0].every=2"] if spec.stem.startswith("add_conn") else []
+            if "functional:" in spec.read_text():  # Liu et al.'s report, kept quick
+                extra += ["log.functional.every=3", "log.functional.n_shuffles=50", "log.functional.trials_per_task=8",
+                          "log.functional.k_range=[2, 4]"]
             runs[spec.stem] = _run(spec, folder / f"{spec.stem}.h5", SHORT + extra)
         _made[key] = runs
     return _made[key]

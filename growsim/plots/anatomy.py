@@ -1,0 +1,88 @@
+"""Kind `anatomy`: the functional clusters on the grid (Liu et al., Fig. 1c), from log.functional."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from growsim.plots._common import community_colors, message, new_figure, style, title
+from growsim.reader import Run, RunFileError
+
+
+def plot_anatomy(run: Run, step: int | None = None) -> Figure:
+    """Each neuron at its grid position, coloured by its functional cluster at `step` (default:
+    the last step with a functional report); inactive neurons grey, isolated ones (no
+    neighbour of their cluster) ringed. Left: the grid; right: isolated fraction against its
+    shuffle distribution over training."""
+    from growsim.metrics import isolated_neurons
+    from growsim.metrics.functional import grid_coords
+
+    steps, labels = run.series_array("fn_labels") if _has(run, "fn_labels") else (None, None)
+    if steps is None:
+        raise RunFileError(f"{run.path} has no functional report (log.functional.every in the spec)")
+    taken = np.flatnonzero(np.any(labels != -1, axis=1) | _finite(run, "fn_n_active_neurons"))
+    if not taken.size:
+        raise RunFileError(f"{run.path} has no functional report rows yet")
+    row = taken[-1] if step is None else _row(steps, taken, step, run)
+    shape = tuple(run.spec.get("network", {}).get("geometry", {}).get("shape") or ())
+    if not shape:
+        raise RunFileError(f"{run.path} is not on a grid: the anatomy figure needs network.geometry.kind grid")
+    coords = grid_coords(shape)
+    lab = labels[row].astype(np.int64)
+    xy = coords if coords.shape[1] == 2 else np.column_stack([coords[:, 0], np.zeros(len(coords))])
+    _, iso_series = run.series_array("fn_isolated_fraction")
+    _, pct_series = run.series_array("fn_isolated_fraction_percentile")
+    _, q = run.series_array("fn_isolated_fraction_null_quantiles")
+    with style():
+        fig = new_figure(10.0, 4.6)
+        k = int(lab.max() + 1) if (lab >= 0).any() else 0
+        title(fig, f"Functional clusters on the grid at step {int(steps[row])}: {k} clusters, "
+                   f"{int((lab >= 0).sum())} active neurons", run)
+        ax, ax2 = fig.subplots(1, 2, width_ratios=[1.1, 1])
+        ax.set_aspect("equal")
+        ax.axis("off")
+        active = lab >= 0
+        ax.scatter(xy[~active, 1], -xy[~active, 0], s=14, color="0.85", label="inactive")
+        if active.any():
+            iso = isolated_neurons(coords, lab)
+            ax.scatter(xy[active, 1], -xy[active, 0], s=30, c=community_colors(lab[active]))
+            ax.scatter(xy[iso, 1], -xy[iso, 0], s=60, facecolors="none", edgecolors="black", linewidths=0.8,
+                       label="isolated")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, fontsize=8)
+        else:
+            message(ax, "no active neurons")
+        finite = np.isfinite(iso_series)
+        ax2.plot(steps[finite], iso_series[finite], "o-", color="C3", label="observed")
+        if q.ndim == 2 and q.shape[1] >= 3:
+            ok = finite & np.all(np.isfinite(q), axis=1)
+            ax2.fill_between(steps[ok], q[ok, 0], q[ok, -1], color="0.8", label="shuffles, 5th to 95th pct")
+            ax2.plot(steps[ok], q[ok, q.shape[1] // 2], color="0.5", lw=1, label="shuffles, median")
+        for s, v, p in zip(steps[finite], iso_series[finite], pct_series[finite]):
+            ax2.annotate(f"{p:.0f}", (s, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+        ax2.set_xlabel("step")
+        ax2.set_ylabel("fraction of isolated neurons")
+        ax2.set_title("observed (its percentile) against shuffles", fontsize=9)
+        ax2.legend(fontsize=7, frameon=False)
+    return fig
+
+
+def _has(run: Run, name: str) -> bool:
+    try:
+        run.series_array(name)
+    except RunFileError:
+        return False
+    return True
+
+
+def _finite(run: Run, name: str) -> np.ndarray:
+    _, values = run.series_array(name)
+    return np.isfinite(values)
+
+
+def _row(steps: np.ndarray, taken: np.ndarray, step: int, run: Run) -> int:
+    hits = taken[steps[taken] == step]
+    if not hits.size:
+        raise RunFileError(
+            f"{run.path} has no functional report at step {step}; it has: {', '.join(str(int(s)) for s in steps[taken])}"
+        )
+    return int(hits[0])
