@@ -99,9 +99,15 @@ def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
         err_console.print(
             f"{len(engines)} seeds ({seeds}) run one after another: {reason}", markup=False, highlight=False
         )
+        failures = []
         for engine, path in zip(engines, paths):
-            _run_engine(engine, path, 0)
+            try:
+                _run_engine(engine, path, 0)
+            except UserError as exc:  # this seed failed; its file says why, and the others still run
+                failures.append(f"seed {engine.info.seed}: {exc}")
             _summary(path)
+        if failures:
+            raise UserError("some members of the ensemble failed:\n" + "\n".join(failures))
         return
     err_console.print(f"{len(engines)} seeds ({seeds}) train together as one stacked model", markup=False, highlight=False)
     failed: list[str] = []

@@ -134,3 +134,17 @@ def test_a_stopped_ensemble_resumes_member_by_member(tmp_path, h5_contents, asse
 def test_bad_seed_lists_are_named(value, message):
     with pytest.raises(SpecError, match=message):
         load_spec(DATA / "tiny.yaml", [f"seed={value}"])
+
+
+@pytest.mark.parametrize("stack", ["true", "false"])
+def test_members_that_all_diverge_are_each_reported(tmp_path, capsys, stack):
+    """Stacked or one after another, a failing member does not keep the others from running."""
+    base = tmp_path / "div.h5"
+    sets = ["seed=[0, 1]", f"train.stack={stack}", "growth.initial_connections=100", "growth.events=[]",
+            "train.optimizer={kind: sgd, lr: 1.0e+12}", "train.grad_clip.mode=none", "train.batches=100"]
+    assert main(["run", str(DATA / "tiny.yaml"), "--out", str(base), "-q", *_sets(sets)]) == 2
+    err = capsys.readouterr().err
+    assert "seed 0:" in err and "seed 1:" in err and "Traceback" not in err
+    for seed in (0, 1):
+        with h5py.File(member_output(base, seed), "r") as f:
+            assert f.attrs["status"] == "failed" and "diverged" in f.attrs["status_reason"]
