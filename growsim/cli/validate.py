@@ -44,8 +44,12 @@ def validate(
                 f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, "
                 f"{spec.growth.initial_connections} initial synapses"
             )
+        seeds, ensemble = spec.seeds, ""
+        if spec.is_ensemble:
+            listed = ", ".join(map(str, seeds)) if len(seeds) <= 6 else f"{seeds[0]}..{seeds[-1]}"
+            ensemble = f"; {len(seeds)} seeds ({listed}), one run file each"
         console.print(
-            f"{path}: ok ({what}, {len(spec.growth.events)} growth events, {spec.train.batches} batches)",
+            f"{path}: ok ({what}, {len(spec.growth.events)} growth events, {spec.train.batches} batches{ensemble})",
             markup=False,
             highlight=False,
         )

@@ -148,3 +148,10 @@ def test_members_that_all_diverge_are_each_reported(tmp_path, capsys, stack):
     for seed in (0, 1):
         with h5py.File(member_output(base, seed), "r") as f:
             assert f.attrs["status"] == "failed" and "diverged" in f.attrs["status_reason"]
+
+
+def test_validate_names_the_seeds_of_an_ensemble(capsys):
+    assert main(["validate", str(DATA / "tiny.yaml"), "--set", "seed={count: 12, first: 3}"]) == 0
+    assert "40 batches; 12 seeds (3..14), one run file each)" in capsys.readouterr().out
+    assert main(["validate", str(DATA / "tiny.yaml"), "--set", "seed=[0, 4]"]) == 0
+    assert "2 seeds (0, 4)" in capsys.readouterr().out
