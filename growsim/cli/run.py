@@ -27,7 +27,7 @@ def run(
     spec: Annotated[Path | None, typer.Argument(help="The spec file (YAML).", show_default=False, metavar="SPEC")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output HDF5 file (default: log.path or runs/<spec name>.h5).")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable); recorded in the output.")] = [],
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.", metavar="RUN.h5")] = None,
+    resume: Annotated[list[Path], typer.Option("--resume", help="Continue an interrupted run from its last checkpoint; repeat it for the members of an ensemble, which then train together again.", metavar="RUN.h5")] = [],
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -40,11 +40,14 @@ def run(
     from growsim.spec import load_spec
 
     checkpoint = None
-    if resume is not None:
+    if resume:
         if spec is not None or set_ or out is not None:
             raise UserError("--resume takes the spec, overrides and output from the run file: give only --resume RUN.h5")
-        checkpoint, loaded = _load_for_resume(resume)
-        path = resume
+        if len(resume) > 1:
+            _resume_ensemble(resume, quiet=quiet)
+            return
+        checkpoint, loaded = _load_for_resume(resume[0])
+        path = resume[0]
     else:
         if spec is None:
             raise UserError("give a spec file (growsim run SPEC), or --resume RUN.h5")
@@ -77,7 +80,6 @@ def run(
 def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
     """One run file per seed; the members train as one stacked model when they can."""
     from growsim.build import build_engine, member_output, member_specs, prepare
-    from growsim.ensemble import Ensemble, why_not_stacked
     from growsim.log.hdf5 import HDF5Logger
 
     members = member_specs(loaded)
@@ -88,13 +90,49 @@ def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
     for i, (member, path) in enumerate(zip(members, paths)):
         log = member.spec.log
         loggers: list = [HDF5Logger(path, compression=log.compression, overwrite=overwrite, atomic=log.atomic_writes)]
-        if i == 0 and log.progress and not quiet:
-            from growsim.log.progress import ProgressLogger
+        engines.append(build_engine(prepare(member), loggers + (_progress(log, quiet) if i == 0 else [])))
+    reason = None if loaded.spec.train.stack else "train.stack is false"
+    _drive_ensemble(engines, paths, base, start=0, reason=reason)
 
-            loggers.append(ProgressLogger(err_console))
-        engines.append(build_engine(prepare(member), loggers))
-    seeds = ", ".join(str(m.spec.seed) for m in members)
-    reason = why_not_stacked(engines) if loaded.spec.train.stack else "train.stack is false"
+
+def _progress(log, quiet: bool) -> list:
+    if log.progress and not quiet:
+        from growsim.log.progress import ProgressLogger
+
+        return [ProgressLogger(err_console)]
+    return []
+
+
+def _resume_ensemble(paths: list[Path], *, quiet: bool) -> None:
+    """Members of an interrupted ensemble, each from its checkpoint, trained together again."""
+    from growsim.build import build_engine, prepare
+    from growsim.log.hdf5 import HDF5Logger
+
+    if len(set(p.resolve() for p in paths)) != len(paths):
+        raise UserError("--resume names the same file twice")
+    found = [_load_for_resume(p) for p in paths]
+    steps = {ckpt.step for ckpt, _ in found}
+    if len(steps) > 1:
+        at = ", ".join(f"{p} at {c.step}" for p, (c, _) in zip(paths, found))
+        raise UserError(f"these runs stopped at different batches ({at}); resume each alone")
+    engines = []
+    for i, (path, (ckpt, loaded)) in enumerate(zip(paths, found)):
+        log = loaded.spec.log
+        loggers: list = [HDF5Logger(path, compression=log.compression, atomic=log.atomic_writes, resume=ckpt)]
+        engine = build_engine(prepare(loaded), loggers + (_progress(log, quiet) if i == 0 else []))
+        engine.load_state(ckpt.step, ckpt.arrays, ckpt.texts)
+        engines.append(engine)
+    start = steps.pop()
+    err_console.print(f"resuming {len(paths)} runs at batch {start}", markup=False, highlight=False)
+    _drive_ensemble(engines, paths, paths[0], start=start, reason=None)
+
+
+def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, start: int, reason: str | None) -> None:
+    """Train the members as one stacked model, or one after another when they cannot be stacked."""
+    from growsim.ensemble import Ensemble, why_not_stacked
+
+    seeds = ", ".join(str(e.info.seed) for e in engines)
+    reason = reason or why_not_stacked(engines)
     if reason is not None:
         err_console.print(
             f"{len(engines)} seeds ({seeds}) run one after another: {reason}", markup=False, highlight=False
@@ -102,7 +140,7 @@ def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
         failures = []
         for engine, path in zip(engines, paths):
             try:
-                _run_engine(engine, path, 0)
+                _run_engine(engine, path, start)
             except UserError as exc:  # this seed failed; its file says why, and the others still run
                 failures.append(f"seed {engine.info.seed}: {exc}")
             _summary(path)
@@ -118,7 +156,7 @@ def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
 
     ensemble = Ensemble(engines, on_retire=retire)
     try:
-        _run_engine(ensemble, base, 0)
+        _run_engine(ensemble, base, start)
     finally:
         for path in paths:
             if path.exists():
@@ -145,7 +183,7 @@ def _run_engine(engine, path: Path, start: int) -> None:
         engine.run(start)
     except (KeyboardInterrupt, RunInterrupted):
         if hasattr(engine, "engines"):  # an ensemble: one file per member, each resumable alone
-            err_console.print(f"interrupted at batch {engine.step}; each member's file records it (continue each alone: growsim run --resume {path.with_name(path.stem + '_seed<k>' + path.suffix)})", markup=False, highlight=False)
+            err_console.print(f"interrupted at batch {engine.step}; each member's file records it (continue them together: growsim run --resume FILE --resume FILE ..., or each alone)", markup=False, highlight=False)
         else:
             err_console.print(f"interrupted at batch {engine.step}; {path} records it (continue with: growsim run --resume {path})", markup=False, highlight=False)
         raise typer.Exit(130) from None

@@ -86,7 +86,7 @@ def test_why_not_stacked_names_conditional_growth():
         Ensemble(engines)
 
 
-def _engines(tmp_path: Path, seeds: str, overrides: list[str], resume=None) -> list:
+def _engines(tmp_path: Path, seeds: str, overrides: list[str]) -> list:
     loaded = load_spec(DATA / "tiny.yaml", [f"seed={seeds}", *overrides])
     return [
         build_engine(prepare(m), [HDF5Logger(member_output(tmp_path / "ens.h5", m.spec.seed))])
@@ -107,7 +107,8 @@ def test_a_diverging_member_fails_alone_and_the_others_finish(tmp_path, h5_conte
     assert_same_h5(h5_contents(member_output(tmp_path / "ens.h5", 2)), h5_contents(_solo(tmp_path, DATA / "tiny.yaml", 2, [])), **TOL)
 
 
-def test_a_stopped_ensemble_resumes_member_by_member(tmp_path, h5_contents, assert_same_h5):
+@pytest.mark.parametrize("together", [False, True])
+def test_a_stopped_ensemble_resumes_alone_or_together(tmp_path, together, capsys, h5_contents, assert_same_h5):
     overrides = ["train.batches=30", "log.every=10"]
     engines = _engines(tmp_path, "[0, 1]", overrides)
     ensemble = Ensemble(engines)
@@ -121,11 +122,18 @@ def test_a_stopped_ensemble_resumes_member_by_member(tmp_path, h5_contents, asse
     ensemble.train_step = stepping
     with pytest.raises(RunInterrupted):
         ensemble.run()
-    for seed in (0, 1):
-        path = member_output(tmp_path / "ens.h5", seed)
+    paths = [member_output(tmp_path / "ens.h5", seed) for seed in (0, 1)]
+    for path in paths:
         ckpt = read_checkpoint(path)
         assert ckpt.status == "interrupted" and ckpt.step == 14
-        assert main(["run", "--resume", str(path), "-q"]) == 0
+    if together:
+        assert main(["run", "--resume", str(paths[0]), "--resume", str(paths[1]), "-q"]) == 0
+        err = capsys.readouterr().err
+        assert "resuming 2 runs at batch 14" in err and "train together as one stacked model" in err
+    else:
+        for path in paths:
+            assert main(["run", "--resume", str(path), "-q"]) == 0
+    for seed, path in zip((0, 1), paths):
         solo = _solo(tmp_path, DATA / "tiny.yaml", seed, overrides)
         assert_same_h5(h5_contents(path), h5_contents(solo), **TOL)
 
@@ -155,3 +163,25 @@ def test_validate_names_the_seeds_of_an_ensemble(capsys):
     assert "40 batches; 12 seeds (3..14), one run file each)" in capsys.readouterr().out
     assert main(["validate", str(DATA / "tiny.yaml"), "--set", "seed=[0, 4]"]) == 0
     assert "2 seeds (0, 4)" in capsys.readouterr().out
+
+
+def test_resuming_runs_stopped_at_different_batches_is_refused(tmp_path, capsys):
+    paths = []
+    for seed, batches in ((0, 7), (1, 9)):
+        (tmp_path / str(seed)).mkdir()
+        engines = _engines(tmp_path / str(seed), f"[{seed}]", ["train.batches=30", "log.every=10"])
+        engine = engines[0]
+        step = engine.train_step
+
+        def stepping(batch, engine=engine, step=step, at=batches):
+            if engine.step == at:
+                engine.request_stop("stopped by the test")
+            return step(batch)
+
+        engine.train_step = stepping
+        with pytest.raises(RunInterrupted):
+            engine.run()
+        paths.append(member_output(tmp_path / str(seed) / "ens.h5", seed))
+    assert main(["run", "--resume", str(paths[0]), "--resume", str(paths[1]), "-q"]) == 2
+    assert "stopped at different batches" in capsys.readouterr().err
+
