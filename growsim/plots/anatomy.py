@@ -17,10 +17,12 @@ def plot_anatomy(run: Run, step: int | None = None) -> Figure:
     from growsim.metrics import isolated_neurons
     from growsim.metrics.functional import grid_coords
 
-    steps, labels = run.series_array("fn_labels") if _has(run, "fn_labels") else (None, None)
-    if steps is None:
-        raise RunFileError(f"{run.path} has no functional report (log.functional.every in the spec)")
-    taken = np.flatnonzero(np.any(labels != -1, axis=1) | _finite(run, "fn_n_active_neurons"))
+    try:
+        steps, labels = run.series_array("fn_labels")
+    except RunFileError:
+        raise RunFileError(f"{run.path} has no functional report (log.functional.every in the spec)") from None
+    _, n_active = run.series_array("fn_n_active_neurons")
+    taken = np.flatnonzero(np.any(labels != -1, axis=1) | np.isfinite(n_active))
     if not taken.size:
         raise RunFileError(f"{run.path} has no functional report rows yet")
     row = taken[-1] if step is None else _row(steps, taken, step, run)
@@ -64,19 +66,6 @@ def plot_anatomy(run: Run, step: int | None = None) -> Figure:
         ax2.set_title("observed (its percentile) against shuffles", fontsize=9)
         ax2.legend(fontsize=7, frameon=False)
     return fig
-
-
-def _has(run: Run, name: str) -> bool:
-    try:
-        run.series_array(name)
-    except RunFileError:
-        return False
-    return True
-
-
-def _finite(run: Run, name: str) -> np.ndarray:
-    _, values = run.series_array(name)
-    return np.isfinite(values)
 
 
 def _row(steps: np.ndarray, taken: np.ndarray, step: int, run: Run) -> int:
