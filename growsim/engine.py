@@ -418,17 +418,17 @@ class Engine:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def run(self, start_step: int = 0) -> str:
+    def run(self) -> str:
         """Train to the end; return the final status. Loggers are closed whatever happens.
 
-        After `load_state` the run continues from the restored step (`start_step`): the
-        boundary there was fully processed before its checkpoint, also at step 0.
+        After `load_state` the run continues from the restored step: the boundary there
+        was fully processed before its checkpoint, also at step 0.
         """
         cfg = self.cfg
         status, reason = "failed", "unknown"
-        self.begin(start_step)
+        self.begin()
         try:
-            for step in range(start_step, cfg.batches + 1):
+            for step in range(self.start_step, cfg.batches + 1):
                 if self.at_boundary(step):
                     break
                 loss = self.train_step(self.objective.sample(self.task_rng, cfg.batch_size))
@@ -441,10 +441,15 @@ class Engine:
             self.close(status, reason)
         return status
 
-    def begin(self, start_step: int = 0) -> None:
+    @property
+    def start_step(self) -> int:
+        """Where training (re)starts: 0, or the step `load_state` restored."""
+        return 0 if self._resumed_step is None else self._resumed_step
+
+    def begin(self) -> None:
         """Open the loggers and, on a fresh run, make the initial synapses."""
         self.loggers.start(self.info)
-        self.step = start_step
+        self.step = self.start_step
         if self._resumed_step is None and self.cfg.initial_connections:
             pairs = self.grow(self.cfg.initial_connections)
             details = {"count": len(pairs), "requested": self.cfg.initial_connections,

@@ -120,20 +120,24 @@ class Ensemble:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def run(self, start_step: int = 0) -> dict[Engine, str]:
+    def run(self) -> dict[Engine, str]:
         """Train every member to the end; return each member's final status.
 
         A member that diverges is closed as failed and leaves; the others go on. A stop
         request stops them all at one step boundary, each after its checkpoint.
         """
         statuses: dict[Engine, str] = {}
+        starts = {e.start_step for e in self.engines}
+        if len(starts) > 1:
+            raise ValueError(f"the members were restored at different steps: {sorted(starts)}")
+        start = starts.pop()
         for e in self.engines:
-            e.begin(start_step)
+            e.begin()
         closing: dict[Engine, tuple[str, str | None]] = {}
         try:
             batches = self.engines[0].cfg.batches
             batch_size = self.engines[0].cfg.batch_size
-            for step in range(start_step, batches + 1):
+            for step in range(start, batches + 1):
                 self.step = step
                 if self._stop_reason is not None:
                     for e in self.active:

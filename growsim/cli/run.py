@@ -68,12 +68,10 @@ def run(
 
         loggers.append(ProgressLogger(err_console))
     engine = build_engine(prepared, loggers)
-    start = 0
     if checkpoint is not None:
         engine.load_state(checkpoint.step, checkpoint.arrays, checkpoint.texts)
-        start = checkpoint.step
-        err_console.print(f"resuming {path} at batch {start}", markup=False, highlight=False)
-    _run_engine(engine, path, start)
+        err_console.print(f"resuming {path} at batch {checkpoint.step}", markup=False, highlight=False)
+    _run_engine(engine, path)
     _summary(path)
 
 
@@ -92,7 +90,7 @@ def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
         loggers: list = [HDF5Logger(path, compression=log.compression, overwrite=overwrite, atomic=log.atomic_writes)]
         engines.append(build_engine(prepare(member), loggers + (_progress(log, quiet) if i == 0 else [])))
     reason = None if loaded.spec.train.stack else "train.stack is false"
-    _drive_ensemble(engines, paths, base, start=0, reason=reason)
+    _drive_ensemble(engines, paths, base, reason=reason)
 
 
 def _progress(log, quiet: bool) -> list:
@@ -124,10 +122,10 @@ def _resume_ensemble(paths: list[Path], *, quiet: bool) -> None:
         engines.append(engine)
     start = steps.pop()
     err_console.print(f"resuming {len(paths)} runs at batch {start}", markup=False, highlight=False)
-    _drive_ensemble(engines, paths, paths[0], start=start, reason=None)
+    _drive_ensemble(engines, paths, paths[0], reason=None)
 
 
-def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, start: int, reason: str | None) -> None:
+def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, reason: str | None) -> None:
     """Train the members as one stacked model, or one after another when they cannot be stacked."""
     from growsim.ensemble import Ensemble, why_not_stacked
 
@@ -140,7 +138,7 @@ def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, start: int,
         failures = []
         for engine, path in zip(engines, paths):
             try:
-                _run_engine(engine, path, start)
+                _run_engine(engine, path)
             except UserError as exc:  # this seed failed; its file says why, and the others still run
                 failures.append(f"seed {engine.info.seed}: {exc}")
             _summary(path)
@@ -156,7 +154,7 @@ def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, start: int,
 
     ensemble = Ensemble(engines, on_retire=retire)
     try:
-        _run_engine(ensemble, base, start)
+        _run_engine(ensemble, base)
     finally:
         for path in paths:
             if path.exists():
@@ -165,7 +163,7 @@ def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, start: int,
         raise UserError("some members of the ensemble failed; their files record where and why:\n" + "\n".join(failed))
 
 
-def _run_engine(engine, path: Path, start: int) -> None:
+def _run_engine(engine, path: Path) -> None:
     """Run an engine (or an ensemble of them) with Ctrl-C and SIGTERM stopping it cleanly."""
     from growsim.engine import DivergenceError, RunInterrupted
     from growsim.wiring import WiringRuleError
@@ -180,7 +178,7 @@ def _run_engine(engine, path: Path, start: int) -> None:
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        engine.run(start)
+        engine.run()
     except (KeyboardInterrupt, RunInterrupted):
         if hasattr(engine, "engines"):  # an ensemble: one file per member, each resumable alone
             err_console.print(f"interrupted at batch {engine.step}; each member's file records it (continue them together: growsim run --resume FILE --resume FILE ..., or each alone)", markup=False, highlight=False)
