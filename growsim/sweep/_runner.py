@@ -93,13 +93,11 @@ def _run(point: Point, path: Path, threads: int | None, checkpoint, stop: _StopW
     )
     engine = build_engine(prepared, [hdf5, stop])
     stop.engine = engine
-    start = 0
     if checkpoint is not None:
         engine.load_state(checkpoint.step, checkpoint.arrays, checkpoint.texts)
-        start = checkpoint.step
     with _signals_to(engine):
         started.append(True)
-        engine.run(start)
+        engine.run()
 
 
 def _checkpoint(path: Path):
