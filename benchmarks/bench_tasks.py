@@ -3,7 +3,9 @@
 Usage: python benchmarks/bench_tasks.py [--batch-size 64] [--n-batches 2000]
 
 Prints the mean wall time (ms) per batch of ``--batch-size`` trials for the
-20-task mixture and for each task. If ``neurogym`` imports, it also times, in
+20-task mixture (with the dense inputs, targets and cost mask made, as neurogym makes
+them; and as the few rows per array that a batch is made of, which is what crosses to a
+device, with the bytes of each) and for each task. If ``neurogym`` imports, it also times, in
 the same run and with the same dt and ring size, (a) ``--batch-size`` calls of
 ``new_trial()`` on an env drawn from neurogym's yang19 collection per batch, and
 (b) one batch from ``neurogym.Dataset`` over the scheduled collection with
@@ -35,14 +37,27 @@ def bench_growsim(args) -> tuple[float, dict[str, float], float]:
     suite = YangSuite(n_eachring=args.n_eachring, dt_ms=args.dt)
     rng = np.random.default_rng(args.seed)
     lengths: list[int] = []
+    piece_bytes: list[int] = []
+    dense_bytes: list[int] = []
     # Keep the previous batch alive while the next is made, as a training loop does.
     held = [None]
 
-    def mixture():
-        held[0] = suite.sample(rng, args.batch_size)
-        lengths.append(held[0].x.shape[0])
+    def mixture():  # the dense arrays a CPU run trains on
+        b = held[0] = suite.sample(rng, args.batch_size)
+        lengths.append(b.x.shape[0])
+        dense_bytes.append(b.x.nbytes + b.y.nbytes + b.c_mask.nbytes)
+
+    def pieces():  # what a GPU run copies to the device
+        b = held[0] = suite.sample(rng, args.batch_size)
+        piece_bytes.append(sum(b.pieces[k].table.nbytes + b.pieces[k].index.nbytes for k in ("x", "y", "c_mask")))
 
     mix_ms = _mean_ms(mixture, args.n_batches, warmup=50)
+    pieces_ms = _mean_ms(pieces, args.n_batches, warmup=50)
+    print(
+        f"growsim 20-task mixture as pieces: {pieces_ms:.3f} ms per batch; x, y and c_mask are "
+        f"{np.mean(piece_bytes) / 1e3:.1f} kB as pieces against {np.mean(dense_bytes) / 1e3:.1f} kB dense "
+        f"({np.mean(dense_bytes) / np.mean(piece_bytes):.0f}x fewer bytes to a device)"
+    )
     per_task = {}
     n_task = max(1, args.n_batches // 10)
     for task in TASK_NAMES:

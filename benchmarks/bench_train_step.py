@@ -24,6 +24,7 @@ import torch
 
 from growsim.engine import Engine
 from growsim.spec import load_spec_text
+from growsim.tasks import Piecewise, TrialBatch
 
 SPEC = """
 seed: 0
@@ -92,9 +93,9 @@ def fixed_length_batches(engine: Engine, count: int, batch: int, steps: int):
     out = []
     for _ in range(count):
         b = engine.objective.suite.sample(rng, batch)
-        idx = np.minimum(np.arange(steps), b.x.shape[0] - 1)
-        out.append(type(b)(**{**b.__dict__, "x": b.x[idx], "y": b.y[idx], "c_mask": b.c_mask[idx],
-                              "y_loc": b.y_loc[idx], "target_class": b.target_class[idx]}))
+        idx = np.minimum(np.arange(steps), b.n_steps - 1)
+        pieces = {name: Piecewise(p.table, p.index[idx]) for name, p in b.pieces.items()}
+        out.append(TrialBatch(b.task, pieces, b.epochs, b.info))
     return out
 
 

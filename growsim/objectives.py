@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from growsim import losses
-from growsim.tasks import Criterion, CurriculumState, ParitySuite, YangSuite, advance, parity_accuracy
+from growsim.tasks import Criterion, CurriculumState, ParitySuite, Piecewise, YangSuite, advance, parity_accuracy
 
 
 @dataclass
@@ -30,6 +30,12 @@ class Evaluation:
     scalars: dict[str, float]
     arrays: dict[str, np.ndarray]
     conditions: set[str] = field(default_factory=set)
+
+
+def on_device(piece: Piecewise, device: torch.device) -> torch.Tensor:
+    """The dense (T, B, ...) tensor of a piecewise-constant array, gathered on `device`."""
+    table = torch.from_numpy(piece.table).to(device, non_blocking=True)
+    return table.index_select(0, torch.from_numpy(piece.index).to(device, non_blocking=True))
 
 
 def _seeded(seed: int, device: torch.device) -> tuple[np.random.Generator, torch.Generator]:
@@ -69,16 +75,14 @@ class YangObjective:
         return self.suite.sample(rng, batch_size)
 
     def tensors(self, batch) -> dict[str, torch.Tensor]:
-        dev = self.device
-        out = {
-            "x": torch.from_numpy(batch.x).to(dev, non_blocking=True),
-            "c_mask": torch.from_numpy(batch.c_mask).to(dev, non_blocking=True),
-        }
-        if self.loss_kind == "mse":
-            out["y"] = torch.from_numpy(batch.y).to(dev, non_blocking=True)
-        else:
-            out["target"] = torch.from_numpy(batch.target_class).to(dev, non_blocking=True)
-        return out
+        """A batch's inputs, cost mask and targets as (T, B, ...) tensors, made on the device.
+
+        Only the few distinct rows of each array and the row of every step cross to the
+        device; the gather that makes the dense tensor runs there.
+        """
+        target = ("y", "y") if self.loss_kind == "mse" else ("target", "target_class")
+        names = {"x": "x", "c_mask": "c_mask", target[0]: target[1]}  # tensor: the batch's array
+        return {key: on_device(batch.pieces[name], self.device) for key, name in names.items()}
 
     def loss_of(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
         """The loss of outputs `out` (before the readout nonlinearity) on a batch's tensors."""

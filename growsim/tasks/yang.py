@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ __all__ = [
     "TASK_ALIASES",
     "N_RULE",
     "YANG2019_TASK_WEIGHTS",
+    "Piecewise",
     "TrialBatch",
     "YangSuite",
     "canonical_task_name",
@@ -110,11 +112,36 @@ def canonical_task_name(name: str) -> str:
 
 
 @dataclass(frozen=True, eq=False)
+class Piecewise:
+    """A (T, B, ...) array that is constant over runs of time steps: ``table[index]``.
+
+    Every array of a batch of trials is piecewise constant in time, so it is kept as its
+    few distinct (B, ...) rows and, for every step, which row it holds. The dense array
+    is a gather of rows, which a GPU does from the small table (a device's batches are
+    built there, not copied over), and which numpy does on first use.
+
+    Attributes:
+        table: (K, B, ...) the distinct rows.
+        index: (T,) int64, the row of every time step.
+    """
+
+    table: np.ndarray
+    index: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        """The (T, B, ...) array."""
+        return self.table[self.index]
+
+
+@dataclass(frozen=True, eq=False)
 class TrialBatch:
     """One batch of trials of a single task, time-major.
 
     Attributes:
         task: canonical task name.
+        pieces: "x", "y", "c_mask", "y_loc" and "target_class" as :class:`Piecewise`
+            arrays; the attributes of the same names are their dense forms, made on
+            first use.
         x: (T, B, n_input) float32 inputs, noise-free.
         y: (T, B, n_output) float32 targets for the squared-error loss (0.05
             baseline, fixation 0.8 while held, response bump 0.05 + 0.8*exp(-d^2/2)).
@@ -135,23 +162,39 @@ class TrialBatch:
     """
 
     task: str
-    x: np.ndarray
-    y: np.ndarray
-    c_mask: np.ndarray
-    y_loc: np.ndarray
-    target_class: np.ndarray
+    pieces: dict[str, Piecewise]
     epochs: dict[str, tuple[int | None, int | None]]
     info: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def x(self) -> np.ndarray:
+        return self.pieces["x"].dense()
+
+    @cached_property
+    def y(self) -> np.ndarray:
+        return self.pieces["y"].dense()
+
+    @cached_property
+    def c_mask(self) -> np.ndarray:
+        return self.pieces["c_mask"].dense()
+
+    @cached_property
+    def y_loc(self) -> np.ndarray:
+        return self.pieces["y_loc"].dense()
+
+    @cached_property
+    def target_class(self) -> np.ndarray:
+        return self.pieces["target_class"].dense()
 
     @property
     def n_steps(self) -> int:
         """T, the number of time steps."""
-        return self.x.shape[0]
+        return self.pieces["x"].index.shape[0]
 
     @property
     def batch_size(self) -> int:
         """B, the number of trials."""
-        return self.x.shape[1]
+        return self.pieces["x"].table.shape[1]
 
 
 def _circ_dist(a: np.ndarray) -> np.ndarray:
@@ -514,10 +557,7 @@ class YangSuite:
         return np.where(e1 > e2, loc1, loc2)  # ties go to stimulus 2, as in Yang's code
 
     def _rows(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(B, n_output) float32 rows: fixation target, mask 0, mask pre, mask post.
-
-        Whole (B, n_output) rows make the (T, B, n_output) fills contiguous copies.
-        """
+        """(B, n_output) float32 rows: fixation target, mask 0, mask pre, mask post (cached by B)."""
         rows = self._row_cache.get(b)
         if rows is None:
             rows = tuple(
@@ -536,7 +576,7 @@ class YangSuite:
     def _render(
         self, name, info, T, fix_in_off, stims, resp_on, resp_loc, go, epochs
     ) -> TrialBatch:
-        """Fill the arrays of one batch.
+        """The arrays of one batch, as pieces (see Piecewise).
 
         fix_in_off: step at which the fixation cue goes off (None: never).
         stims: (first step, end step, modality 1|2, (B, n) float32 pattern);
@@ -550,23 +590,22 @@ class YangSuite:
         rule_col = 1 + 2 * n + _RULE_INDEX[name]
         fix_off = T if fix_in_off is None else fix_in_off
 
-        # The input is piecewise constant in time: build one (B, n_input) row per
-        # segment between events and copy it over the segment's steps.
+        # Every array is piecewise constant in time: one (B, ...) row per stretch between
+        # events, and for every step the index of its row (see Piecewise).
         cuts = {0, T, min(fix_off, T)}
         for t0, t1, _, _ in stims:
             cuts.update((min(t0, T), min(t1, T)))
         cuts = sorted(cuts)
-        x = np.empty((T, B, self.n_input), f32)
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-            row = np.zeros((B, self.n_input), f32)
-            row[:, rule_col] = 1.0
+        x_rows = np.zeros((len(cuts) - 1, B, self.n_input), f32)
+        x_rows[:, :, rule_col] = 1.0
+        for k, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
             if a < fix_off:
-                row[:, 0] = 1.0
+                x_rows[k, :, 0] = 1.0
             for t0, t1, mod, pat in stims:
                 if t0 <= a and b <= t1:
                     lo = 1 + (int(mod) - 1) * n
-                    row[:, lo : lo + n] += pat
-            x[a:b] = row
+                    x_rows[k, :, lo : lo + n] += pat
+        x_index = np.repeat(np.arange(len(cuts) - 1), np.diff(cuts))
 
         # Response-period rows: the target bump on the 0.05 baseline, or fixation on no-go trials.
         d = _circ_dist(resp_loc[:, None] - self.pref)
@@ -584,31 +623,30 @@ class YangSuite:
             loc_row[nogo] = -1.0
 
         fix_rows, zero_rows, pre_rows, post_rows = self._rows(B)
-        y = np.empty((T, B, self.n_output), f32)
-        y[:resp_on] = fix_rows
-        y[resp_on:] = resp_row
-
-        y_loc = np.empty((T, B), f32)
-        y_loc[:resp_on] = -1.0
-        y_loc[resp_on:] = loc_row
-
-        target_class = np.empty((T, B), np.int64)
-        target_class[:resp_on] = 0
-        target_class[resp_on:] = cls_row
+        # Row 0 before the response cue, row 1 from it on.
+        resp_index = np.zeros(T, np.int64)
+        resp_index[resp_on:] = 1
 
         # Yang's add_c_mask: 0 for the first 100 ms, 1 until the cue, 0 for a
         # 100 ms grace period, then 5; these four fills cover every step.
         pre_on = self._steps(100)
         check = resp_on + pre_on
-        c_mask = np.empty((T, B, self.n_output), f32)
-        c_mask[:pre_on] = zero_rows
-        c_mask[resp_on:check] = zero_rows
-        c_mask[check:] = post_rows
-        c_mask[pre_on:resp_on] = pre_rows
+        mask_index = np.empty(T, np.int64)
+        mask_index[:pre_on] = 0
+        mask_index[resp_on:check] = 0
+        mask_index[check:] = 2
+        mask_index[pre_on:resp_on] = 1
 
+        pieces = {
+            "x": Piecewise(x_rows, x_index),
+            "y": Piecewise(np.stack([fix_rows, resp_row]), resp_index),
+            "c_mask": Piecewise(np.stack([zero_rows, pre_rows, post_rows]), mask_index),
+            "y_loc": Piecewise(np.stack([np.full(B, -1.0, f32), loc_row]), resp_index),
+            "target_class": Piecewise(np.stack([np.zeros(B, np.int64), cls_row.astype(np.int64)]), resp_index),
+        }
         info["go"] = np.ones(B, bool) if go is None else go
         info["resp_loc"] = resp_loc
-        return TrialBatch(name, x, y, c_mask, y_loc, target_class, epochs, info)
+        return TrialBatch(name, pieces, epochs, info)
 
 
 # ---------------------------------------------------------------- random draws

@@ -13,6 +13,7 @@ from growsim.tasks import (
     TASK_ALIASES,
     TASK_NAMES,
     YANG2019_TASK_WEIGHTS,
+    Piecewise,
     TrialBatch,
     YangSuite,
     canonical_task_name,
@@ -517,3 +518,28 @@ def test_build_checks_and_wraps_angles(suite):
     params = {k: v for k, v in a.info.items() if k not in ("go", "resp_loc")}
     again = suite.build("contextdelaydm2", params)
     assert np.array_equal(a.x, again.x) and np.array_equal(a.y, again.y)
+
+
+def test_piecewise_hand_case():
+    table = np.array([[[1.0], [2.0]], [[3.0], [4.0]]], np.float32)  # 2 rows of (B=2, 1)
+    p = Piecewise(table, np.array([0, 0, 1, 0]))
+    expected = np.array([[[1], [2]], [[1], [2]], [[3], [4]], [[1], [2]]], np.float32)
+    np.testing.assert_array_equal(p.dense(), expected)
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_a_batch_is_a_few_rows_and_the_row_of_every_step(suite, task):
+    b = suite.sample(np.random.default_rng(5), 16, task=task)
+    names = ("x", "y", "c_mask", "y_loc", "target_class")
+    assert sorted(b.pieces) == sorted(names)
+    for name in names:
+        piece = b.pieces[name]
+        assert piece.index.shape == (b.n_steps,) and piece.table.shape[1] == 16
+        # few rows cross to a device: at most one per stretch between the trial's events
+        assert piece.table.shape[0] <= 8 < b.n_steps
+        dense = getattr(b, name)
+        assert dense is getattr(b, name)  # made once
+        np.testing.assert_array_equal(dense, piece.table[piece.index])
+    # the rows change where the epochs say: the response cue switches the targets
+    go_on = b.epochs["go1"][0]
+    assert (b.pieces["y"].index[:go_on] == 0).all() and (b.pieces["y"].index[go_on:] == 1).all()
