@@ -71,16 +71,19 @@ class LeakyRNN(nn.Module):
         self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (T, B, n_input) -> (outputs (T, B, n_output) before the readout nonlinearity, rates (T, B, N))."""
-        drive = self.drive(x, noise=noise, generator=generator)
-        h = x.new_zeros(x.shape[1], self.n_neurons)
+        hidden = self.rates(self.drive(x, noise=noise, generator=generator))
+        return self.readout(hidden), hidden
+
+    def rates(self, drive: torch.Tensor) -> torch.Tensor:
+        """The rates (T, B, N) the recurrence makes of an external drive (T, B, N), from rest."""
+        h = drive.new_zeros(drive.shape[1:])
         w_rec_t = self.w_rec.t()
         f, alpha = self._f, self.alpha
         rates = []
         for drive_t in drive.unbind(0):  # unbind: no per-step gradient buffer for drive
             h = torch.lerp(h, f(torch.addmm(drive_t, h, w_rec_t)), alpha)
             rates.append(h)
-        hidden = torch.stack(rates)
-        return self.readout(hidden), hidden
+        return torch.stack(rates)
 
     def drive(self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
         """The external input to every neuron at every step, noise included: (T, B, N).
@@ -129,9 +132,11 @@ def stacked_rates(networks: list[LeakyRNN], drives: list[torch.Tensor]) -> list[
     shorter than the longest are padded at the end, which the recurrence, being causal,
     cannot feel. One batched product per time step serves every network; gradients reach
     each network's own `w_rec` (and its mask hook) through the stack. Returns each
-    network's rates (T_s, B, N), as `LeakyRNN.forward` would compute them up to float
-    rounding.
+    network's rates (T_s, B, N), as `LeakyRNN.rates` would compute them up to float
+    rounding (exactly, for a single network, which takes `LeakyRNN.rates` itself).
     """
+    if len(networks) == 1:
+        return [networks[0].rates(drives[0])]
     first = networks[0]
     lengths = [d.shape[0] for d in drives]
     steps = max(lengths)
