@@ -3,17 +3,25 @@
 Usage: python benchmarks/bench_ensemble.py [--members 1 10 30] [--neurons 84] [--batches 4] [--rounds 3]
 
 Each member is a whole growsim run of the same spec and its own seed (84 neurons, 25% of
-recurrent synapses present, Yang's 20 tasks, batch 64, Adam, clipping by value): the
-sequential side calls each member's `Engine.train_step` in turn, as separate runs would;
-the stacked side calls `Ensemble.train_step` once for all of them. Both sides draw real
-task batches from each member's own stream (trial lengths differ between members, so the
-stacked side pays for padding to the longest). Rounds alternate between the sides; the
-ratio is of medians. `--device cuda` measures on a GPU when there is one.
+recurrent synapses present, Yang's 20 tasks, batch 64, Adam, clipping by value). Three
+sides, all drawing real task batches from each member's own stream (trial lengths differ
+between members, so stacking pays for padding to the longest):
+
+- one after another: each member's `Engine.train_step` in turn, as separate runs made one
+  after another would, with torch's threads (`--threads`);
+- side by side: the same, the members shared out over one thread per core, each with one
+  torch thread, as separate runs one per core would (on a CPU only);
+- stacked: `Ensemble.train_step` once for all of them (on a CPU, groups of stacked
+  members on one worker thread per core).
+
+Rounds alternate between the sides; ratios are of medians. `--device cuda` measures on a
+GPU when there is one.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import platform
 import statistics
@@ -60,6 +68,20 @@ def sequential(engines, batches: int, device: str) -> float:
     return (time.perf_counter() - t0) / batches * 1e3
 
 
+def side_by_side(engines, batches: int, pool: concurrent.futures.ThreadPoolExecutor, workers: int) -> float:
+    """ms per batch of every member, the members shared out over `workers` single-threaded workers."""
+
+    def run(share):
+        for e in share:
+            for _ in range(batches):
+                e.train_step(e.objective.sample(e.task_rng, e.cfg.batch_size))
+
+    t0 = time.perf_counter()
+    for f in [pool.submit(run, engines[k::workers]) for k in range(workers)]:
+        f.result()
+    return (time.perf_counter() - t0) / batches * 1e3
+
+
 def stacked(ensemble: Ensemble, batches: int, device: str) -> float:
     """ms per batch of every member, as one stacked model."""
     members = ensemble.engines
@@ -84,24 +106,34 @@ def main(argv=None) -> None:
         f"torch {torch.__version__}, {torch.get_num_threads() if not args.threads else args.threads} threads, "
         f"{os.cpu_count()} CPUs, python {platform.python_version()}, device {args.device}; batch {args.batch}"
     )
+    cpu = args.device == "cpu"
     for n in args.neurons:
         for members in args.members:
             engines = build(members, n, args.batch, args.device)
             if args.threads:  # build_engine applies the spec's threads; the command line wins
                 torch.set_num_threads(args.threads)
             ensemble = Ensemble(engines)
-            sequential(engines, 1, args.device)  # warm up both sides
+            workers = ensemble.workers
+            pool = concurrent.futures.ThreadPoolExecutor(workers, initializer=torch.set_num_threads, initargs=(1,))
+            sequential(engines, 1, args.device)  # warm up every side
             stacked(ensemble, 1, args.device)
-            seq, stk = [], []
+            seq, side, stk = [], [], []
             for _ in range(args.rounds):
                 seq.append(sequential(engines, args.batches, args.device))
+                if cpu:
+                    side.append(side_by_side(engines, args.batches, pool, workers))
                 stk.append(stacked(ensemble, args.batches, args.device))
+            ensemble.shutdown()
+            pool.shutdown()
             s, k = statistics.median(seq), statistics.median(stk)
-            print(
+            line = (
                 f"N={n:4d}, {members:3d} members: one after another {s:8.1f} ms per batch of all, "
                 f"stacked {k:8.1f} ms, speed-up {s / k:5.2f}x ({k / members:6.2f} ms per member-batch)"
             )
-
+            if cpu:
+                b = statistics.median(side)
+                line += f"; side by side on {workers} workers {b:8.1f} ms, stacked's speed-up over it {b / k:5.2f}x"
+            print(line)
 
 if __name__ == "__main__":
     main()

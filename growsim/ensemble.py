@@ -9,6 +9,15 @@ member's recurrent weights at once (`growsim.network.stacked_rates`). Each membe
 loss, regularisers, gradient clipping and optimizer step stay its own, so each file holds,
 to float rounding, what a run of that seed alone writes.
 
+On a CPU the groups of stacked members train side by side on a pool of worker threads,
+one per core, each computing with one torch thread: small products of one network keep
+only one core busy, so the cores are better spent on different groups than on splitting
+each product. How many members a group stacks depends on their size (`cpu_group_size`):
+Wu & Gu's 84 neurons at batch 64 already make products large enough that stacking them
+only adds padding, so there each member is a group of its own, and the ensemble's gain
+is its members training on every core at once. A GPU takes every member in one group,
+on the calling thread.
+
 Members that could not keep in step (a chain of modules grows on conditions that differ
 between seeds) are not stacked: `why_not_stacked` says why, and the caller runs them one
 after another instead.
@@ -16,6 +25,8 @@ after another instead.
 
 from __future__ import annotations
 
+import concurrent.futures
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -25,7 +36,36 @@ from growsim.network import LeakyRNN, stacked_rates
 from growsim.objectives import YangObjective
 
 
-CPU_GROUP_SIZE = 8
+CPU_GROUP_SIZE = 8  # the most members stacked in one group on a CPU
+CPU_GROUP_WORK = 500_000  # the multiply-adds per time step a stacked group aims at on a CPU
+
+
+def cpu_group_size(batch_size: int, n_neurons: int) -> int:
+    """Members per stacked group on a CPU, for members of this batch size and size.
+
+    Stacking pays on a CPU only while one member's recurrent product per time step is
+    small (batch x N x N multiply-adds): it shares the per-operation cost, and costs the
+    padding of shorter trials to the longest of the group. Measured on 2 cores
+    (benchmarks/RESULTS.md), the best group did about 0.2 to 0.9 million multiply-adds
+    per step: 4 to 8 members of 84 neurons at batch 8 to 16, 2 at batch 32, 1 (no
+    stacking) at batch 64 and for larger networks.
+    """
+    work = batch_size * n_neurons * n_neurons
+    return max(1, min(CPU_GROUP_SIZE, round(CPU_GROUP_WORK / work)))
+
+
+def group_sizes(members: int, workers: int, most: int = CPU_GROUP_SIZE) -> list[int]:
+    """How many members each stacked group takes on a CPU with `workers` worker threads.
+
+    As few groups as keep every group within `most` members, rounded up to a multiple of
+    the workers so that each has work, and sizes as even as possible. 30 members on 2
+    workers: [8, 8, 7, 7]; 3 members on 2 workers: [2, 1].
+    """
+    if members < 1 or workers < 1 or most < 1:
+        raise ValueError("members, workers and group size must be positive")
+    n_groups = min(members, workers * math.ceil(members / (workers * most)))
+    base, extra = divmod(members, n_groups)
+    return [base + 1] * extra + [base] * (n_groups - extra)
 
 
 def why_not_stacked(engines: Sequence[Engine]) -> str | None:
@@ -62,6 +102,7 @@ class Ensemble:
         *,
         on_retire: Callable[[Engine, str], None] | None = None,
         group_size: int | None = None,
+        workers: int | None = None,
     ):
         reason = why_not_stacked(engines)
         if reason is not None:
@@ -69,11 +110,19 @@ class Ensemble:
         self.engines = list(engines)
         self.active = list(engines)
         self.on_retire = on_retire  # told when a member fails and leaves the ensemble
-        # Members per stacked group: on a CPU small groups keep the arrays in cache; a GPU
-        # wants them all at once.
+        # Members per stacked group: on a CPU small groups keep the arrays in cache and go
+        # to different cores; a GPU wants them all at once, on this thread.
+        on_cpu = engines[0].device.type == "cpu"
+        if workers is None:
+            workers = torch.get_num_threads() if on_cpu else 0
+        if workers < 0:
+            raise ValueError("workers must be >= 0")
+        self.workers = workers  # threads training groups side by side (0: the calling thread)
         if group_size is None:
-            group_size = 0 if engines[0].device.type == "cuda" else CPU_GROUP_SIZE
-        self.group_size = group_size
+            net = engines[0].network
+            group_size = cpu_group_size(engines[0].cfg.batch_size, net.n_neurons) if on_cpu else 0
+        self.group_size = group_size  # 0: every member in one group
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.step = 0
         self._stop_reason: str | None = None
 
@@ -87,36 +136,49 @@ class Ensemble:
 
     # --- one batch ----------------------------------------------------------------------
 
+    def groups(self, order: Sequence[int]) -> list[list[int]]:
+        """Split members (indices, in order of trial length) into the groups stacked together."""
+        if not self.group_size:
+            return [list(order)]
+        sizes = group_sizes(len(order), max(self.workers, 1), self.group_size)
+        out, start = [], 0
+        for size in sizes:
+            out.append(list(order[start : start + size]))
+            start += size
+        return out
+
     def train_step(self, engines: Sequence[Engine], batches: Sequence) -> list[torch.Tensor]:
         """One optimisation step of every member on its own batch; their task losses (not synced).
 
-        Members are stacked in groups of similar trial length (`group_size` at a time), so
-        little time goes to padding and each group's arrays stay small enough for the cache.
+        Members are stacked in groups of similar trial length, so little time goes to
+        padding; with worker threads the groups train side by side.
         """
         losses: list[torch.Tensor | None] = [None] * len(engines)
         tensors = [e.objective.tensors(b) for e, b in zip(engines, batches)]
         order = sorted(range(len(engines)), key=lambda i: tensors[i]["x"].shape[0])
-        for e in engines:
-            e.optimizer.zero_grad(set_to_none=True)
-        size = self.group_size or len(engines)
-        for start in range(0, len(order), size):
-            group = order[start : start + size]
-            drives = [
-                engines[i].network.drive(tensors[i]["x"], noise=True, generator=engines[i].noise_generator)
-                for i in group
-            ]
-            hidden = stacked_rates([engines[i].network for i in group], drives)
-            total = None
-            for i, h in zip(group, hidden):
-                e = engines[i]
-                loss = e.objective.loss_of(e.network.readout(h), tensors[i])
-                losses[i] = loss.detach()
-                member_total = e.with_penalty(loss)
-                total = member_total if total is None else total + member_total
-            total.backward()  # each member's parameters get the gradient of its own loss
-        for e in engines:
-            e.clip_and_step()
+        groups = self.groups(order)
+        if self.workers > 1 and len(groups) > 1:
+            pool = self._worker_pool()
+            _wait_all([pool.submit(_train_group, engines, g, tensors, losses) for g in groups])
+        else:
+            for group in groups:
+                _train_group(engines, group, tensors, losses)
         return losses
+
+    def _worker_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            # One torch thread in each worker: the workers are the parallelism. (torch's
+            # thread count belongs to the thread that sets it, so the caller keeps its own.)
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self.workers, thread_name_prefix="growsim-ensemble", initializer=torch.set_num_threads, initargs=(1,)
+            )
+        return self._pool
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (a later step starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -169,6 +231,7 @@ class Ensemble:
                 closing[e] = e.status_of(exc)
             raise
         finally:
+            self.shutdown()
             for e in self.active:
                 status, reason = closing.get(e, ("failed", "unknown"))
                 statuses[e] = status
@@ -183,3 +246,37 @@ class Ensemble:
         engine.close(status, reason)
         if self.on_retire is not None:
             self.on_retire(engine, reason)
+
+
+def _train_group(engines: Sequence[Engine], group: list[int], tensors: list[dict], losses: list) -> None:
+    """Forward, backward and optimizer step of one group of members, stacked.
+
+    Touches only the group's own engines (and its slots of `losses`), so groups can train
+    on different threads at once.
+    """
+    nets = [engines[i].network for i in group]
+    drives = [net.drive(tensors[i]["x"], noise=True, generator=engines[i].noise_generator) for net, i in zip(nets, group)]
+    total = None
+    for i, net, h in zip(group, nets, stacked_rates(nets, drives)):
+        e = engines[i]
+        e.optimizer.zero_grad(set_to_none=True)
+        loss = e.objective.loss_of(net.readout(h), tensors[i])
+        losses[i] = loss.detach()
+        member_total = e.with_penalty(loss)
+        total = member_total if total is None else total + member_total
+    total.backward()  # each member's parameters get the gradient of its own loss
+    for i in group:
+        engines[i].clip_and_step()
+
+
+def _wait_all(futures: list[concurrent.futures.Future]) -> None:
+    """Wait for every future; then raise the first failure, if any.
+
+    Even when the wait is interrupted (Ctrl-C), no worker may still be changing weights
+    when the caller goes on to checkpoint them, so every future is waited for first.
+    """
+    try:
+        for future in futures:
+            future.result()
+    finally:
+        concurrent.futures.wait(futures)

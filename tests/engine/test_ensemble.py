@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
+import time
 from pathlib import Path
 
 import h5py
@@ -11,7 +14,8 @@ import torch
 from growsim.build import build_engine, member_output, member_specs, prepare
 from growsim.cli import main
 from growsim.engine import RunInterrupted
-from growsim.ensemble import Ensemble, why_not_stacked
+from growsim import ensemble as ensemble_module
+from growsim.ensemble import CPU_GROUP_SIZE, Ensemble, cpu_group_size, group_sizes, why_not_stacked
 from growsim.log.hdf5 import HDF5Logger, read_checkpoint
 from growsim.spec import SpecError, load_spec
 
@@ -86,8 +90,8 @@ def test_why_not_stacked_names_conditional_growth():
         Ensemble(engines)
 
 
-def _engines(tmp_path: Path, seeds: str, overrides: list[str]) -> list:
-    loaded = load_spec(DATA / "tiny.yaml", [f"seed={seeds}", *overrides])
+def _engines(tmp_path: Path, seeds: str, overrides: list[str], spec: str = "tiny.yaml") -> list:
+    loaded = load_spec(DATA / spec, [f"seed={seeds}", *overrides])
     return [
         build_engine(prepare(m), [HDF5Logger(member_output(tmp_path / "ens.h5", m.spec.seed))])
         for m in member_specs(loaded)
@@ -185,3 +189,89 @@ def test_resuming_runs_stopped_at_different_batches_is_refused(tmp_path, capsys)
     assert main(["run", "--resume", str(paths[0]), "--resume", str(paths[1]), "-q"]) == 2
     assert "stopped at different batches" in capsys.readouterr().err
 
+
+
+@pytest.mark.parametrize(
+    ("spec", "overrides", "group_size", "groups"),
+    [
+        ("tiny.yaml", [], 1, [[2], [0], [1]]),  # each member alone: the solo recurrence
+        ("tiny.yaml", [], 2, [[2, 0], [1]]),
+        ("tiny_bimt.yaml", ["train.grad_clip.mode=norm", "train.grad_clip.max=0.05"], 2, [[2, 0], [1]]),
+    ],
+)
+def test_groups_on_worker_threads_write_what_each_seed_writes_alone(
+    tmp_path, spec, overrides, group_size, groups, monkeypatch, h5_contents, assert_same_h5
+):
+    # The test session runs torch on one thread, which makes one worker; ask for two, so
+    # that groups of members train on different threads at once.
+    engines = _engines(tmp_path, "[0, 1, 2]", overrides, spec)
+    threads = set()
+    train_group = ensemble_module._train_group
+
+    def recording(*args):
+        threads.add(threading.current_thread().name)
+        return train_group(*args)
+
+    monkeypatch.setattr(ensemble_module, "_train_group", recording)
+    ensemble = Ensemble(engines, workers=2, group_size=group_size)
+    assert ensemble.groups([2, 0, 1]) == groups
+    assert all(status == "completed" for status in ensemble.run().values())
+    assert len(threads) == 2 and all(name.startswith("growsim-ensemble") for name in threads)
+    assert ensemble._pool is None  # the workers stop with the run
+    assert torch.get_num_threads() == 1  # this thread's setting is its own
+    for seed in (0, 1, 2):
+        solo = _solo(tmp_path, DATA / spec, seed, overrides)
+        assert_same_h5(h5_contents(member_output(tmp_path / "ens.h5", seed)), h5_contents(solo), **TOL)
+
+
+@pytest.mark.parametrize(
+    ("members", "workers", "most", "sizes"),
+    [(30, 2, 8, [8, 8, 7, 7]), (3, 2, 8, [2, 1]), (1, 2, 8, [1]), (16, 2, 8, [8, 8]), (17, 2, 8, [5, 4, 4, 4]),
+     (10, 1, 8, [5, 5]), (3, 2, 1, [1, 1, 1]), (5, 4, 8, [2, 1, 1, 1])],
+)  # fmt: skip
+def test_group_sizes(members, workers, most, sizes):
+    assert group_sizes(members, workers, most) == sizes
+
+
+@pytest.mark.parametrize(
+    ("batch", "neurons", "size"), [(64, 84, 1), (32, 84, 2), (16, 84, 4), (8, 84, 8), (64, 256, 1), (8, 16, 8)]
+)
+def test_cpu_group_size_stacks_only_small_members(batch, neurons, size):
+    assert cpu_group_size(batch, neurons) == size
+
+
+def test_the_default_group_follows_the_members_size(tmp_path):
+    engines = _engines(tmp_path, "[0, 1]", [])  # 16 neurons, batch 8: small, stacked
+    assert Ensemble(engines).group_size == CPU_GROUP_SIZE
+    big = _engines(tmp_path, "[0, 1]", ["train.batch_size=2048"])
+    assert Ensemble(big).group_size == 1
+
+
+def test_group_sizes_cover_every_member_within_the_limit():
+    for members in range(1, 70):
+        for workers in range(1, 5):
+            for most in range(1, 10):
+                sizes = group_sizes(members, workers, most)
+                assert sum(sizes) == members and max(sizes) <= most and min(sizes) >= 1
+                assert max(sizes) - min(sizes) <= 1
+                if members >= workers:
+                    assert len(sizes) % workers == 0 or len(sizes) == members
+    with pytest.raises(ValueError):
+        group_sizes(3, 0)
+
+
+def test_a_failing_group_is_raised_only_after_every_other_group_is_done():
+    finished = threading.Event()
+
+    def slow():
+        time.sleep(0.2)
+        finished.set()
+
+    def fail():
+        raise RuntimeError("group failed")
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(fail), pool.submit(slow)]
+        with pytest.raises(RuntimeError, match="group failed"):
+            ensemble_module._wait_all(futures)
+        assert finished.is_set()  # no worker still changes weights when the caller goes on
