@@ -136,6 +136,19 @@ class Ensemble:
 
     # --- one batch ----------------------------------------------------------------------
 
+    def layout(self) -> str:
+        """How the members are grouped and where the groups train, in words."""
+        device = self.engines[0].device
+        if not self.group_size:
+            return f"stacked in one group on {device}"
+        most = max(group_sizes(len(self.engines), max(self.workers, 1), self.group_size))
+        if self.group_size == 1:
+            stacked = "each member on its own (too large to gain from stacking)"
+        else:
+            stacked = "each member on its own" if most == 1 else f"stacked in groups of up to {most}"
+        threads = f"{self.workers} at a time on {self.workers} worker threads" if self.workers > 1 else "one at a time"
+        return f"{stacked}, {threads}, on {device}"
+
     def groups(self, order: Sequence[int]) -> list[list[int]]:
         """Split members (indices, in order of trial length) into the groups stacked together."""
         if not self.group_size:
@@ -154,15 +167,14 @@ class Ensemble:
         padding; with worker threads the groups train side by side.
         """
         losses: list[torch.Tensor | None] = [None] * len(engines)
-        tensors = [e.objective.tensors(b) for e, b in zip(engines, batches)]
-        order = sorted(range(len(engines)), key=lambda i: tensors[i]["x"].shape[0])
+        order = sorted(range(len(engines)), key=lambda i: batches[i].n_steps)
         groups = self.groups(order)
         if self.workers > 1 and len(groups) > 1:
             pool = self._worker_pool()
-            _wait_all([pool.submit(_train_group, engines, g, tensors, losses) for g in groups])
+            _wait_all([pool.submit(_train_group, engines, g, batches, losses) for g in groups])
         else:
             for group in groups:
-                _train_group(engines, group, tensors, losses)
+                _train_group(engines, group, batches, losses)
         return losses
 
     def _worker_pool(self) -> concurrent.futures.ThreadPoolExecutor:
@@ -248,13 +260,14 @@ class Ensemble:
             self.on_retire(engine, reason)
 
 
-def _train_group(engines: Sequence[Engine], group: list[int], tensors: list[dict], losses: list) -> None:
+def _train_group(engines: Sequence[Engine], group: list[int], batches: Sequence, losses: list) -> None:
     """Forward, backward and optimizer step of one group of members, stacked.
 
     Touches only the group's own engines (and its slots of `losses`), so groups can train
     on different threads at once.
     """
     nets = [engines[i].network for i in group]
+    tensors = {i: engines[i].objective.tensors(batches[i]) for i in group}
     drives = [net.drive(tensors[i]["x"], noise=True, generator=engines[i].noise_generator) for net, i in zip(nets, group)]
     total = None
     for i, net, h in zip(group, nets, stacked_rates(nets, drives)):
