@@ -39,8 +39,10 @@ def main(argv: list[str]) -> None:
     print("== community detection: growsim's spectral and louvain, and networkx's Louvain, by size ==")
     bench_modularity.main(["--rounds", "2", "--louvain-max", "400", "--nx-max", "400"] if quick else [])
     print()
-    print("== ensembles: members stacked into one model against the same members one after another ==")
+    print("== ensembles: the members trained together against the same members one after another, and side by side ==")
     bench_ensemble.main(["--members", "1", "10", "30"] + (["--batches", "2", "--rounds", "2"] if quick else []))
+    print("the same at batch 16, where members stack:")
+    bench_ensemble.main(["--members", "30", "--batch", "16"] + (["--batches", "2", "--rounds", "2"] if quick else []))
     if "--compile" in argv:
         print()
         print("== torch.compile of the recurrent step against eager ==")

@@ -145,7 +145,6 @@ def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, reason: str
         if failures:
             raise UserError("some members of the ensemble failed:\n" + "\n".join(failures))
         return
-    err_console.print(f"{len(engines)} seeds ({seeds}) train together as one stacked model", markup=False, highlight=False)
     failed: list[str] = []
 
     def retire(engine, why: str) -> None:
@@ -153,6 +152,11 @@ def _drive_ensemble(engines: list, paths: list[Path], base: Path, *, reason: str
         err_console.print(f"seed {engine.info.seed} stopped: {why}; the others go on", markup=False, highlight=False)
 
     ensemble = Ensemble(engines, on_retire=retire)
+    err_console.print(
+        f"{len(engines)} seeds ({seeds}) train together: {ensemble.layout()}",
+        markup=False,
+        highlight=False,
+    )
     try:
         _run_engine(ensemble, base)
     finally:

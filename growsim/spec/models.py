@@ -377,12 +377,17 @@ class TrainSpec(StrictModel):
     optimizer: OptimizerSpec = Field(OptimizerSpec(), description="Optimizer and its settings.")
     grad_clip: GradClipSpec = Field(GradClipSpec(), description="Gradient clipping.")
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$", description="cpu, cuda or cuda:N.")
-    threads: int | None = Field(None, gt=0, description="CPU threads for torch; default: torch's choice.")
+    threads: int | None = Field(
+        None,
+        gt=0,
+        description="CPU threads for torch; default: torch's choice. An ensemble on a CPU trains this many members at once.",
+    )
     stack: bool = Field(
         True,
         description=(
-            "An ensemble (a list of seeds) trains as one stacked model, each member with its own weights, "
-            "masks, growth, noise and optimizer; false: the members run one after another."
+            "An ensemble (a list of seeds) trains together, each member with its own weights, masks, growth, "
+            "noise and optimizer: stacked in one group on a GPU; on a CPU, members on every thread at once, "
+            "small networks stacked in groups. false: the members run one after another."
         ),
     )
 

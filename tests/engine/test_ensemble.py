@@ -49,7 +49,8 @@ def test_each_member_writes_what_its_seed_writes_alone(tmp_path, spec, overrides
     base = tmp_path / "ens.h5"
     code = main(["run", str(DATA / spec), "--out", str(base), "-q", "--set", "seed=[0, 1, 2]", *_sets(overrides)])
     assert code == 0
-    assert "3 seeds (0, 1, 2) train together as one stacked model" in capsys.readouterr().err
+    # the test session gives torch one thread: one worker; these small members stack
+    assert "3 seeds (0, 1, 2) train together: stacked in groups of up to 3, one at a time, on cpu" in capsys.readouterr().err
     contents = {}
     for seed in (0, 1, 2):
         member = member_output(base, seed)
@@ -133,7 +134,7 @@ def test_a_stopped_ensemble_resumes_alone_or_together(tmp_path, together, capsys
     if together:
         assert main(["run", "--resume", str(paths[0]), "--resume", str(paths[1]), "-q"]) == 0
         err = capsys.readouterr().err
-        assert "resuming 2 runs at batch 14" in err and "train together as one stacked model" in err
+        assert "resuming 2 runs at batch 14" in err and "train together: stacked" in err
     else:
         for path in paths:
             assert main(["run", "--resume", str(path), "-q"]) == 0
@@ -243,8 +244,10 @@ def test_cpu_group_size_stacks_only_small_members(batch, neurons, size):
 def test_the_default_group_follows_the_members_size(tmp_path):
     engines = _engines(tmp_path, "[0, 1]", [])  # 16 neurons, batch 8: small, stacked
     assert Ensemble(engines).group_size == CPU_GROUP_SIZE
+    assert Ensemble(engines, workers=2).layout() == "each member on its own, 2 at a time on 2 worker threads, on cpu"
     big = _engines(tmp_path, "[0, 1]", ["train.batch_size=2048"])
     assert Ensemble(big).group_size == 1
+    assert Ensemble(big).layout() == "each member on its own (too large to gain from stacking), one at a time, on cpu"
 
 
 def test_group_sizes_cover_every_member_within_the_limit():
