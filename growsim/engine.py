@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from growsim.growth import DueEvent, conditional_events, due_events
+from growsim.growth.program import fires_at
 from growsim.growth.ops import add_connections, reset_optimizer
 from growsim.log.base import Loggers, RunInfo
 from growsim.metrics import communities
@@ -248,6 +249,8 @@ class Engine:
         return pairs
 
     def _apply_growth(self, step: int) -> None:
+        if not any(fires_at(event, step) for event in self.events):
+            return  # no count of the synapses either: on a GPU that is a wait for the device
         connections = getattr(self.network, "n_connections", 0)
         for due in due_events(self.events, step, connections):
             self._fire(step, due)

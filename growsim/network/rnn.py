@@ -65,7 +65,7 @@ class LeakyRNN(nn.Module):
 
     @property
     def n_connections(self) -> int:
-        return int(self.mask.sum().item())
+        return int(self.mask.count_nonzero())  # an exact count at any size, unlike a float sum
 
     def forward(
         self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None

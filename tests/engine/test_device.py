@@ -88,3 +88,51 @@ def test_a_stacked_ensemble_on_the_gpu_matches_its_solo_runs(tmp_path, h5_conten
         assert main(["run", str(DATA / "tiny.yaml"), "--out", str(solo), "-q", "--set", f"seed={seed}", *sets]) == 0
         # GPU kernels for one network and for a stack of them round differently
         assert_same_h5(h5_contents(member_output(base, seed)), h5_contents(solo), rtol=1e-4, atol=1e-5)
+
+
+def test_synapses_are_counted_only_when_growth_or_the_log_needs_it(monkeypatch):
+    # Counting the synapses reads the mask back from the device: on a GPU, a wait.
+    from growsim.network import LeakyRNN
+
+    engine = build_engine(prepare(load_spec(DATA / "tiny.yaml", ["log.every=10"])), [])
+    counted_at = []
+    count = LeakyRNN.n_connections.fget
+
+    def counting(net):
+        counted_at.append(engine.step)
+        return count(net)
+
+    monkeypatch.setattr(LeakyRNN, "n_connections", property(counting))
+    engine.run()
+    assert counted_at and {step % 10 for step in counted_at} == {0}  # growth and log steps only
+
+
+@cuda
+def test_a_cuda_device_that_is_not_there_is_named():
+    from growsim.spec import SpecError
+
+    missing = f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(SpecError, match=f"there is no {missing}"):
+        build_engine(prepare(load_spec(DATA / "tiny.yaml", [f"train.device={missing}"])), [])
+
+
+@cuda
+def test_the_reader_gives_the_accuracy_a_gpu_chain_logged(tmp_path):
+    # The evaluation's r(0) come from a CPU stream on any device, so the reader's test set
+    # (on a CPU) is the one the run evaluated; only the devices' rounding may differ.
+    from growsim.reader import open_run
+    from growsim.reader.chain import network_at, parity_test_set
+
+    out = tmp_path / "chain.h5"
+    assert main(["run", str(DATA / "tiny_chain.yaml"), "--out", str(out), "-q", "--set", "train.device=cuda"]) == 0
+    run = open_run(out)
+    row = run.series().iloc[-1]
+    net, _ = network_at(run, run.last_step)
+    levels = [n for n in run.parity_levels(run.last_step) if n <= row["n_current"]]
+    test = parity_test_set(run, levels)
+    if len(levels) < net.n_heads:  # grown after its last evaluation
+        net.heads = torch.nn.ModuleList(list(net.heads)[: len(levels)])
+        net.head_module = net.head_module[: len(levels)]
+    acc = test.accuracy(net)
+    logged = np.array([row[f"perf/parity_{n}"] for n in levels])
+    np.testing.assert_allclose(acc, logged, atol=2 / test.n_trials)
