@@ -172,7 +172,7 @@ class ParityObjective:
     def _logits(self, network, batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.from_numpy(batch.x).to(self.device, non_blocking=True)
         labels = torch.from_numpy(batch.labels).to(self.device, non_blocking=True)
-        logits, _ = network(x, generator=generator)
+        logits, _ = network(x, generator=generator, keep_rates=False)  # the logits alone
         if logits.shape[0] != labels.shape[0]:
             raise RuntimeError(
                 f"the network has {logits.shape[0]} readout heads for {labels.shape[0]} curriculum levels "
@@ -188,7 +188,9 @@ class ParityObjective:
 
     @torch.no_grad()
     def evaluate(self, network) -> Evaluation:
-        rng, gen = _seeded(self.eval_seed, self.device)
+        # r(0) from a CPU stream on any device, so that the reader's test set on a CPU
+        # (growsim.reader.parity_test_set) draws the very same.
+        rng, gen = _seeded(self.eval_seed, torch.device("cpu"))
         correct = np.zeros(self.n_levels)
         loss, seen = 0.0, 0
         for _ in range(self.eval_batches):

@@ -286,7 +286,10 @@ class ChainRNN(nn.Module):
         k, size = self.n_modules, self.module_size
         shape = (k, batch, size)  # module-major: a module's r(0) draws do not depend on how many follow
         if self.h0_scale > 0:
-            r0 = self.h0_scale * torch.rand(shape, generator=generator, dtype=x.dtype, device=x.device)
+            # Drawn where the generator lives: an evaluation's CPU stream gives the same r(0)
+            # whichever device the run trains on (and the reader draws them again on a CPU).
+            where = generator.device if generator is not None else x.device
+            r0 = (self.h0_scale * torch.rand(shape, generator=generator, dtype=x.dtype, device=where)).to(x.device)
         else:
             r0 = x.new_zeros(shape)
         x2 = x.reshape(steps * batch, n_in)
@@ -338,8 +341,9 @@ class ChainRNN(nn.Module):
         if self.n_heads == 0:
             logits = x.new_zeros(0, batch, 2)
         else:
-            index = torch.tensor(self.head_module, device=x.device)
-            last = last.index_select(0, index)  # (H, B, M)
+            # One slice per head, not index_select: its backward adds the gradients of heads
+            # on one module with atomics on a GPU, in no fixed order.
+            last = torch.stack([last[m] for m in self.head_module])  # (H, B, M)
             w = torch.stack([h.weight for h in self.heads])  # (H, 2, M)
             b = torch.stack([h.bias for h in self.heads]).unsqueeze(1)  # (H, 1, 2)
             logits = torch.bmm(last, w.transpose(1, 2)).add_(b)
