@@ -185,6 +185,10 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
     device = torch.device(train.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SpecError([SpecIssue(("train", "device"), "CUDA is not available on this machine")], _file(loaded))
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        message = f"there is no {device}: this machine has {count} CUDA device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})"
+        raise SpecError([SpecIssue(("train", "device"), message)], _file(loaded))
     if train.threads:
         torch.set_num_threads(train.threads)
 
