@@ -216,17 +216,7 @@ class Ensemble:
                 if self._stop_reason is not None:
                     for e in self.active:
                         e.request_stop(self._stop_reason)
-                interrupted: RunInterrupted | None = None
-                done = False
-                for e in list(self.active):
-                    try:
-                        done = e.at_boundary(step)
-                    except RunInterrupted as exc:
-                        interrupted = exc
-                    except DivergenceError as exc:
-                        self._retire(e, exc, statuses)
-                if interrupted is not None:
-                    raise interrupted
+                done = self._at_boundary(step, statuses)
                 if done or not self.active:
                     break
                 members = list(self.active)
@@ -249,6 +239,32 @@ class Ensemble:
                 statuses[e] = status
                 e.close(status, reason)
         return statuses
+
+    def _at_boundary(self, step: int, statuses: dict[Engine, str]) -> bool:
+        """Every member's step boundary (growth, evaluation, logging, checkpoint); True when
+        training is over. With worker threads the members' boundaries run side by side: an
+        evaluation is as costly as many batches. Divergent members retire; a stop request
+        is raised once every member has checkpointed."""
+        members = list(self.active)
+        if self.workers > 1 and len(members) > 1:
+            futures = [self._worker_pool().submit(_outcome, e.at_boundary, step) for e in members]
+            _wait_all(futures)
+            outcomes = [f.result() for f in futures]
+        else:
+            outcomes = [_outcome(e.at_boundary, step) for e in members]
+        done, interrupted = False, None
+        for e, (value, exc) in zip(members, outcomes):
+            if exc is None:
+                done = done or value
+            elif isinstance(exc, RunInterrupted):
+                interrupted = exc
+            elif isinstance(exc, DivergenceError):
+                self._retire(e, exc, statuses)
+            else:
+                raise exc
+        if interrupted is not None:
+            raise interrupted
+        return done
 
     def _retire(self, engine: Engine, exc: BaseException, statuses: dict[Engine, str]) -> None:
         """Close a failed member with its reason; the rest of the ensemble goes on."""
@@ -280,6 +296,15 @@ def _train_group(engines: Sequence[Engine], group: list[int], batches: Sequence,
     total.backward()  # each member's parameters get the gradient of its own loss
     for i in group:
         engines[i].clip_and_step()
+
+
+def _outcome(fn: Callable, *args) -> tuple[object, BaseException | None]:
+    """fn(*args) as (its value, None), or (None, the exception it raised: a stop request
+    is a BaseException), which the caller handles member by member."""
+    try:
+        return fn(*args), None
+    except BaseException as exc:
+        return None, exc
 
 
 def _wait_all(futures: list[concurrent.futures.Future]) -> None:

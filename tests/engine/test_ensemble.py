@@ -99,12 +99,14 @@ def _engines(tmp_path: Path, seeds: str, overrides: list[str], spec: str = "tiny
     ]
 
 
-def test_a_diverging_member_fails_alone_and_the_others_finish(tmp_path, h5_contents, assert_same_h5):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_diverging_member_fails_alone_and_the_others_finish(tmp_path, workers, h5_contents, assert_same_h5):
     engines = _engines(tmp_path, "[0, 1, 2]", [])
     retired = []
     with torch.no_grad():
         engines[1].network.w_out[0, 0] = float("nan")  # seed 1 is broken from the start
-    statuses = Ensemble(engines, on_retire=lambda e, why: retired.append((e.info.seed, why))).run()
+    ensemble = Ensemble(engines, on_retire=lambda e, why: retired.append((e.info.seed, why)), workers=workers)
+    statuses = ensemble.run()
     assert [statuses[e] for e in engines] == ["completed", "failed", "completed"]
     assert retired and retired[0][0] == 1 and "non-finite weights in w_out" in retired[0][1]
     with h5py.File(member_output(tmp_path / "ens.h5", 1), "r") as f:
@@ -112,11 +114,11 @@ def test_a_diverging_member_fails_alone_and_the_others_finish(tmp_path, h5_conte
     assert_same_h5(h5_contents(member_output(tmp_path / "ens.h5", 2)), h5_contents(_solo(tmp_path, DATA / "tiny.yaml", 2, [])), **TOL)
 
 
-@pytest.mark.parametrize("together", [False, True])
-def test_a_stopped_ensemble_resumes_alone_or_together(tmp_path, together, capsys, h5_contents, assert_same_h5):
+@pytest.mark.parametrize(("together", "workers"), [(False, 1), (True, 2)])
+def test_a_stopped_ensemble_resumes_alone_or_together(tmp_path, together, workers, capsys, h5_contents, assert_same_h5):
     overrides = ["train.batches=30", "log.every=10"]
     engines = _engines(tmp_path, "[0, 1]", overrides)
-    ensemble = Ensemble(engines)
+    ensemble = Ensemble(engines, workers=workers)  # with 2, each member checkpoints on a worker
     step = ensemble.train_step
 
     def stepping(members, batches):
@@ -214,10 +216,18 @@ def test_groups_on_worker_threads_write_what_each_seed_writes_alone(
         return train_group(*args)
 
     monkeypatch.setattr(ensemble_module, "_train_group", recording)
+    boundary_threads = set()
+    for e in engines:  # evaluation, growth and logging at a boundary run side by side too
+        def at_boundary(step, e=e, method=e.at_boundary):
+            boundary_threads.add(threading.current_thread().name)
+            return method(step)
+
+        e.at_boundary = at_boundary
     ensemble = Ensemble(engines, workers=2, group_size=group_size)
     assert ensemble.groups([2, 0, 1]) == groups
     assert all(status == "completed" for status in ensemble.run().values())
     assert len(threads) == 2 and all(name.startswith("growsim-ensemble") for name in threads)
+    assert boundary_threads == threads
     assert ensemble._pool is None  # the workers stop with the run
     assert torch.get_num_threads() == 1  # this thread's setting is its own
     for seed in (0, 1, 2):
