@@ -10,7 +10,10 @@ between members, so stacking pays for padding to the longest):
 - one after another: each member's `Engine.train_step` in turn, as separate runs made one
   after another would, with torch's threads (`--threads`);
 - side by side: the same, the members shared out over one thread per core, each with one
-  torch thread, as separate runs one per core would (on a CPU only);
+  torch thread, in this process (on a CPU only);
+- separate processes: the same members shared out over one process per core, each with
+  one torch thread, started together: separate runs two at a time (on a CPU only; each
+  process builds its members before the clock starts);
 - stacked: `Ensemble.train_step` once for all of them (on a CPU, groups of stacked
   members on one worker thread per core).
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import multiprocessing
 import os
 import platform
 import statistics
@@ -82,6 +86,34 @@ def side_by_side(engines, batches: int, pool: concurrent.futures.ThreadPoolExecu
     return (time.perf_counter() - t0) / batches * 1e3
 
 
+def _process_share(members: int, n: int, batch: int, share: int, workers: int, batches: int, rounds: int, barrier, out):
+    torch.set_num_threads(1)
+    engines = build(members, n, batch, "cpu")[share::workers]
+    sequential(engines, 1, "cpu")  # warm up
+    times = []
+    for _ in range(rounds):
+        barrier.wait()  # every process starts each round together
+        times.append(sequential(engines, batches, "cpu"))
+    out.put(times)
+
+
+def separate_processes(members: int, n: int, batch: int, workers: int, batches: int, rounds: int) -> list[float]:
+    """ms per batch of every member, per round: the members shared out over `workers` processes."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(workers), ctx.Queue()
+    procs = [
+        ctx.Process(target=_process_share, args=(members, n, batch, k, workers, batches, rounds, barrier, out))
+        for k in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    results = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    # A round of all members lasts as long as its slowest process.
+    return [max(r[i] for r in results) for i in range(rounds)]
+
+
 def stacked(ensemble: Ensemble, batches: int, device: str) -> float:
     """ms per batch of every member, as one stacked model."""
     members = ensemble.engines
@@ -127,12 +159,15 @@ def main(argv=None) -> None:
             pool.shutdown()
             s, k = statistics.median(seq), statistics.median(stk)
             line = (
-                f"N={n:4d}, {members:3d} members: one after another {s:8.1f} ms per batch of all, "
-                f"stacked {k:8.1f} ms, speed-up {s / k:5.2f}x ({k / members:6.2f} ms per member-batch)"
+                f"N={n}, {members} members, ms per batch of all: one after another {s:.1f}, together {k:.1f} "
+                f"({k / members:.2f} per member); together's speed-up over one after another {s / k:.2f}x"
             )
             if cpu:
                 b = statistics.median(side)
-                line += f"; side by side on {workers} workers {b:8.1f} ms, stacked's speed-up over it {b / k:5.2f}x"
+                line += f", over side by side on {workers} workers ({b:.1f}) {b / k:.2f}x"
+                if workers > 1:
+                    proc = statistics.median(separate_processes(members, n, args.batch, workers, args.batches, args.rounds))
+                    line += f", over {workers} separate processes ({proc:.1f}) {proc / k:.2f}x"
             print(line)
 
 if __name__ == "__main__":
