@@ -110,8 +110,8 @@ class Ensemble:
         self.engines = list(engines)
         self.active = list(engines)
         self.on_retire = on_retire  # told when a member fails and leaves the ensemble
-        # Members per stacked group: on a CPU small groups keep the arrays in cache and go
-        # to different cores; a GPU wants them all at once, on this thread.
+        # On a CPU, groups of as many members as pay (cpu_group_size) on one worker thread
+        # per torch thread; a GPU wants them all at once, on this thread.
         on_cpu = engines[0].device.type == "cpu"
         if workers is None:
             workers = torch.get_num_threads() if on_cpu else 0
