@@ -98,6 +98,29 @@ def message(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.35", wrap=True)
 
 
+def loss_panel(ax, series, train, *, over: str) -> None:
+    """Training loss (each batch, and a running mean) and test loss (its mean `over` the
+    tasks or levels, at each log step) on one axis; log-scaled when every value is > 0."""
+    if len(train):
+        x = train["step"].to_numpy() + 1  # batch i is done at step i + 1
+        y = train["loss"].to_numpy(dtype=float)
+        ax.plot(x, y, color="0.75", lw=0.5, label="training loss, each batch")
+        window = max(1, len(y) // 60)
+        if window > 1:
+            smooth = np.convolve(y, np.ones(window) / window, mode="valid")
+            ax.plot(x[window - 1 :], smooth, color="0.25", lw=1.2, label=f"training loss, mean of {window} batches")
+    if "loss" in series and series["loss"].notna().any():
+        ax.plot(series["step"], series["loss"], "o-", color="#8e44ad", ms=3, lw=1.2, label=f"test loss, mean over {over}")
+    if ax.has_data():
+        values = np.concatenate([line.get_ydata() for line in ax.get_lines()])
+        if np.all(values[np.isfinite(values)] > 0):
+            ax.set_yscale("log")
+        ax.legend(loc="best")
+    else:
+        message(ax, "no losses recorded yet")
+    ax.set_ylabel("loss")
+
+
 def event_rug(ax, steps: np.ndarray, *, label: str | None = None) -> None:
     """Growth events as short ticks along the bottom of ``ax`` (x in data, y in axes units)."""
     if len(steps) == 0:

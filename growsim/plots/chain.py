@@ -15,6 +15,7 @@ from growsim.plots._common import (
     POSITIVE,
     community_colors,
     event_rug,
+    loss_panel,
     message,
     new_figure,
     style,
@@ -57,24 +58,7 @@ def plot_chain_training(run: Run) -> Figure:
         ax_loss, ax_n, ax_acc, ax_map = fig.subplots(4, 1, sharex=True, height_ratios=[1, 1, 1, max(1.0, 0.04 * len(cols))])
         title(fig, "Training: the N-parity curriculum", run)
 
-        if len(train):
-            x = train["step"].to_numpy() + 1
-            y = train["loss"].to_numpy(dtype=float)
-            ax_loss.plot(x, y, color="0.75", lw=0.5, label="training loss, each batch")
-            window = max(1, len(y) // 60)
-            if window > 1:
-                smooth = np.convolve(y, np.ones(window) / window, mode="valid")
-                ax_loss.plot(x[window - 1 :], smooth, color="0.25", lw=1.2, label=f"mean of {window} batches")
-        if "loss" in series and series["loss"].notna().any():
-            ax_loss.plot(series["step"], series["loss"], "o-", color="#8e44ad", ms=3, lw=1.2, label="test loss, mean over levels")
-        if ax_loss.has_data():
-            values = np.concatenate([line.get_ydata() for line in ax_loss.get_lines()])
-            if np.all(values[np.isfinite(values)] > 0):
-                ax_loss.set_yscale("log")
-            ax_loss.legend(loc="best")
-        else:
-            message(ax_loss, "no losses recorded yet")
-        ax_loss.set_ylabel("loss")
+        loss_panel(ax_loss, series, train, over="levels")
 
         steps = series["step"].to_numpy() if len(series) else np.zeros(0)
         if "n_solved" in series and series["n_solved"].notna().any():

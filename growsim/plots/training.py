@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from growsim.plots._common import message, new_figure, style, title
+from growsim.plots._common import loss_panel, message, new_figure, style, title
 from growsim.reader import Run
 
 
@@ -27,25 +27,7 @@ def plot_training(run: Run) -> Figure:
         ax_loss, ax_perf, ax_map = fig.subplots(3, 1, sharex=True, height_ratios=[1, 1, max(1.0, 0.11 * len(tasks))])
         title(fig, "Training: loss and performance", run)
 
-        # 1. loss
-        if len(train):
-            x = train["step"].to_numpy() + 1  # batch i is done at step i + 1
-            y = train["loss"].to_numpy(dtype=float)
-            ax_loss.plot(x, y, color="0.75", lw=0.5, label="training loss, each batch")
-            window = max(1, len(y) // 60)
-            if window > 1:
-                smooth = np.convolve(y, np.ones(window) / window, mode="valid")
-                ax_loss.plot(x[window - 1 :], smooth, color="0.25", lw=1.2, label=f"training loss, mean of {window} batches")
-        if "loss" in series and series["loss"].notna().any():
-            ax_loss.plot(series["step"], series["loss"], "o-", color="#8e44ad", ms=3, lw=1.2, label="test loss, mean over tasks")
-        if ax_loss.has_data():
-            positive = np.concatenate([line.get_ydata() for line in ax_loss.get_lines()]) > 0
-            if positive.all():
-                ax_loss.set_yscale("log")
-            ax_loss.legend(loc="best")
-        else:
-            message(ax_loss, "no losses recorded yet")
-        ax_loss.set_ylabel("loss")
+        loss_panel(ax_loss, series, train, over="tasks")
 
         # 2. mean performance and its spread over tasks
         perf_cols = [f"perf/{t}" for t in tasks if f"perf/{t}" in series]
