@@ -152,15 +152,23 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     names = run.tasks
     shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:4])}, ... {names[-1]}"
     rows.append(("tasks", f"{len(names)} from {task.get('suite', '?')}: {shown}"))
+    log = spec.get("log", {})
+    loss = f"{spec.get('train', {}).get('loss', '?')} loss"
+    tests = f"{log.get('eval_batch_size')} test trials per task, Q by {log.get('modularity')}"
+    return rows + _training_and_logging(run, spec, loss=loss, tests=tests)
+
+
+def _training_and_logging(run, spec: dict[str, Any], *, loss: str, tests: str) -> list[tuple[str, str]]:
+    """The training and logging lines of a run's highlights; `loss` and `tests` say what differs by kind."""
     train = spec.get("train", {})
     opt = train.get("optimizer", {})
-    rows.append(("training", (f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
-                              f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; {train.get('loss', '?')} loss")))
     log = spec.get("log", {})
     snaps = "no snapshots" if not log.get("snapshots", True) else f"snapshots every {log.get('snapshot_every') or log.get('every')}"
-    rows.append(("logging", (f"metrics every {log.get('every')} batches ({log.get('eval_batch_size')} test trials "
-                             f"per task, Q by {log.get('modularity')}); {snaps}")))
-    return rows
+    return [
+        ("training", (f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
+                      f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; {loss}")),
+        ("logging", f"metrics every {log.get('every')} batches ({tests}); {snaps}"),
+    ]
 
 
 def _chain_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
@@ -185,14 +193,8 @@ def _chain_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
                            f"({len(run.tasks)} possible heads); sequence lengths: {task.get('length', '?')}; solved when "
                            f"the newest level > {_short(crit.get('newest', '?'))} and the mean of the "
                            f"{crit.get('mean_over', 'previous')} > {_short(crit.get('mean', '?'))}")))
-    train = spec.get("train", {})
-    opt = train.get("optimizer", {})
-    rows.append(("training", (f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
-                              f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; cross-entropy summed over heads")))
-    log = spec.get("log", {})
-    snaps = "no snapshots" if not log.get("snapshots", True) else f"snapshots every {log.get('snapshot_every') or log.get('every')}"
-    rows.append(("logging", f"metrics every {log.get('every')} batches (8 x {log.get('eval_batch_size')} test sequences); {snaps}"))
-    return rows
+    tests = f"8 x {spec.get('log', {}).get('eval_batch_size')} test sequences"
+    return rows + _training_and_logging(run, spec, loss="cross-entropy summed over heads", tests=tests)
 
 
 def _print_chain_metrics(run, series) -> None:
