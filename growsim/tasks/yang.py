@@ -556,19 +556,14 @@ class YangSuite:
             e1, e2 = s1[attend - 1], s2[attend - 1]
         return np.where(e1 > e2, loc1, loc2)  # ties go to stimulus 2, as in Yang's code
 
-    def _rows(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(B, n_output) float32 rows: fixation target, mask 0, mask pre, mask post (cached by B)."""
+    def _rows(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fixation target rows (B, n_output) and the cost mask's table (3, B, n_output):
+        0, before the response, after it (float32; cached by B, shared by its batches)."""
         rows = self._row_cache.get(b)
         if rows is None:
-            rows = tuple(
-                np.ascontiguousarray(np.broadcast_to(r, (b, self.n_output)))
-                for r in (
-                    self._fix_row,
-                    np.zeros(self.n_output, np.float32),
-                    self._pre_row,
-                    self._post_row,
-                )
-            )
+            fix = np.ascontiguousarray(np.broadcast_to(self._fix_row, (b, self.n_output)))
+            mask = np.stack([np.zeros(self.n_output, np.float32), self._pre_row, self._post_row])
+            rows = fix, np.ascontiguousarray(np.broadcast_to(mask[:, None], (3, b, self.n_output)))
             if len(self._row_cache) < 64:
                 self._row_cache[b] = rows
         return rows
@@ -622,7 +617,7 @@ class YangSuite:
             cls_row[nogo] = 0
             loc_row[nogo] = -1.0
 
-        fix_rows, zero_rows, pre_rows, post_rows = self._rows(B)
+        fix_rows, mask_table = self._rows(B)
         # Row 0 before the response cue, row 1 from it on.
         resp_index = np.zeros(T, np.int64)
         resp_index[resp_on:] = 1
@@ -640,7 +635,7 @@ class YangSuite:
         pieces = {
             "x": Piecewise(x_rows, x_index),
             "y": Piecewise(np.stack([fix_rows, resp_row]), resp_index),
-            "c_mask": Piecewise(np.stack([zero_rows, pre_rows, post_rows]), mask_index),
+            "c_mask": Piecewise(mask_table, mask_index),
             "y_loc": Piecewise(np.stack([np.full(B, -1.0, f32), loc_row]), resp_index),
             "target_class": Piecewise(np.stack([np.zeros(B, np.int64), cls_row.astype(np.int64)]), resp_index),
         }
