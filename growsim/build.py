@@ -159,9 +159,12 @@ def versions() -> dict[str, str]:
     import torch
 
     import growsim
+    from growsim._source import git_commit, source_digest
 
     return {
         "growsim": growsim.__version__,
+        "growsim_source": source_digest(),
+        "growsim_commit": git_commit(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
