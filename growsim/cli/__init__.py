@@ -9,6 +9,7 @@ import typer
 from growsim.cli import analyze as _analyze
 from growsim.cli import compare as _compare
 from growsim.cli import inspect as _inspect
+from growsim.cli import ledger as _ledger
 from growsim.cli import plot as _plot
 from growsim.cli import plugins as _plugins
 from growsim.cli import run as _run
@@ -34,6 +35,7 @@ app.command("plot", epilog=_plot.EXAMPLES)(_plot.plot)
 app.command("compare", epilog=_compare.EXAMPLES)(_compare.compare)
 app.command("analyze", epilog=_analyze.EXAMPLES)(_analyze.analyze)
 app.command("sweep", epilog=_sweep.EXAMPLES)(_sweep.sweep)
+app.add_typer(_ledger.app, name="ledger")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,81 @@
+"""The statistics of the ledger's tables: mean and standard error, two-sample tests,
+correlations. Thin, named wrappers over scipy, so every table says the same thing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _finite(values: Sequence[float | None]) -> np.ndarray:
+    a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return a[np.isfinite(a)]
+
+
+def mean_sem(values: Sequence[float | None]) -> tuple[float, float, int]:
+    """Mean, standard error of the mean (sample s.d. / sqrt(n); NaN below 2 values), n.
+    NaN and missing values are left out."""
+    a = _finite(values)
+    n = len(a)
+    if n == 0:
+        return math.nan, math.nan, 0
+    sem = float(a.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    return float(a.mean()), sem, n
+
+
+def two_sample(a: Sequence[float | None], b: Sequence[float | None]) -> dict[str, float]:
+    """a against b: the difference of means and its standard error, Welch's t test and
+    the Mann-Whitney U test, both two-sided (NaN where a side has fewer than 2 values)."""
+    from scipy import stats
+
+    x, y = _finite(a), _finite(b)
+    out = {"n_a": len(x), "n_b": len(y), "diff": math.nan, "diff_se": math.nan,
+           "welch_t": math.nan, "welch_df": math.nan, "welch_p": math.nan, "mwu_u": math.nan, "mwu_p": math.nan}
+    if len(x) and len(y):
+        out["diff"] = float(x.mean() - y.mean())
+    if len(x) < 2 or len(y) < 2:
+        return out
+    va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    out["diff_se"] = float(math.sqrt(va + vb))
+    if va + vb > 0:
+        t = stats.ttest_ind(x, y, equal_var=False)
+        out["welch_t"], out["welch_p"] = float(t.statistic), float(t.pvalue)
+        out["welch_df"] = float((va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1)))
+    u = stats.mannwhitneyu(x, y, alternative="two-sided")
+    out["mwu_u"], out["mwu_p"] = float(u.statistic), float(u.pvalue)
+    return out
+
+
+def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float]:
+    """Pearson r and Spearman rho of paired values with their two-sided p values (pairs
+    with a NaN left out; NaN below 3 pairs or for a constant side)."""
+    from scipy import stats
+
+    a = np.array([np.nan if v is None else v for v in x], dtype=np.float64)
+    b = np.array([np.nan if v is None else v for v in y], dtype=np.float64)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    out = {"n": int(len(a)), "pearson_r": math.nan, "pearson_p": math.nan, "spearman_rho": math.nan, "spearman_p": math.nan}
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return out
+    p = stats.pearsonr(a, b)
+    s = stats.spearmanr(a, b)
+    out.update(pearson_r=float(p.statistic), pearson_p=float(p.pvalue),
+               spearman_rho=float(s.statistic), spearman_p=float(s.pvalue))
+    return out
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    """A table cell: NaN as a dash, p values and the like with ``digits`` significant digits."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value != 0 and abs(value) < 10 ** -(digits):
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+
+
+def fmt_mean_sem(values: Sequence[float | None], digits: int = 3) -> str:
+    m, s, n = mean_sem(values)
+    return f"{fmt(m, digits)} ± {fmt(s, digits)}" if n else "–"

@@ -1,0 +1,184 @@
+"""The results ledger: records from real runs, counted once, redrawn from the records alone.
+
+tests/data/ledger_wu_gu holds records of six real tiny runs (make.py remakes them).
+"""
+
+import csv
+import json
+import math
+import shutil
+import statistics
+from pathlib import Path
+
+import h5py
+import pytest
+
+from growsim.cli import main
+from growsim.ledger import LedgerError, add, build, load, make_record, run_key
+from growsim.ledger._record import MAX_SERIES_POINTS, subsample_rows
+
+FIXTURE = Path(__file__).parents[1] / "data" / "ledger_wu_gu"
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def ledger(tmp_path) -> Path:
+    folder = tmp_path / "fig3"
+    shutil.copytree(FIXTURE, folder, ignore=shutil.ignore_patterns("make.py"))
+    return folder
+
+
+def _final_q(folder: Path, growing: bool) -> list[float]:
+    values = []
+    for path in sorted((folder / "records").rglob("*.json")):
+        r = json.loads(path.read_text())
+        if bool(r["spec"]["growth"]["events"]) == growing:
+            values.append(r["final"]["modularity_q"])
+    return values
+
+
+def test_fixture_ledger_loads(ledger):
+    loaded = load(ledger)
+    assert len(loaded.records) == 6
+    assert {r["run"]["seed"] for r in loaded.records} == {0, 1, 2}
+    for r in loaded.records:
+        assert r["versions"]["growsim_source"] and r["key"] == run_key(r["spec"])
+        assert r["final"]["connections"] == 12
+
+
+def test_build_redraws_figures_and_statistics_from_the_records(ledger):
+    out = build(ledger)
+    names = {p.name for p in out.files}
+    assert {"tiny_fig3a.png", "tiny_fig3b.png", "tiny_fig3c.png", "summary.md", "summary.csv"} <= names
+    for p in out.files:
+        assert p.stat().st_size > 500
+    rows = list(csv.DictReader(open(ledger / "summary.csv")))
+
+    def stat(group, metric, statistic):
+        (row,) = [r for r in rows if r["protocol"] == "tiny" and r["rule"] == "distance" and r["group"] == group
+                  and r["metric"] == metric and r["statistic"] == statistic]
+        return float(row["value"])
+
+    add_q, fix_q = _final_q(ledger, True), _final_q(ledger, False)
+    assert len(add_q) == len(fix_q) == 3
+    assert stat("add_conn", "modularity_q", "mean") == pytest.approx(statistics.mean(add_q), rel=1e-5)
+    assert stat("fix_conn", "modularity_q", "sem") == pytest.approx(statistics.stdev(fix_q) / math.sqrt(3), rel=1e-5)
+    va, vb = statistics.variance(add_q) / 3, statistics.variance(fix_q) / 3
+    welch = (statistics.mean(add_q) - statistics.mean(fix_q)) / math.sqrt(va + vb)
+    assert stat("add_conn-fix_conn", "modularity_q", "welch_t") == pytest.approx(welch, rel=1e-5)
+    u = sum((a > b) + 0.5 * (a == b) for a in add_q for b in fix_q)
+    assert stat("add_conn-fix_conn", "modularity_q", "mwu_u") == u
+    text = (ledger / "summary.md").read_text()
+    assert "## Protocol `tiny`" in text and "| distance | Q | 3 / 3 |" in text
+
+
+def test_an_edited_record_does_not_load(ledger):
+    path = sorted((ledger / "records" / "tiny").glob("*.json"))[0]
+    record = json.loads(path.read_text())
+    record["final"]["modularity_q"] += 0.1
+    path.write_text(json.dumps(record))
+    with pytest.raises(LedgerError, match="changed after growsim wrote it"):
+        load(ledger)
+
+
+def test_a_record_counted_twice_is_an_error(ledger):
+    path = sorted((ledger / "records" / "tiny").glob("*.json"))[0]
+    shutil.copy(path, path.with_name("copy.json"))
+    with pytest.raises(LedgerError, match="counted twice"):
+        load(ledger)
+
+
+def test_a_record_under_another_protocols_folder_is_an_error(ledger):
+    path = sorted((ledger / "records" / "tiny").glob("*.json"))[0]
+    (ledger / "records" / "other").mkdir()
+    path.rename(ledger / "records" / "other" / path.name)
+    with pytest.raises(LedgerError, match="belongs in records/tiny"):
+        load(ledger)
+
+
+def test_adding_runs(tmp_path, small_runs):
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    shutil.copy(FIXTURE / "ledger.yaml", folder)
+    report = add(folder, [small_runs["tiny"]], "tiny")
+    assert len(report.added) == 1 and report.added[0].stat().st_size < 20_000
+    # The very same file again: an error, or skipped when asked.
+    with pytest.raises(LedgerError, match="already counted"):
+        add(folder, [small_runs["tiny"]], "tiny")
+    assert add(folder, [small_runs["tiny"]], "tiny", skip_counted=True).skipped == [(small_runs["tiny"], "already counted")]
+    # The same spec and seed run again (another file) is the same run: always an error.
+    again = tmp_path / "again.h5"
+    shutil.copy(small_runs["tiny"], again)
+    with h5py.File(again, "a") as f:
+        f.attrs["created"] = "another day"
+    with pytest.raises(LedgerError, match="from another file"):
+        add(folder, [again], "tiny", skip_counted=True)
+    # Unfinished runs.
+    with pytest.raises(LedgerError, match="only completed runs count"):
+        add(folder, [small_runs["killed"]], "tiny")
+    assert add(folder, [small_runs["killed"]], "tiny", skip_unfinished=True).skipped[0][1] == "not completed"
+    assert len(load(folder).records) == 1
+
+
+def test_the_fixture_run_is_the_same_run_as_a_fresh_one(small_runs, ledger):
+    """tests/data/tiny.yaml at seed 0 as add_conn is already in the fixture, from another file."""
+    with pytest.raises(LedgerError, match="already counted"):
+        add(ledger, [small_runs["tiny"]], "tiny")
+
+
+def test_protocol_requirements(tmp_path, small_runs):
+    folder = tmp_path / "strict"
+    folder.mkdir()
+    (folder / "ledger.yaml").write_text(
+        "figure: wu_gu_fig3\nprotocols:\n  long:\n    description: x\n    require: {train.batches: 500}\n"
+        "    require_if_present: {'growth.events[0].every': 64, 'growth.events[3].every': 1}\n")
+    with pytest.raises(LedgerError, match=r"train.batches is 40, the protocol requires 500; growth.events\[0\].every is 10"):
+        add(folder, [small_runs["tiny"]], "long")
+    with pytest.raises(LedgerError, match="not a protocol of"):
+        add(folder, [small_runs["tiny"]], "short")
+    assert not (folder / "records").exists()
+
+
+def test_bad_ledger_files(tmp_path):
+    with pytest.raises(LedgerError, match="no ledger.yaml"):
+        load(tmp_path)
+    (tmp_path / "ledger.yaml").write_text("figure: wu_gu_fig3\nprotocols: {}\nextra: 1\n")
+    with pytest.raises(LedgerError, match="protocols"):
+        load(tmp_path)
+    (tmp_path / "ledger.yaml").write_text("figure: nope\nprotocols: {p: {description: x}}\n")
+    with pytest.raises(LedgerError, match="not a figure builder"):
+        build(tmp_path)
+
+
+def test_run_key_ignores_only_how_a_run_executed(small_runs):
+    record = make_record(small_runs["tiny"], "tiny")
+    spec = json.loads(json.dumps(record["spec"]))
+    spec["train"]["threads"], spec["log"]["path"] = 7, "elsewhere.h5"
+    assert run_key(spec) == record["key"]
+    spec["seed"] = 1
+    assert run_key(spec) != record["key"]
+
+
+def test_series_are_subsampled_with_their_ends():
+    assert list(subsample_rows(5)) == [0, 1, 2, 3, 4]
+    rows = subsample_rows(10_000)
+    assert len(rows) <= MAX_SERIES_POINTS and rows[0] == 0 and rows[-1] == 9_999
+
+
+def test_cli(ledger, tmp_path, capsys):
+    assert main(["ledger", "status", str(ledger)]) == 0
+    assert "6 records, all valid" in capsys.readouterr().out
+    assert main(["ledger", "build", str(ledger)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert main(["ledger", "build", str(tmp_path / "nothing")]) == 2
+    assert "no ledger.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("folder", sorted(p.parent for p in (ROOT / "results").rglob("ledger.yaml")), ids=lambda p: p.parent.name + "/" + p.name)
+def test_shipped_ledgers_are_valid_and_their_tables_are_redrawn_from_their_records(folder, tmp_path):
+    """Every committed record loads (written by growsim, unchanged, counted once), and the
+    committed summary.md is exactly what `growsim ledger build` makes of the records."""
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    build(copy)
+    assert (copy / "summary.md").read_text() == (folder / "summary.md").read_text()

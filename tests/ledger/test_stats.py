@@ -1,0 +1,56 @@
+"""The ledger's statistics against values computed by hand from their definitions."""
+
+import math
+import statistics
+
+import pytest
+
+from growsim.ledger._stats import correlation, fmt, mean_sem, two_sample
+
+A = [0.52, 0.47, 0.55, 0.49, 0.51]
+B = [0.41, 0.44, 0.38, 0.40]
+
+
+def test_mean_sem_by_hand():
+    m, s, n = mean_sem(A + [None, float("nan")])
+    assert n == 5
+    assert m == pytest.approx(sum(A) / 5)
+    assert s == pytest.approx(statistics.stdev(A) / math.sqrt(5))
+    assert math.isnan(mean_sem([0.3])[1]) and mean_sem([])[2] == 0
+
+
+def test_welch_and_mann_whitney_by_hand():
+    t = two_sample(A, B)
+    va, vb = statistics.variance(A) / len(A), statistics.variance(B) / len(B)
+    assert t["diff"] == pytest.approx(statistics.mean(A) - statistics.mean(B))
+    assert t["diff_se"] == pytest.approx(math.sqrt(va + vb))
+    assert t["welch_t"] == pytest.approx((statistics.mean(A) - statistics.mean(B)) / math.sqrt(va + vb))
+    assert t["welch_df"] == pytest.approx((va + vb) ** 2 / (va**2 / 4 + vb**2 / 3))
+    # U of the first sample: pairs (a, b) with a > b, ties half. Every a exceeds every b here.
+    assert t["mwu_u"] == sum((a > b) + 0.5 * (a == b) for a in A for b in B) == 20
+    # Exact two-sided p of complete separation with 5 and 4: 2 / C(9, 4).
+    assert t["mwu_p"] == pytest.approx(2 / math.comb(9, 4))
+    assert 0 < t["welch_p"] < 0.001
+
+
+def test_two_sample_needs_two_values_a_side():
+    t = two_sample([0.5], B)
+    assert t["diff"] == pytest.approx(0.5 - statistics.mean(B))
+    assert math.isnan(t["welch_p"]) and math.isnan(t["mwu_p"])
+
+
+def test_correlation_by_hand():
+    x, y = [0.1, 0.2, 0.3, 0.4, 0.5], [0.3, 0.2, 0.5, 0.4, 0.9]
+    mx, my = statistics.mean(x), statistics.mean(y)
+    r = sum((a - mx) * (b - my) for a, b in zip(x, y)) / math.sqrt(
+        sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in y))
+    c = correlation(x, y)
+    assert c["n"] == 5 and c["pearson_r"] == pytest.approx(r)
+    # Ranks of y: 2, 1, 4, 3, 5 against 1..5: rho = 1 - 6 sum d^2 / (n (n^2 - 1)) = 1 - 6 * 4 / 120.
+    assert c["spearman_rho"] == pytest.approx(0.8)
+    assert math.isnan(correlation([1, 2], [3, 4])["pearson_r"])
+    assert math.isnan(correlation([1, 1, 1], [3, 4, 5])["spearman_rho"])
+
+
+def test_fmt():
+    assert fmt(float("nan")) == "–" and fmt(0.12345) == "0.123" and fmt(1.2e-5, 2) == "1.2e-05"
