@@ -182,3 +182,30 @@ def test_shipped_ledgers_are_valid_and_their_tables_are_redrawn_from_their_recor
     shutil.copytree(folder, copy)
     build(copy)
     assert (copy / "summary.md").read_text() == (folder / "summary.md").read_text()
+
+
+def test_fig2_builder_groups_by_size_and_number_of_tasks(tmp_path):
+    folder = tmp_path / "fig2"
+    shutil.copytree(FIXTURE.parent / "ledger_wu_gu_fig2", folder, ignore=shutil.ignore_patterns("make.py"))
+    out = build(folder)
+    assert {"tiny_fig2.png", "summary.md", "summary.csv"} <= {p.name for p in out.files}
+    records = [json.loads(p.read_text()) for p in sorted((folder / "records").rglob("*.json"))]
+    q = {}
+    for r in records:
+        q.setdefault((r["run"]["n_neurons"], len(r["tasks"])), []).append(r["final"]["modularity_q"])
+    assert sorted(q) == [(9, 1), (9, 2), (16, 1), (16, 2)] and all(len(v) == 2 for v in q.values())
+    rows = list(csv.DictReader(open(folder / "summary.csv")))
+    (mean,) = [float(r["value"]) for r in rows if r["n_neurons"] == "9" and r["n_tasks"] == "2"
+               and r["metric"] == "modularity_q" and r["statistic"] == "mean"]
+    assert mean == pytest.approx(statistics.mean(q[(9, 2)]), rel=1e-5)
+    # Spearman's rho of Q against the number of tasks over the 4 runs of 16 neurons, by hand
+    # (average ranks for ties).
+    from scipy.stats import rankdata
+
+    xs = [1, 1, 2, 2]
+    ys = q[(16, 1)] + q[(16, 2)]
+    rx, ry = rankdata(xs), rankdata(ys)
+    mx, my = statistics.mean(rx), statistics.mean(ry)
+    rho = sum((a - mx) * (b - my) for a, b in zip(rx, ry)) / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+    (got,) = [float(r["value"]) for r in rows if r["n_neurons"] == "16" and r["statistic"] == "spearman_rho"]
+    assert got == pytest.approx(rho, rel=1e-5)
