@@ -20,6 +20,8 @@ from growsim.spec import LoadedSpec, SpecError, SpecIssue
 from growsim.spec.models import MAX_NEURONS, GeometrySpec, Spec
 from growsim.streams import numpy_stream, stream_seed
 
+TASK_STREAM = "task_selection"  # the random stream that draws a run's tasks (task.tasks: {draw: K})
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -43,6 +45,47 @@ class Prepared:
         """The most recurrent synapses this network can have."""
         n = self.n_neurons
         return n * n if self.spec.network.autapses else n * (n - 1)
+
+    @property
+    def initial_connections(self) -> int:
+        """The synapses placed before training: `growth.initial_connections`, with all
+        meaning the capacity (every synapse the network's autapse policy allows)."""
+        initial = self.spec.growth.initial_connections
+        return self.capacity if initial == "all" else initial
+
+
+@dataclass(frozen=True)
+class TaskSelection:
+    """The tasks a run trains on, and how they were chosen."""
+
+    names: tuple[str, ...]  # canonical names, in the order of the run file's per-task columns
+    how: str  # "all", "listed" or "drawn"
+    description: str  # /tasks attribute `selection`
+    pool: tuple[str, ...] = ()  # drawn: the tasks drawn from, in Yang's order
+
+
+def select_tasks(spec: Spec) -> TaskSelection | None:
+    """The Yang tasks of a single run (not an ensemble): all, the listed ones, or
+    `task.tasks.draw` of them drawn from the run's `task_selection` stream. None for a
+    task suite that is not Yang's."""
+    from growsim.spec.models import TaskDraw
+    from growsim.tasks import TASK_NAMES, canonical_task_name, draw_tasks
+
+    task = spec.task
+    if task.suite != "yang20":
+        return None
+    if task.tasks == "all":
+        return TaskSelection(tuple(TASK_NAMES), "all", "all")
+    if not isinstance(task.tasks, TaskDraw):
+        return TaskSelection(tuple(canonical_task_name(t) for t in task.tasks), "listed", "listed")
+    if spec.is_ensemble:
+        raise ValueError("each seed of an ensemble draws its own tasks: select them per member (member_specs)")
+    source = TASK_NAMES if task.tasks.from_ is None else task.tasks.from_
+    pool = tuple(t for t in TASK_NAMES if t in {canonical_task_name(x) for x in source})
+    names = draw_tasks(numpy_stream(spec.seed, TASK_STREAM), task.tasks.draw, pool)
+    where = "the 20 Yang tasks" if task.tasks.from_ is None else f"{len(pool)} tasks (task.tasks.from)"
+    description = f"drawn {len(names)} of {where} from random stream {TASK_STREAM}, seed {spec.seed}"
+    return TaskSelection(names, "drawn", description, pool)
 
 
 def make_geometry(gspec: GeometrySpec, base_dir: Path, seed: int) -> Geometry:
@@ -82,7 +125,7 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     issues: list[SpecIssue] = []
     capacity = prepared.capacity
     growth = spec.growth
-    if growth.initial_connections > capacity:
+    if growth.initial_connections != "all" and growth.initial_connections > capacity:
         issues.append(
             issue_at(
                 ("growth", "initial_connections"),
@@ -196,7 +239,8 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         torch.set_num_threads(train.threads)
 
     eval_seed = stream_seed(spec.seed, "eval")
-    objective = make_objective(spec, device, eval_seed)
+    selection = select_tasks(spec)
+    objective = make_objective(spec, device, eval_seed, selection)
     init_rng = numpy_stream(spec.seed, "init")
     if spec.network.kind == "chain":
         network = make_chain(spec, objective, init_rng).to(device)
@@ -222,7 +266,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         eval_batch_size=log.eval_batch_size,
         eval_noise=log.eval_noise,
         modularity=log.modularity,
-        initial_connections=spec.growth.initial_connections,
+        initial_connections=prepared.initial_connections if spec.network.kind != "chain" else 0,
         new_synapse_init=spec.growth.new_synapse.init,
         new_synapse_value=spec.growth.new_synapse.value,
         allow_autapses=getattr(spec.network, "autapses", False),
@@ -240,6 +284,8 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         resolved_json=loaded.resolved_json(),
         overrides=loaded.overrides,
         task_names=objective.task_names,
+        task_selection=selection.description if selection is not None else "",
+        task_pool=selection.pool if selection is not None else (),
         n_neurons=prepared.n_neurons,
         n_input=objective.n_input,
         n_output=objective.n_output,
@@ -270,7 +316,8 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
     )
 
 
-def make_objective(spec: Spec, device, eval_seed: int):
+def make_objective(spec: Spec, device, eval_seed: int, selection: TaskSelection | None = None):
+    """The objective of a run; `selection` (default: `select_tasks(spec)`) names Yang's tasks."""
     from growsim.objectives import ParityObjective, YangObjective
     from growsim.tasks import Criterion, YangSuite
 
@@ -291,7 +338,9 @@ def make_objective(spec: Spec, device, eval_seed: int):
     kwargs: dict[str, Any] = {"n_eachring": task.n_eachring, "dt_ms": task.dt_ms}
     if task.task_probs is not None:
         kwargs["task_probs"] = task.task_probs
-    suite = YangSuite(task.tasks, **kwargs) if task.tasks != "all" else YangSuite(**kwargs)
+    if selection is None:
+        selection = select_tasks(spec)
+    suite = YangSuite(selection.names, **kwargs)
     return YangObjective(
         suite,
         loss=spec.train.loss,

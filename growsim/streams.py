@@ -2,7 +2,9 @@
 
 Every random draw in a run comes from one of these streams, so that the same spec and
 seed give the same result, and adding draws to one stream (say, more noise) does not
-shift another (the wiring).
+shift another (the wiring). Each stream's key is a hash of its name alone, so a new
+stream (task_selection, which draws the tasks of `task.tasks: {draw: K}`) leaves the
+others, and every earlier run, as they were.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional")
+STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional", "task_selection")
 
 
 def _key(name: str) -> int:

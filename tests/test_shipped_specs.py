@@ -56,13 +56,17 @@ def test_spec_validates_and_runs(path, tmp_path):
             assert ops.count("duplicate_module") == (2 if modular else 0)
             assert list(f["series/n_modules"][()]) == ([1, 2, 3] if modular else [1, 1, 1])
             return
-        assert f["series/perf"].shape == (3, 20)
+        drawn = path.stem == "wu_gu_fig2"  # Wu & Gu's Fig. 2: 3 of the 20 tasks drawn per seed
+        assert f["series/perf"].shape == (3, 3 if drawn else 20)
+        if drawn:
+            assert f["tasks"].attrs["selection"].startswith("drawn 3 of the 20 Yang tasks")
         connections = f["series/connections"][()]
         if path.stem.startswith("fix_conn"):
             assert list(connections) == [800, 800, 800]
-        elif "grid" in path.stem:  # Liu et al.'s networks start fully connected
+        elif "grid" in path.stem or drawn:  # Liu et al.'s networks and Wu & Gu's Fig. 2 start fully connected
             n = f["geometry/distances"].shape[0]
             assert list(connections) == [n * (n - 1)] * 3
-            assert "fn_isolated_fraction" in f["series"]
+            if "grid" in path.stem:
+                assert "fn_isolated_fraction" in f["series"]
         else:
             assert list(connections) == [0, 10, 20]

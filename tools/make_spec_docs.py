@@ -100,7 +100,7 @@ def model_section(model: type[BaseModel], path: str, seen: set) -> list[str]:
         if model is models.WiringSpec and name == "params":
             continue
         lines.append(
-            f"| `{name}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
+            f"| `{field.alias or name}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
             f"{(field.description or '').replace('|', '/')} |"
         )
         for sub in _models_in(field.annotation):
@@ -118,6 +118,66 @@ def _models_in(ann) -> list[type[BaseModel]]:
     for arg in typing.get_args(ann):
         out += _models_in(arg)
     return out
+
+
+GUIDE = """## Choosing the tasks
+
+`task.tasks` says which of Yang et al.'s 20 tasks a run trains on, in one of three forms:
+
+```yaml
+task: {tasks: all}                          # the 20 (the default)
+task: {tasks: [fdgo, reactgo, dm1]}         # these (Yang's names or neurogym's)
+task: {tasks: {draw: 3}}                    # 3 drawn for each seed from the 20
+task: {tasks: {draw: 2, from: [fdgo, reactgo, delaygo, dm1, dm2]}}   # 2 drawn from these 5
+```
+
+A draw picks K distinct tasks without replacement from the pool (`from`, default all 20)
+with the run's own random stream `task_selection`, derived from its seed like every other
+stream (`growsim.streams`): the same seed draws the same tasks, another seed (almost
+always) others, and no other stream moves, so the rest of the run (weights, trials,
+noise) is what a run of that seed with those tasks listed in Yang's order would get. An
+ensemble (`seed: [0, 1, 2]`, `seed: {count: 5}`) draws for each member, with its own seed.
+The drawn tasks are trained in Yang's order (that of `growsim.tasks.TASK_NAMES`, whatever
+order `from` lists them in), so `{draw: 20}` is exactly `all`. The run file lists them in
+`/tasks/names` and says how they were chosen in the attribute `selection` of `/tasks`
+(`drawn 3 of the 20 Yang tasks from random stream task_selection, seed 4`; the pool in the
+attribute `pool`): see [hdf5.md](hdf5.md). `growsim inspect RUN` shows both.
+
+A draw takes no `task_probs`: which tasks the probabilities would go with is not known
+until the seed is, so the spec is refused with the path `task.task_probs`. K must be at
+least 1 and at most the size of the pool; the pool's names must be known tasks, each
+once. A sweep varies K as `task.tasks.draw` (Wu & Gu's Fig. 2, `sweeps/wu_gu_fig2.yaml`):
+
+```yaml
+grid:
+  task.tasks.draw: [1, 3, 5, 10, 15, 20]
+seeds: 5
+```
+
+## Fully connected networks
+
+`growth.initial_connections: all` starts the network with every synapse it can have:
+N(N-1) without autapses (`network.autapses: false`, the default), N^2 with them; the same
+number that bounds an integer `initial_connections` and an event's `until`
+(`growsim validate` prints it). It saves typing N(N-1) and follows N when a sweep changes
+the network's size:
+
+```yaml
+network:
+  geometry: {kind: random_points, n: 64}
+growth:
+  initial_connections: all    # 64 x 63 = 4032 synapses
+  events: []
+```
+
+Which rule places them does not matter (all are placed; each starts at the weight
+`network.w_rec` drew for it), though the rule still runs once, and the run file's
+`/events` records them as the initial `add_connections` row (`requested` is the count).
+An `add_connections` event then has nothing to add, and is refused; a chain of modules has
+no synapses to place, so `all` is refused there as any number is. Integers keep their
+meaning.
+
+"""
 
 
 def wiring_section() -> list[str]:
@@ -156,6 +216,7 @@ def wiring_section() -> list[str]:
 def render() -> str:
     lines = [HEADER, "## Sections", ""]
     lines += model_section(models.Spec, "", set())
+    lines += GUIDE.splitlines()
     lines += wiring_section()
     text = "\n".join(lines)
     while "\n\n\n" in text:

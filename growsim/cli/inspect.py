@@ -151,7 +151,8 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     task = spec.get("task", {})
     names = run.tasks
     shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:4])}, ... {names[-1]}"
-    rows.append(("tasks", f"{len(names)} from {task.get('suite', '?')}: {shown}"))
+    drawn = f" ({run.task_selection})" if run.task_selection.startswith("drawn") else ""
+    rows.append(("tasks", f"{len(names)} from {task.get('suite', '?')}{drawn}: {shown}"))
     log = spec.get("log", {})
     loss = f"{spec.get('train', {}).get('loss', '?')} loss"
     tests = f"{log.get('eval_batch_size')} test trials per task, Q by {log.get('modularity')}"

@@ -40,10 +40,12 @@ def validate(
             net = spec.network
             what = f"{net.n_modules} module(s) of {net.module_size} neurons, curriculum N = {spec.task.n_start}..{spec.task.n_max}"
         else:
-            what = (
-                f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, "
-                f"{spec.growth.initial_connections} initial synapses"
-            )
+            initial = prepared.initial_connections
+            every = " (all)" if spec.growth.initial_connections == "all" else ""
+            what = f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, {initial} initial synapses{every}"
+            draw = getattr(spec.task, "tasks", None)
+            if getattr(draw, "draw", None) is not None:
+                what += f", {draw.draw} tasks drawn per seed"
         seeds, ensemble = spec.seeds, ""
         if spec.is_ensemble:
             listed = ", ".join(map(str, seeds)) if len(seeds) <= 6 else f"{seeds[0]}..{seeds[-1]}"

@@ -34,6 +34,8 @@ class RunInfo:
     network_kind: str = "leaky_rnn"  # or "chain"
     spec_path: str | None = None
     base_dir: str | None = None  # where the spec's relative paths point
+    task_selection: str = ""  # how the tasks were chosen: all, listed, or drawn ... (empty: not Yang's tasks)
+    task_pool: tuple[str, ...] = ()  # the tasks they were drawn from, when drawn
 
 
 class Logger(Protocol):

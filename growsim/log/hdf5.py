@@ -246,6 +246,10 @@ class HDF5Logger:
         _describe(ds, "tasks/names")
         tasks.attrs["n_input"] = info.n_input
         tasks.attrs["n_output"] = info.n_output
+        if info.task_selection:  # Yang's tasks: all, listed, or drawn for this seed (from `pool`)
+            tasks.attrs["selection"] = info.task_selection
+        if info.task_pool:
+            tasks.attrs.create("pool", data=np.array(info.task_pool, dtype=object), dtype=_STR)
         for name in ("train", "series", "events", "snapshots", "final"):
             f.require_group(name)
         self.commit()

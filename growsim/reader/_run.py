@@ -206,6 +206,9 @@ class Run:
     spec_text: the spec file verbatim; ``spec_yaml``: the resolved spec as YAML.
     overrides: the ``--set`` arguments; ``tasks``: task names, in column order (a chain
         run's are the curriculum's levels, ``parity_2`` ...).
+    task_selection: how Yang's tasks were chosen (``/tasks`` attribute ``selection``):
+        ``all``, ``listed``, or ``drawn K of ... seed S`` (``task.tasks: {draw: K}``); ""
+        for a chain run or a file written before it existed.
     network_kind: ``leaky_rnn`` (Wu & Gu, Liu et al.) or ``chain`` (Hamidi et al.'s chain
         of modules on the parity curriculum).
     attrs: every root attribute, as plain Python values.
@@ -274,6 +277,7 @@ class Run:
         self.overrides: list[str] = _strings(spec["overrides"]) if "overrides" in spec else []
         self.spec_path: str | None = _py(spec.attrs["path"]) if "path" in spec.attrs else None
         self.tasks: list[str] = _strings(f["tasks/names"]) if "tasks/names" in f else []
+        self.task_selection: str = str(_py(f["tasks"].attrs.get("selection", ""))) if "tasks" in f else ""
         # Files written before the attribute existed are leaky-RNN runs (or say so in their spec).
         kind = attrs.get("network_kind") or self.spec.get("network", {}).get("kind") or "leaky_rnn"
         self.network_kind: str = str(kind)

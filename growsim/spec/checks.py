@@ -63,6 +63,16 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
     initial = spec.growth.initial_connections
     for i, event in enumerate(spec.growth.events):
         loc = ("growth", "events", i)
+        if initial == "all" and event.op == "add_connections":
+            issues.append(
+                issue_at(
+                    (*loc, "op"),
+                    "the network starts with every synapse it can have (growth.initial_connections: all), "
+                    "so add_connections would never add one",
+                    lines,
+                    sources,
+                )
+            )
         given = [name for name in ("every", "at", "when") if getattr(event, name) is not None]
         if len(given) != 1:
             issues.append(
@@ -84,7 +94,7 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
             start = event.start if event.start is not None else event.every
             if event.stop is not None and start is not None and event.stop < start:
                 issues.append(issue_at((*loc, "stop"), f"must be >= start ({start})", lines, sources))
-            if event.until is not None and event.until <= initial:
+            if event.until is not None and initial != "all" and event.until <= initial:
                 issues.append(
                     issue_at(
                         (*loc, "until"),
@@ -98,26 +108,38 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
 
 def check_tasks(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     from growsim.spec.loader import issue_at
-    from growsim.tasks import TASK_NAMES, canonical_task_name
+    from growsim.spec.models import TaskDraw
+    from growsim.tasks import TASK_NAMES
 
     issues = []
     task = spec.task
     if task.suite != "yang20":
         return issues
-    names = list(TASK_NAMES) if task.tasks == "all" else task.tasks
-    if task.tasks != "all":
-        if not task.tasks:
-            issues.append(issue_at(("task", "tasks"), "needs at least one task (or 'all')", lines, sources))
-        seen: dict[str, int] = {}
-        for i, name in enumerate(task.tasks):
-            try:
-                canonical = canonical_task_name(name)
-            except ValueError as exc:
-                issues.append(issue_at(("task", "tasks", i), str(exc), lines, sources))
-                continue
-            if canonical in seen:
-                issues.append(issue_at(("task", "tasks", i), f"{name!r} repeats task {seen[canonical]}", lines, sources))
-            seen[canonical] = i
+    tasks = task.tasks
+    if isinstance(tasks, TaskDraw):
+        loc = ("task", "tasks")
+        pool = list(TASK_NAMES)
+        if tasks.from_ is not None:
+            pool = _check_names(tasks.from_, (*loc, "from"), issues, lines, sources)
+        if tasks.from_ is None or len(pool) == len(tasks.from_):  # a pool with mistakes has no size yet
+            if pool and tasks.draw > len(pool):
+                where = "tasks in task.tasks.from" if tasks.from_ is not None else "Yang tasks"
+                issues.append(issue_at((*loc, "draw"), f"must be <= {len(pool)}, the number of {where}", lines, sources))
+        if task.task_probs is not None:
+            issues.append(
+                issue_at(
+                    ("task", "task_probs"),
+                    "cannot go with a drawn selection (task.tasks: {draw: ...}): which tasks a run trains on "
+                    "depends on its seed, so per-task probabilities have nothing fixed to refer to; "
+                    "list the tasks instead, or drop task_probs",
+                    lines,
+                    sources,
+                )
+            )
+        return issues
+    names = list(TASK_NAMES) if tasks == "all" else tasks
+    if tasks != "all":
+        _check_names(tasks, ("task", "tasks"), issues, lines, sources)
     if task.task_probs is not None:
         if len(task.task_probs) != len(names):
             issues.append(
@@ -126,6 +148,28 @@ def check_tasks(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
         elif sum(task.task_probs) <= 0:
             issues.append(issue_at(("task", "task_probs"), "must not be all zero", lines, sources))
     return issues
+
+
+def _check_names(names: list[str], loc: tuple, issues: list[SpecIssue], lines, sources) -> list[str]:
+    """Check a list of task names at `loc` (known, not repeated, not empty); return the
+    canonical names of those that are valid."""
+    from growsim.spec.loader import issue_at
+    from growsim.tasks import canonical_task_name
+
+    if not names:
+        issues.append(issue_at(loc, "needs at least one task" + (" (or 'all')" if loc[-1] == "tasks" else ""), lines, sources))
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        try:
+            canonical = canonical_task_name(name)
+        except ValueError as exc:
+            issues.append(issue_at((*loc, i), str(exc), lines, sources))
+            continue
+        if canonical in seen:
+            issues.append(issue_at((*loc, i), f"{name!r} repeats task {seen[canonical]}", lines, sources))
+            continue
+        seen[canonical] = i
+    return list(seen)
 
 
 def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:

@@ -260,11 +260,19 @@ def _has(node, item) -> bool:
     )
 
 
+def _unwrap(ann: Any) -> Any:
+    """The type inside Annotated[...] (a union member may carry a Tag)."""
+    while typing.get_origin(ann) is typing.Annotated:
+        ann = typing.get_args(ann)[0]
+    return ann
+
+
 def _pick_model(ann: Any, node: Any) -> Any:
     while typing.get_origin(ann) is typing.Annotated:
         ann = typing.get_args(ann)[0]
     if typing.get_origin(ann) in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+        members = [_unwrap(a) for a in typing.get_args(ann)]
+        members = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
         for m in members:
             for tag in ("kind", "op", "suite"):
                 f = m.model_fields.get(tag)
@@ -272,6 +280,12 @@ def _pick_model(ann: Any, node: Any) -> Any:
                     return m
         if len(members) == 1:
             return members[0]
+        # A mapping that leaves out its tag takes the member whose tag has a default
+        # (task.suite: yang20, network.kind: leaky_rnn; see Spec._default_kinds).
+        defaults = [m for m in members if any(
+            tag in m.model_fields and not m.model_fields[tag].is_required() for tag in ("kind", "op", "suite"))]
+        if isinstance(node, dict) and len(defaults) == 1 and not any(t in node for t in ("kind", "op", "suite")):
+            return defaults[0]
         return None
     return ann
 
@@ -299,7 +313,7 @@ def error_message(err: dict, model: type[BaseModel] | None) -> str:
         return "is required"
     if kind == "extra_forbidden":
         key = err["loc"][-1]
-        known = sorted(model.model_fields) if model is not None else []
+        known = sorted(f.alias or name for name, f in model.model_fields.items()) if model is not None else []
         close = difflib.get_close_matches(str(key), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         allowed = f" (allowed: {', '.join(known)})" if known and not close else ""

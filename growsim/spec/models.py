@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 
 class StrictModel(BaseModel):
@@ -261,11 +261,32 @@ GrowthEvent = Annotated[
 ]
 
 
+def _count_or_all(value: Any) -> str | None:
+    """Which form `growth.initial_connections` takes: a count, or the word all."""
+    if isinstance(value, str):
+        return "all"
+    if isinstance(value, (int, float)):
+        return "count"
+    return None
+
+
+InitialConnections = Annotated[
+    Annotated[Annotated[int, Field(ge=0)], Tag("count")] | Annotated[Literal["all"], Tag("all")],
+    Discriminator(
+        _count_or_all,
+        custom_error_type="count_or_all",
+        custom_error_message="must be a number of synapses (an integer >= 0) or all",
+    ),
+]
+
+
 class GrowthSpec(StrictModel):
     """The growth program: the initial synapses, then events that change the network."""
 
-    initial_connections: int = Field(
-        0, ge=0, description="Synapses placed by the wiring rule before training (0 for add_conn, 800 for fix_conn)."
+    initial_connections: InitialConnections = Field(
+        0,
+        description="Synapses placed by the wiring rule before training, an integer >= 0 (0 for add_conn, 800 for "
+        "fix_conn), or all: every synapse the network can have (N(N-1) without autapses, N^2 with them).",
     )
     new_synapse: NewSynapseInit = Field(NewSynapseInit(), description="Starting weight of added synapses.")
     events: list[GrowthEvent] = Field(default_factory=list, description="Growth events, in order of priority.")
@@ -274,12 +295,51 @@ class GrowthSpec(StrictModel):
 # --- task ---------------------------------------------------------------------------
 
 
+class TaskDraw(StrictModel):
+    """`tasks: {draw: K}`: K distinct tasks drawn for each seed, without replacement, from the
+    run's own random stream `task_selection`; the same seed draws the same tasks, and no other
+    stream moves. The drawn tasks are trained in Yang's order, and the run file lists them
+    (/tasks/names; its attribute `selection` says they were drawn)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    draw: int = Field(ge=1, description="How many tasks each seed trains on (K).")
+    from_: list[str] | None = Field(
+        None,
+        alias="from",
+        description="The pool drawn from (Yang's names or neurogym's); default all 20 Yang tasks.",
+    )
+
+
+def _tasks_form(value: Any) -> str | None:
+    """Which form `task.tasks` takes: all, a list of names, or a draw."""
+    if isinstance(value, (dict, TaskDraw)):
+        return "mapping"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, str):
+        return "all"
+    return None
+
+
+TasksForm = Annotated[
+    Annotated[Literal["all"], Tag("all")] | Annotated[list[str], Tag("list")] | Annotated[TaskDraw, Tag("mapping")],
+    Discriminator(
+        _tasks_form,
+        custom_error_type="tasks_form",
+        custom_error_message="must be all, a list of task names, or a draw such as {draw: 3}",
+    ),
+]
+
+
 class TaskSpec(StrictModel):
     """Yang et al.'s 20 cognitive tasks (the default suite)."""
 
     suite: Literal["yang20"] = Field("yang20", description="Task suite.")
-    tasks: Literal["all"] | list[str] = Field(
-        "all", description="Which tasks are sampled (Yang's names or neurogym's); 'all' for the 20."
+    tasks: TasksForm = Field(
+        "all",
+        description="Which tasks are sampled: all (the 20), a list of names (Yang's or neurogym's), or "
+        "{draw: K, from: [names]}: K tasks drawn per seed (see Choosing the tasks).",
     )
     task_probs: list[Annotated[float, Field(ge=0)]] | None = Field(
         None, description="Relative probability of each task in `tasks` (default uniform)."
@@ -468,8 +528,9 @@ class Spec(StrictModel):
     seed: Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | SeedCount = Field(
         0,
         description=(
-            "Seeds every random stream (init, wiring, task, noise, eval, geometry). A list of seeds, or "
-            "{count: n, first: s}, asks for an ensemble: one run (and one HDF5 file) per seed, trained together."
+            "Seeds every random stream (init, wiring, task, noise, eval, geometry, task_selection). A list of "
+            "seeds, or {count: n, first: s}, asks for an ensemble: one run (and one HDF5 file) per seed, trained "
+            "together."
         ),
     )
     network: AnyNetworkSpec = Field(description="Neurons, their geometry and dynamics, and initial weights.")

@@ -26,6 +26,7 @@ from growsim.tasks.yang import (
     TrialBatch,
     YangSuite,
     canonical_task_name,
+    draw_tasks,
     performance,
     popvec,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "TrialBatch",
     "YangSuite",
     "canonical_task_name",
+    "draw_tasks",
     "performance",
     "popvec",
 ]

@@ -48,6 +48,7 @@ __all__ = [
     "TrialBatch",
     "YangSuite",
     "canonical_task_name",
+    "draw_tasks",
     "popvec",
     "performance",
 ]
@@ -109,6 +110,25 @@ def canonical_task_name(name: str) -> str:
     close = difflib.get_close_matches(key, list(TASK_NAMES) + list(TASK_ALIASES), n=3)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise ValueError(f"unknown Yang task {name!r}{hint} (known: {', '.join(TASK_NAMES)})")
+
+
+def draw_tasks(rng: np.random.Generator, k: int, pool: Sequence[str] = TASK_NAMES) -> tuple[str, ...]:
+    """``k`` distinct tasks of ``pool``, drawn without replacement, in Yang's order.
+
+    The pool (names or neurogym aliases, no repeats) is put in the order of TASK_NAMES
+    first, so the draw does not depend on the order it was written in; then one call,
+    ``rng.choice(len(pool), size=k, replace=False)``, picks the tasks, and they are
+    returned in the order of TASK_NAMES too. Drawing all of the pool gives the pool.
+    """
+    canon = [canonical_task_name(t) for t in pool]
+    if len(set(canon)) != len(canon):
+        raise ValueError(f"duplicate tasks in the pool {list(pool)}")
+    k = int(k)
+    if not 1 <= k <= len(canon):
+        raise ValueError(f"can draw 1 to {len(canon)} tasks from this pool, not {k}")
+    ordered = sorted(canon, key=_RULE_INDEX.__getitem__)
+    picked = rng.choice(len(ordered), size=k, replace=False)
+    return tuple(ordered[i] for i in sorted(int(i) for i in picked))
 
 
 @dataclass(frozen=True, eq=False)

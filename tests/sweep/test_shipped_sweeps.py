@@ -26,3 +26,16 @@ def test_wu_gu_fig3_is_six_conditions_by_ten_seeds():
     assert specs == {f"{mode}_{rule}.yaml" for mode in ("add_conn", "fix_conn") for rule in ("distance", "random", "mixture")}
     assert points[0].name == "spec=add_conn_distance__seed=0" and points[-1].name == "spec=fix_conn_mixture__seed=9"
     assert all(p.overrides == (f"seed={p.varied['seed']}",) for p in points)
+
+
+def test_wu_gu_fig2_is_four_sizes_by_six_numbers_of_tasks_by_five_seeds():
+    full = expand(ROOT / "sweeps" / "wu_gu_fig2.yaml")
+    compressed = expand(ROOT / "sweeps" / "wu_gu_fig2_compressed.yaml")
+    assert len(full) == len(compressed) == 120 and len({p.name for p in full}) == 120
+    assert full[0].name == "n=64__draw=1__seed=0" and full[-1].name == "n=16__draw=20__seed=4"
+    assert {p.varied["network.geometry.n"] for p in full} == {64, 32, 25, 16}
+    assert {p.varied["task.tasks.draw"] for p in full} == {1, 3, 5, 10, 15, 20}
+    # the reduced protocol is the same points with three overrides more
+    reduced = ("train.batches=6000", "log.every=500", "log.eval_batch_size=128")
+    for a, b in zip(full, compressed, strict=True):
+        assert a.name == b.name and a.spec == b.spec and b.overrides == (*reduced, *a.overrides)
