@@ -153,7 +153,7 @@ def build_fig3(ledger, out_dir: Path) -> Output:
                 t = two_sample(a, b)
                 table.append([rl, name, f"{len(add)} / {len(fix)}", fmt_mean_sem(a), fmt_mean_sem(b),
                               f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}", f"{fmt(t['welch_t'], 2)} ({fmt(t['welch_p'], 2)})",
-                              f"{fmt(t['mwu_u'], 3)} ({fmt(t['mwu_p'], 2)})"])
+                              f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt(t['mwu_p'], 2)})"])
                 for cond, values in (("add_conn", a), ("fix_conn", b)):
                     m, s, n = mean_sem(values)
                     rows_csv += [dict(protocol=protocol, rule=rl, group=cond, metric=metric, statistic=st, value=v)
