@@ -33,7 +33,7 @@ not edit it by hand.*
 
 Paths such as `growth.events[0].every` are how errors and `--set` name a field:
 
-    growsim run specs/add_conn_distance.yaml --set growth.events[0].every=250 --set seed=3
+    growsim run specs/add_conn_distance.yaml --set 'growth.events[0].every=250' --set seed=3   # quoted: zsh expands [0]
 """
 
 
