@@ -68,12 +68,17 @@ def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[st
 
 
 def fmt(value: float, digits: int = 3) -> str:
-    """A table cell: NaN as a dash, p values and the like with ``digits`` significant digits."""
+    """A table cell: NaN as a dash, ``digits`` decimals (``digits`` significant digits from 1000 up)."""
     if value is None or not math.isfinite(value):
         return "–"
-    if value != 0 and abs(value) < 10 ** -(digits):
-        return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}g}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+
+
+def fmt_p(value: float) -> str:
+    """A p value: two significant digits, in scientific notation below 0.001."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.1e}" if value < 1e-3 else f"{value:.2g}"
 
 
 def fmt_mean_sem(values: Sequence[float | None], digits: int = 3) -> str:

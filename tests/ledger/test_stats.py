@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from growsim.ledger._stats import correlation, fmt, mean_sem, two_sample
+from growsim.ledger._stats import correlation, fmt, fmt_p, mean_sem, two_sample
 
 A = [0.52, 0.47, 0.55, 0.49, 0.51]
 B = [0.41, 0.44, 0.38, 0.40]
@@ -53,4 +53,5 @@ def test_correlation_by_hand():
 
 
 def test_fmt():
-    assert fmt(float("nan")) == "–" and fmt(0.12345) == "0.123" and fmt(1.2e-5, 2) == "1.2e-05"
+    assert fmt(float("nan")) == "–" and fmt(0.12345) == "0.123" and fmt(-0.000859) == "-0.001" and fmt(12345.6) == "1.23e+04"
+    assert fmt_p(0.5012) == "0.5" and fmt_p(0.0123) == "0.012" and fmt_p(2.34e-6) == "2.3e-06" and fmt_p(float("nan")) == "–"

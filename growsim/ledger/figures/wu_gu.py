@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, mean_sem, two_sample
+from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, fmt_p, mean_sem, two_sample
 from growsim.ledger.figures import Output, figure, markdown_table
 
 CONDITIONS = ("add_conn", "fix_conn")
@@ -114,8 +114,8 @@ def _scatter(groups, rules, path, title, out):
                 perf = [_final(r, "perf_mean") for r in records]
                 ax.scatter(q, perf, s=14, color=COLORS[cond], label=f"{cond} (n = {len(records)})", alpha=0.85)
                 c = correlation(q, perf)
-                text.append(f"{cond}: r = {fmt(c['pearson_r'], 2)} (p {fmt(c['pearson_p'], 2)}), "
-                            f"ρ = {fmt(c['spearman_rho'], 2)} (p {fmt(c['spearman_p'], 2)})")
+                text.append(f"{cond}: r = {fmt(c['pearson_r'], 2)} (p {fmt_p(c['pearson_p'])}), "
+                            f"ρ = {fmt(c['spearman_rho'], 2)} (p {fmt_p(c['spearman_p'])})")
             ax.set_title(rl)
             ax.set_xlabel("final modularity Q")
             ax.legend(loc="lower left")
@@ -152,8 +152,8 @@ def build_fig3(ledger, out_dir: Path) -> Output:
                 b = [_final(r, metric) for r in fix]
                 t = two_sample(a, b)
                 table.append([rl, name, f"{len(add)} / {len(fix)}", fmt_mean_sem(a), fmt_mean_sem(b),
-                              f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}", f"{fmt(t['welch_t'], 2)} ({fmt(t['welch_p'], 2)})",
-                              f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt(t['mwu_p'], 2)})"])
+                              f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}", f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
+                              f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"])
                 for cond, values in (("add_conn", a), ("fix_conn", b)):
                     m, s, n = mean_sem(values)
                     rows_csv += [dict(protocol=protocol, rule=rl, group=cond, metric=metric, statistic=st, value=v)
@@ -162,8 +162,8 @@ def build_fig3(ledger, out_dir: Path) -> Output:
                              for k, v in t.items()]
             for cond, records_c in (("add_conn", add), ("fix_conn", fix)):
                 c = correlation([_final(r, "modularity_q") for r in records_c], [_final(r, "perf_mean") for r in records_c])
-                corr_rows.append([rl, cond, str(c["n"]), f"{fmt(c['pearson_r'])} ({fmt(c['pearson_p'], 2)})",
-                                  f"{fmt(c['spearman_rho'])} ({fmt(c['spearman_p'], 2)})"])
+                corr_rows.append([rl, cond, str(c["n"]), f"{fmt(c['pearson_r'])} ({fmt_p(c['pearson_p'])})",
+                                  f"{fmt(c['spearman_rho'])} ({fmt_p(c['spearman_p'])})"])
                 rows_csv += [dict(protocol=protocol, rule=rl, group=cond, metric="perf_mean~modularity_q", statistic=k, value=v)
                              for k, v in c.items()]
         md += ["### Fig. 3A/B: final Q and performance, add_conn against fix_conn", "",
@@ -271,8 +271,8 @@ def build_fig2(ledger, out_dir: Path) -> Output:
                                  for st, v in (("n", n), ("mean", m), ("sem", s))]
             runs = [r for k in ks for r in groups[(size, k)]]
             c = correlation([len(r["tasks"]) for r in runs], [_final(r, "modularity_q") for r in runs])
-            trend.append([str(size), str(c["n"]), f"{fmt(c['spearman_rho'])} ({fmt(c['spearman_p'], 2)})",
-                          f"{fmt(c['pearson_r'])} ({fmt(c['pearson_p'], 2)})"])
+            trend.append([str(size), str(c["n"]), f"{fmt(c['spearman_rho'])} ({fmt_p(c['spearman_p'])})",
+                          f"{fmt(c['pearson_r'])} ({fmt_p(c['pearson_p'])})"])
             rows_csv += [dict(protocol=protocol, n_neurons=size, n_tasks="all", statistic=k, metric="modularity_q~n_tasks", value=v)
                          for k, v in c.items()]
         md += [markdown_table(["N", "tasks", "n", "final Q", "final performance"], table), "",
