@@ -38,10 +38,12 @@ def git_commit() -> str:
     root = _PACKAGE.parent
     if not (root / ".git").exists():
         return ""
+    # fsmonitor off: a repository's config could name a program for git status to run.
+    git = ["git", "-c", "core.fsmonitor=false", "-C", str(root)]
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+        head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
-        changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", _PACKAGE.name],
+        changed = subprocess.run([*git, "status", "--porcelain", "--", _PACKAGE.name],
                                  capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
