@@ -102,24 +102,23 @@ def _scatter(groups, rules, path, title, out):
     from growsim.plots._common import new_figure, style
 
     with style():
-        fig = new_figure(max(6.5, 3.3 * len(rules)), 3.2)
+        fig = new_figure(max(6.5, 3.3 * len(rules)), 4.0)
         axes = fig.subplots(1, len(rules), squeeze=False)[0]
         for ax, rl in zip(axes, rules):
-            text = []
             for cond in CONDITIONS:
                 records = groups.get((rl, cond), [])
                 if not records:
                     continue
                 q = [_final(r, "modularity_q") for r in records]
                 perf = [_final(r, "perf_mean") for r in records]
-                ax.scatter(q, perf, s=14, color=COLORS[cond], label=f"{cond} (n = {len(records)})", alpha=0.85)
                 c = correlation(q, perf)
-                text.append(f"{cond}: r = {fmt(c['pearson_r'], 2)} (p {fmt_p(c['pearson_p'])}), "
-                            f"ρ = {fmt(c['spearman_rho'], 2)} (p {fmt_p(c['spearman_p'])})")
+                label = (f"{cond} (n = {len(records)})\nr = {fmt(c['pearson_r'], 2)} (p {fmt_p(c['pearson_p'])}), "
+                         f"ρ = {fmt(c['spearman_rho'], 2)} (p {fmt_p(c['spearman_p'])})")
+                ax.scatter(q, perf, s=14, color=COLORS[cond], label=label, alpha=0.85)
             ax.set_title(rl)
             ax.set_xlabel("final modularity Q")
-            ax.legend(loc="lower left")
-            ax.text(0.02, 0.98, "\n".join(text), transform=ax.transAxes, va="top", fontsize=6.5)
+            # Below the panel: the correlations' text would hide points inside it.
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=6.5, ncol=1)
         axes[0].set_ylabel("final mean performance")
         fig.suptitle(title)
     _save(fig, path, out)
