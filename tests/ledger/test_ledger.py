@@ -209,3 +209,28 @@ def test_fig2_builder_groups_by_size_and_number_of_tasks(tmp_path):
     rho = sum((a - mx) * (b - my) for a, b in zip(rx, ry)) / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
     (got,) = [float(r["value"]) for r in rows if r["n_neurons"] == "16" and r["statistic"] == "spearman_rho"]
     assert got == pytest.approx(rho, rel=1e-5)
+
+
+def test_readme_claims_on_fig3_hold_in_the_ledger(tmp_path):
+    """README.md and results/wu_gu/README.md state Fig. 3's reduced-protocol outcome; the
+    committed records must give it."""
+    copy = tmp_path / "fig3"
+    shutil.copytree(ROOT / "results" / "wu_gu" / "fig3", copy)
+    build(copy)
+    rows = [r for r in csv.DictReader(open(copy / "summary.csv")) if r["protocol"] == "compressed80"]
+
+    def stat(rule, group, metric, statistic):
+        (row,) = [r for r in rows if (r["rule"], r["group"], r["metric"], r["statistic"]) == (rule, group, metric, statistic)]
+        return float(row["value"])
+
+    expected_diff = {"distance": 0.048, "random": 0.060, "mixture": 0.065}
+    for rule, diff in expected_diff.items():
+        for group in ("add_conn", "fix_conn"):
+            assert stat(rule, group, "modularity_q", "n") == 10
+        assert stat(rule, "add_conn-fix_conn", "modularity_q", "diff") == pytest.approx(diff, abs=5e-4)
+        assert stat(rule, "add_conn-fix_conn", "modularity_q", "welch_p") < 1e-5
+        for group in ("add_conn", "fix_conn"):  # Fig. 3C: no correlation has p < 0.16
+            for test in ("pearson_p", "spearman_p"):
+                assert stat(rule, group, "perf_mean~modularity_q", test) >= 0.16
+    assert stat("distance", "add_conn-fix_conn", "perf_mean", "diff") == pytest.approx(0.027, abs=5e-4)
+    assert stat("distance", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.0025, abs=5e-5)
