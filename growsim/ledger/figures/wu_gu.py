@@ -124,6 +124,32 @@ def _scatter(groups, rules, path, title, out):
     _save(fig, path, out)
 
 
+def _trajectories(groups, rules, path, title, out):
+    """Mean performance against mean Q along training, one line per condition (the paper's
+    Fig. 3C draws lines of the mean of 10 runs)."""
+    from growsim.plots._common import new_figure, style
+
+    with style():
+        fig = new_figure(max(6.5, 3.3 * len(rules)), 3.0)
+        axes = fig.subplots(1, len(rules), squeeze=False)[0]
+        for ax, rl in zip(axes, rules):
+            for cond in CONDITIONS:
+                records = groups.get((rl, cond), [])
+                if not records:
+                    continue
+                steps, q, _, n = _curves(records, "modularity_q")
+                _, perf, _, _ = _curves(records, "perf_mean")
+                keep = steps > 0  # step 0: no synapse yet under add_conn, Q 0 by definition
+                ax.plot(q[keep], perf[keep], "o-", ms=2.5, lw=1.2, color=COLORS[cond], label=f"{cond} (n = {int(n.max())})")
+                ax.annotate("end", (q[-1], perf[-1]), fontsize=6.5, color=COLORS[cond], xytext=(3, -8), textcoords="offset points")
+            ax.set_title(rl)
+            ax.set_xlabel("modularity Q (mean over runs)")
+            ax.legend(loc="best")
+        axes[0].set_ylabel("mean performance (mean over runs)")
+        fig.suptitle(title)
+    _save(fig, path, out)
+
+
 @figure("wu_gu_fig3")
 def build_fig3(ledger, out_dir: Path) -> Output:
     out = Output()
@@ -141,7 +167,9 @@ def build_fig3(ledger, out_dir: Path) -> Output:
                        out_dir / "figures" / f"{protocol}_fig3a.png", out)
         _over_training(groups, rules, "perf_mean", "mean performance", f"{tag}B, performance over training",
                        out_dir / "figures" / f"{protocol}_fig3b.png", out)
-        _scatter(groups, rules, out_dir / "figures" / f"{protocol}_fig3c.png", f"{tag}C, performance against Q", out)
+        _scatter(groups, rules, out_dir / "figures" / f"{protocol}_fig3c.png", f"{tag}C, final performance against final Q", out)
+        _trajectories(groups, rules, out_dir / "figures" / f"{protocol}_fig3c_training.png",
+                      f"{tag}C, performance against Q along training", out)
 
         table, corr_rows = [], []
         for rl in rules:
