@@ -234,3 +234,22 @@ def test_readme_claims_on_fig3_hold_in_the_ledger(tmp_path):
                 assert stat(rule, group, "perf_mean~modularity_q", test) >= 0.16
     assert stat("distance", "add_conn-fix_conn", "perf_mean", "diff") == pytest.approx(0.027, abs=5e-4)
     assert stat("distance", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.0025, abs=5e-5)
+
+
+def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
+    """results/wu_gu/README.md: at N = 16 and 25 (2 seeds each), performance is lower at 16
+    for every number of tasks, and Q shows no trend with it (Spearman p 0.35 and 0.24)."""
+    copy = tmp_path / "fig2"
+    shutil.copytree(ROOT / "results" / "wu_gu" / "fig2", copy)
+    build(copy)
+    rows = [r for r in csv.DictReader(open(copy / "summary.csv")) if r["protocol"] == "compressed"]
+
+    def stat(n, k, metric, statistic):
+        (row,) = [r for r in rows if (r["n_neurons"], r["n_tasks"], r["metric"], r["statistic"]) == (str(n), str(k), metric, statistic)]
+        return float(row["value"])
+
+    for k in (1, 3, 5, 10, 15, 20):
+        assert stat(16, k, "perf_mean", "n") == stat(25, k, "perf_mean", "n") == 2
+        assert stat(16, k, "perf_mean", "mean") < stat(25, k, "perf_mean", "mean")
+    assert stat(16, "all", "modularity_q~n_tasks", "spearman_p") == pytest.approx(0.35, abs=0.005)
+    assert stat(25, "all", "modularity_q~n_tasks", "spearman_p") == pytest.approx(0.24, abs=0.005)
