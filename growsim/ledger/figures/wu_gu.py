@@ -74,51 +74,57 @@ def _save(fig, path: Path, out: Output) -> None:
     out.files.append(path)
 
 
+def _rule_panels(groups, rules, height: float, draw):
+    """A figure of one panel per wiring rule; ``draw(ax, condition, records)`` for each
+    condition that has runs. Call inside the house style."""
+    from growsim.plots._common import new_figure
+
+    fig = new_figure(max(6.5, 3.3 * len(rules)), height)
+    axes = fig.subplots(1, len(rules), squeeze=False)[0]
+    for ax, rl in zip(axes, rules):
+        for cond in CONDITIONS:
+            records = groups.get((rl, cond), [])
+            if records:
+                draw(ax, cond, records)
+        ax.set_title(rl)
+    return fig, axes
+
+
 def _over_training(groups, rules, metric, ylabel, title, path, out):
-    from growsim.plots._common import new_figure, style
+    from growsim.plots._common import style
+
+    def draw(ax, cond, records):
+        steps, mean, sem, n = _curves(records, metric)
+        ns = sorted(set(n.tolist()))
+        label = f"{cond} (n = {ns[0]})" if len(ns) == 1 else f"{cond} (n = {ns[0]} to {ns[-1]})"
+        ax.plot(steps, mean, color=COLORS[cond], lw=1.4, label=label)
+        ax.fill_between(steps, mean - np.nan_to_num(sem), mean + np.nan_to_num(sem), color=COLORS[cond], alpha=0.25, lw=0)
+        ax.set_xlabel("training batches")
+        ax.legend(loc="best")
 
     with style():
-        fig = new_figure(max(6.5, 3.3 * len(rules)), 3.0)
-        axes = fig.subplots(1, len(rules), squeeze=False)[0]
-        for ax, rl in zip(axes, rules):
-            for cond in CONDITIONS:
-                records = groups.get((rl, cond), [])
-                if not records:
-                    continue
-                steps, mean, sem, n = _curves(records, metric)
-                ns = sorted(set(n.tolist()))
-                label = f"{cond} (n = {ns[0]})" if len(ns) == 1 else f"{cond} (n = {ns[0]} to {ns[-1]})"
-                ax.plot(steps, mean, color=COLORS[cond], lw=1.4, label=label)
-                ax.fill_between(steps, mean - np.nan_to_num(sem), mean + np.nan_to_num(sem), color=COLORS[cond], alpha=0.25, lw=0)
-            ax.set_title(rl)
-            ax.set_xlabel("training batches")
-            ax.legend(loc="best")
+        fig, axes = _rule_panels(groups, rules, 3.0, draw)
         axes[0].set_ylabel(ylabel)
         fig.suptitle(title)
     _save(fig, path, out)
 
 
 def _scatter(groups, rules, path, title, out):
-    from growsim.plots._common import new_figure, style
+    from growsim.plots._common import style
+
+    def draw(ax, cond, records):
+        q = [_final(r, "modularity_q") for r in records]
+        perf = [_final(r, "perf_mean") for r in records]
+        c = correlation(q, perf)
+        label = (f"{cond} (n = {len(records)})\nr = {fmt(c['pearson_r'], 2)} (p {fmt_p(c['pearson_p'])}), "
+                 f"ρ = {fmt(c['spearman_rho'], 2)} (p {fmt_p(c['spearman_p'])})")
+        ax.scatter(q, perf, s=14, color=COLORS[cond], label=label, alpha=0.85)
+        ax.set_xlabel("final modularity Q")
+        # Below the panel: the correlations' text would hide points inside it.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=6.5, ncol=1)
 
     with style():
-        fig = new_figure(max(6.5, 3.3 * len(rules)), 4.0)
-        axes = fig.subplots(1, len(rules), squeeze=False)[0]
-        for ax, rl in zip(axes, rules):
-            for cond in CONDITIONS:
-                records = groups.get((rl, cond), [])
-                if not records:
-                    continue
-                q = [_final(r, "modularity_q") for r in records]
-                perf = [_final(r, "perf_mean") for r in records]
-                c = correlation(q, perf)
-                label = (f"{cond} (n = {len(records)})\nr = {fmt(c['pearson_r'], 2)} (p {fmt_p(c['pearson_p'])}), "
-                         f"ρ = {fmt(c['spearman_rho'], 2)} (p {fmt_p(c['spearman_p'])})")
-                ax.scatter(q, perf, s=14, color=COLORS[cond], label=label, alpha=0.85)
-            ax.set_title(rl)
-            ax.set_xlabel("final modularity Q")
-            # Below the panel: the correlations' text would hide points inside it.
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=6.5, ncol=1)
+        fig, axes = _rule_panels(groups, rules, 4.0, draw)
         axes[0].set_ylabel("final mean performance")
         fig.suptitle(title)
     _save(fig, path, out)
@@ -127,24 +133,19 @@ def _scatter(groups, rules, path, title, out):
 def _trajectories(groups, rules, path, title, out):
     """Mean performance against mean Q along training, one line per condition (the paper's
     Fig. 3C draws lines of the mean of 10 runs)."""
-    from growsim.plots._common import new_figure, style
+    from growsim.plots._common import style
+
+    def draw(ax, cond, records):
+        steps, q, _, n = _curves(records, "modularity_q")
+        _, perf, _, _ = _curves(records, "perf_mean")
+        keep = steps > 0  # step 0: no synapse yet under add_conn, Q 0 by definition
+        ax.plot(q[keep], perf[keep], "o-", ms=2.5, lw=1.2, color=COLORS[cond], label=f"{cond} (n = {int(n.max())})")
+        ax.annotate("end", (q[-1], perf[-1]), fontsize=6.5, color=COLORS[cond], xytext=(3, -8), textcoords="offset points")
+        ax.set_xlabel("modularity Q (mean over runs)")
+        ax.legend(loc="best")
 
     with style():
-        fig = new_figure(max(6.5, 3.3 * len(rules)), 3.0)
-        axes = fig.subplots(1, len(rules), squeeze=False)[0]
-        for ax, rl in zip(axes, rules):
-            for cond in CONDITIONS:
-                records = groups.get((rl, cond), [])
-                if not records:
-                    continue
-                steps, q, _, n = _curves(records, "modularity_q")
-                _, perf, _, _ = _curves(records, "perf_mean")
-                keep = steps > 0  # step 0: no synapse yet under add_conn, Q 0 by definition
-                ax.plot(q[keep], perf[keep], "o-", ms=2.5, lw=1.2, color=COLORS[cond], label=f"{cond} (n = {int(n.max())})")
-                ax.annotate("end", (q[-1], perf[-1]), fontsize=6.5, color=COLORS[cond], xytext=(3, -8), textcoords="offset points")
-            ax.set_title(rl)
-            ax.set_xlabel("modularity Q (mean over runs)")
-            ax.legend(loc="best")
+        fig, axes = _rule_panels(groups, rules, 3.0, draw)
         axes[0].set_ylabel("mean performance (mean over runs)")
         fig.suptitle(title)
     _save(fig, path, out)
