@@ -26,6 +26,7 @@ def validate(
     """Find every mistake in each spec at once, each named by its YAML path and line."""
     from growsim.build import prepare
     from growsim.spec import SpecError, load_spec
+    from growsim.spec.models import TaskDraw
 
     failed = 0
     for path in specs:
@@ -43,9 +44,8 @@ def validate(
             initial = prepared.initial_connections
             every = " (all)" if spec.growth.initial_connections == "all" else ""
             what = f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, {initial} initial synapses{every}"
-            draw = getattr(spec.task, "tasks", None)
-            if getattr(draw, "draw", None) is not None:
-                what += f", {draw.draw} tasks drawn per seed"
+            if isinstance(getattr(spec.task, "tasks", None), TaskDraw):  # a parity task has no list
+                what += f", {spec.task.tasks.draw} tasks drawn per seed"
         seeds, ensemble = spec.seeds, ""
         if spec.is_ensemble:
             listed = ", ".join(map(str, seeds)) if len(seeds) <= 6 else f"{seeds[0]}..{seeds[-1]}"

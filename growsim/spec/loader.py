@@ -268,8 +268,7 @@ def _unwrap(ann: Any) -> Any:
 
 
 def _pick_model(ann: Any, node: Any) -> Any:
-    while typing.get_origin(ann) is typing.Annotated:
-        ann = typing.get_args(ann)[0]
+    ann = _unwrap(ann)
     if typing.get_origin(ann) in (typing.Union, types.UnionType):
         members = [_unwrap(a) for a in typing.get_args(ann)]
         members = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
