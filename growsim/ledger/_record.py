@@ -109,7 +109,10 @@ def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
         if status != "completed":
             reason = _text(attrs.get("status_reason", ""))
             raise RecordError(f"{path}: the run is {status}{f' ({reason})' if reason else ''}; only completed runs count")
-        spec = json.loads(_text(f["spec/resolved_json"][()]))
+        try:
+            spec = json.loads(_text(f["spec/resolved_json"][()]))
+        except (KeyError, ValueError) as exc:  # ValueError: JSONDecodeError
+            raise RecordError(f"{path}: no readable resolved spec in /spec/resolved_json ({exc})") from None
         tasks = [_text(t) for t in f["tasks/names"][()]] if "tasks/names" in f else []
         overrides = [_text(o) for o in f["spec/overrides"][()]] if "spec/overrides" in f else []
     # The reader aligns every series to its steps (columns that miss rows get NaN).

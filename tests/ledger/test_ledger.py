@@ -118,6 +118,12 @@ def test_adding_runs(tmp_path, small_runs):
         add(folder, [small_runs["killed"]], "tiny")
     assert add(folder, [small_runs["killed"]], "tiny", skip_unfinished=True).skipped[0][1] == "not completed"
     assert len(load(folder).records) == 1
+    # A file that calls itself a completed growsim run but holds no spec.
+    fake = tmp_path / "fake.h5"
+    with h5py.File(fake, "w") as f:
+        f.attrs["format"], f.attrs["status"] = "growsim-run", "completed"
+    with pytest.raises(LedgerError, match="no readable resolved spec"):
+        add(folder, [fake], "tiny")
 
 
 def test_the_fixture_run_is_the_same_run_as_a_fresh_one(small_runs, ledger):
