@@ -20,7 +20,11 @@ import torch
 from torch.nn import functional as F
 
 from growsim import losses
+from growsim.streams import substream_seed
 from growsim.tasks import Criterion, CurriculumState, ParitySuite, Piecewise, YangSuite, advance, parity_accuracy
+
+
+EVAL_BLOCK = 128  # test trials per block of an evaluation (its memory and its noise draws)
 
 
 @dataclass
@@ -32,9 +36,10 @@ class Evaluation:
     conditions: set[str] = field(default_factory=set)
 
 
-def on_device(piece: Piecewise, device: torch.device) -> torch.Tensor:
-    """The dense (T, B, ...) tensor of a piecewise-constant array, gathered on `device`."""
-    table = torch.from_numpy(piece.table).to(device, non_blocking=True)
+def on_device(piece: Piecewise, device: torch.device, trials: slice = slice(None)) -> torch.Tensor:
+    """The dense (T, B, ...) tensor of a piecewise-constant array (of some of its trials),
+    gathered on `device`."""
+    table = torch.from_numpy(piece.table[:, trials]).to(device, non_blocking=True)
     return table.index_select(0, torch.from_numpy(piece.index).to(device, non_blocking=True))
 
 
@@ -74,15 +79,17 @@ class YangObjective:
     def sample(self, rng: np.random.Generator, batch_size: int):
         return self.suite.sample(rng, batch_size)
 
-    def tensors(self, batch) -> dict[str, torch.Tensor]:
+    def tensors(self, batch, trials: slice = slice(None), with_x: bool = True) -> dict[str, torch.Tensor]:
         """A batch's inputs, cost mask and targets as (T, B, ...) tensors, made on the device.
 
         Only the few distinct rows of each array and the row of every step cross to the
         device; the gather that makes the dense tensor runs there.
         """
         target = ("y", "y") if self.loss_kind == "mse" else ("target", "target_class")
-        names = {"x": "x", "c_mask": "c_mask", target[0]: target[1]}  # tensor: the batch's array
-        return {key: on_device(batch.pieces[name], self.device) for key, name in names.items()}
+        names = {"c_mask": "c_mask", target[0]: target[1]}  # tensor: the batch's array
+        if with_x:
+            names["x"] = "x"
+        return {key: on_device(batch.pieces[name], self.device, trials) for key, name in names.items()}
 
     def loss_of(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
         """The loss of outputs `out` (before the readout nonlinearity) on a batch's tensors."""
@@ -96,17 +103,41 @@ class YangObjective:
 
     @torch.no_grad()
     def evaluate(self, network) -> Evaluation:
-        """Per-task test loss and performance on the same test trials at every evaluation."""
-        rng, gen = _seeded(self.eval_seed, self.device)
-        task_loss, perf = [], []
-        for task in self.suite.tasks:
-            batch = self.suite.sample(rng, self.eval_batch_size, task=task)
-            t = self.tensors(batch)
-            out, _ = network(t["x"], noise=self.eval_noise, generator=gen)
-            task_loss.append(float(self.loss_of(out, t)))
-            y_hat = losses.readout(out, self.loss_kind).cpu().numpy()
-            perf.append(float(np.mean(self.suite.performance(y_hat, batch.y_loc))))
-        task_loss_a, perf_a = np.array(task_loss), np.array(perf)
+        """Per-task test loss and performance on the same test trials at every evaluation.
+
+        The test trials of every task, and the noise, are the same at every evaluation. The
+        trials run in blocks of `EVAL_BLOCK`: trial i of every task gets the noise of row
+        i mod EVAL_BLOCK of block i // EVAL_BLOCK, drawn once per block (from its own seed)
+        for all tasks. So each task is scored exactly as if its own noise had been drawn
+        (independent across its trials and steps); only the tasks share one draw, which
+        costs one draw where there were twenty, and memory stays bounded by the block.
+        """
+        rng = np.random.Generator(np.random.PCG64(self.eval_seed))
+        batches = [self.suite.sample(rng, self.eval_batch_size, task=task) for task in self.suite.tasks]
+        n_trials, longest = self.eval_batch_size, max(b.n_steps for b in batches)
+        parts = losses.masked_mse_parts if self.loss_kind == "mse" else losses.masked_cross_entropy_parts
+        loss_sum, loss_weight, correct = np.zeros(len(batches)), np.zeros(len(batches)), np.zeros(len(batches))
+        for block, first in enumerate(range(0, n_trials, EVAL_BLOCK)):
+            trials = slice(first, min(first + EVAL_BLOCK, n_trials))
+            noise = None
+            if self.eval_noise:
+                gen = torch.Generator(device=self.device)
+                gen.manual_seed(substream_seed(self.eval_seed, block))
+                noise = network.external_noise(longest, trials.stop - first, gen)
+            for i, batch in enumerate(batches):
+                t = self.tensors(batch, trials, with_x=False)
+                x = batch.pieces["x"]
+                rows = torch.from_numpy(x.table[:, trials]).to(self.device)
+                drive = network.piecewise_drive(rows, torch.from_numpy(x.index).to(self.device), noise)
+                out = network.readout(network.rates(drive))
+                total, weight = parts(out, t["y"] if self.loss_kind == "mse" else t["target"], t["c_mask"])
+                loss_sum[i] += float(total)
+                loss_weight[i] += float(weight)
+                y_hat = losses.readout(out[-1:], self.loss_kind).cpu().numpy()  # scored at the last step
+                y_loc = batch.pieces["y_loc"]
+                correct[i] += self.suite.performance(y_hat, y_loc.table[y_loc.index[-1:], trials]).sum()
+        task_loss_a = loss_sum / np.maximum(loss_weight, 1e-12)
+        perf_a = correct / n_trials
         return Evaluation(
             scalars={"loss": float(task_loss_a.mean()), "perf_mean": float(perf_a.mean())},
             arrays={"perf": perf_a, "task_loss": task_loss_a},

@@ -34,3 +34,9 @@ def numpy_stream(seed: int, name: str) -> np.random.Generator:
 def stream_seed(seed: int, name: str) -> int:
     """A 63-bit integer seed for stream `name`, for generators that take one (torch)."""
     return int(seed_sequence(seed, name).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+def substream_seed(seed: int, index: int) -> int:
+    """A 63-bit integer seed for part `index` of a stream already seeded with `seed`
+    (the blocks of an evaluation's noise)."""
+    return int(np.random.SeedSequence(entropy=seed, spawn_key=(index,)).generate_state(2, np.uint64)[0] >> np.uint64(1))

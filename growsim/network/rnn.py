@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-ACTIVATIONS = {"relu": torch.relu, "softplus": nn.functional.softplus, "tanh": torch.tanh}
+from growsim.network._recurrence import ACTIVATIONS, leaky_recurrence
 
 
 class LeakyRNN(nn.Module):
@@ -42,7 +42,8 @@ class LeakyRNN(nn.Module):
             raise ValueError(f"alpha = dt/tau must be in (0, 1]; got {alpha}")
         self.alpha = float(alpha)
         self.activation = activation
-        self._f = ACTIVATIONS[activation]
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; one of {sorted(ACTIVATIONS)}")
         self.sigma_rec = float(sigma_rec)
         self.sigma_x = float(sigma_x)
         mask = mask.to(torch.bool)
@@ -76,14 +77,7 @@ class LeakyRNN(nn.Module):
 
     def rates(self, drive: torch.Tensor) -> torch.Tensor:
         """The rates (T, B, N) the recurrence makes of an external drive (T, B, N), from rest."""
-        h = drive.new_zeros(drive.shape[1:])
-        w_rec_t = self.w_rec.t()
-        f, alpha = self._f, self.alpha
-        rates = []
-        for drive_t in drive.unbind(0):  # unbind: no per-step gradient buffer for drive
-            h = torch.lerp(h, f(torch.addmm(drive_t, h, w_rec_t)), alpha)
-            rates.append(h)
-        return torch.stack(rates)
+        return leaky_recurrence(drive, self.w_rec, self.alpha, self.activation)
 
     def drive(self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
         """The external input to every neuron at every step, noise included: (T, B, N).
@@ -92,14 +86,46 @@ class LeakyRNN(nn.Module):
         """
         steps, batch, _ = x.shape
         scale = math.sqrt(2.0 / self.alpha)
+        # Each noise is drawn already scaled (normal_ with its std: the same numbers as
+        # std * randn) into a buffer of its own, to which the rest is added in place.
         if noise and self.sigma_x > 0:
-            x = x + (scale * self.sigma_x) * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        # The input drive of every step at once: one large matmul instead of T small ones.
-        drive = torch.addmm(self.b_rec, x.reshape(steps * batch, -1), self.w_in.t()).view(steps, batch, -1)
+            x = torch.empty_like(x).normal_(0.0, scale * self.sigma_x, generator=generator).add_(x)
+        bias = self.b_rec
         if noise and self.sigma_rec > 0:
-            drive = drive + (scale * self.sigma_rec) * torch.randn(
-                drive.shape, generator=generator, device=x.device, dtype=x.dtype
-            )
+            rec_noise = x.new_empty(steps * batch, self.n_neurons)
+            bias = rec_noise.normal_(0.0, scale * self.sigma_rec, generator=generator).add_(self.b_rec)
+        # The input drive of every step at once: one large matmul instead of T small ones.
+        return torch.addmm(bias, x.reshape(steps * batch, -1), self.w_in.t()).view(steps, batch, -1)
+
+    def external_noise(self, steps: int, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The noise part of the drive, W_in n_x + n_rec, as (T, B, N); zeros without noise.
+
+        `drive(x) == drive(x, noise=False) + external_noise(...)` in distribution; the input
+        noise is drawn first, then the recurrent noise, as `drive` draws them.
+        """
+        scale = math.sqrt(2.0 / self.alpha)
+        w_in = self.w_in.detach()
+        x_noise = None
+        if self.sigma_x > 0:
+            x_noise = w_in.new_empty(steps * batch, w_in.shape[1])
+            x_noise.normal_(0.0, scale * self.sigma_x, generator=generator)
+        noise = w_in.new_zeros(steps * batch, self.n_neurons)
+        if self.sigma_rec > 0:
+            noise.normal_(0.0, scale * self.sigma_rec, generator=generator)
+        if x_noise is not None:
+            noise = torch.addmm(noise, x_noise, w_in.t())
+        return noise.view(steps, batch, -1)
+
+    def piecewise_drive(self, rows: torch.Tensor, index: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """The drive (T, B, N) of an input that is constant between events: `rows` (K, B, n_input)
+        are its distinct rows and `index` (T,) the row of every step. Only the K rows are
+        projected; `noise` (at least T steps, B, N), from `external_noise`, is added.
+        """
+        k, batch, n_input = rows.shape
+        projected = torch.addmm(self.b_rec, rows.reshape(k * batch, n_input), self.w_in.t()).view(k, batch, -1)
+        drive = projected.index_select(0, index)
+        if noise is not None:
+            drive += noise[: index.shape[0]]
         return drive
 
     def readout(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -142,13 +168,8 @@ def stacked_rates(networks: list[LeakyRNN], drives: list[torch.Tensor]) -> list[
     steps = max(lengths)
     padded = [d if d.shape[0] == steps else torch.nn.functional.pad(d, (0, 0, 0, 0, 0, steps - d.shape[0])) for d in drives]
     drive = torch.stack(padded, dim=1)  # (T, S, B, N)
-    w_rec_t = torch.stack([net.w_rec for net in networks]).transpose(1, 2)  # (S, N, N)
-    h = drive.new_zeros(drive.shape[1:])
-    f, alpha = first._f, first.alpha
-    rates = []
-    for drive_t in drive.unbind(0):
-        h = torch.lerp(h, f(torch.baddbmm(drive_t, h, w_rec_t)), alpha)
-        rates.append(h)
+    w_rec = torch.stack([net.w_rec for net in networks])  # (S, N, N)
+    rates = leaky_recurrence(drive, w_rec, first.alpha, first.activation)
     # unbind, not indexing: each member's slice would otherwise get a gradient of the whole stack
-    members = torch.stack(rates, dim=1).unbind(0)  # S x (T, B, N)
+    members = rates.transpose(0, 1).unbind(0)  # S x (T, B, N)
     return [h if h.shape[0] == t else h[:t] for h, t in zip(members, lengths)]
