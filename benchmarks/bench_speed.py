@@ -137,11 +137,14 @@ def main(argv=None) -> None:
     ap.add_argument("--eval-rounds", type=int, default=3)
     ap.add_argument("--rss-batches", type=int, default=1000, help="length of the real run measured for memory; 0: skip")
     ap.add_argument("--cores", type=int, default=2, help="runs side by side in the Fig. 3 projection")
+    ap.add_argument("--eval-trials", type=int, default=None, help="test trials per task (default: the spec's)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs; "
           f"load average at start {os.getloadavg()[0]:.2f}")
     engine, spec = grown_engine()
+    if args.eval_trials:
+        engine.objective.eval_batch_size = args.eval_trials
     rng = np.random.default_rng(1)
     batches = [engine.objective.sample(rng, spec.train.batch_size) for _ in range(args.batches)]
     new_step = lambda e, b: e.train_step(b)  # noqa: E731

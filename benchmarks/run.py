@@ -1,5 +1,6 @@
-"""Run the benchmarks in one go: training step against a plain loop, task batches, a chain of modules by depth,
-HDF5 logging overhead, community detection by size, a stacked ensemble of seeds.
+"""Run the benchmarks in one go: training step against a plain loop, a Wu & Gu run against the
+previous code, task batches, a chain of modules by depth, HDF5 logging overhead, community
+detection by size, a stacked ensemble of seeds.
 
 Usage: python benchmarks/run.py [--quick] [--compile]
 
@@ -18,6 +19,7 @@ import bench_compile
 import bench_ensemble
 import bench_logging
 import bench_modularity
+import bench_speed
 import bench_tasks
 import bench_train_step
 
@@ -26,6 +28,9 @@ def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     print("== training step: growsim against a plain PyTorch loop ==")
     bench_train_step.main(["--rounds", "3" if quick else "7"])
+    print()
+    print("== a Wu & Gu run: training step and evaluation against the previous code, memory, Fig. 3 projected ==")
+    bench_speed.main(["--rounds", "3", "--eval-rounds", "1", "--rss-batches", "200"] if quick else [])
     print()
     print("== task batches: the 20-task mixture, 64 trials ==")
     bench_tasks.main(["--n-batches", "300" if quick else "2000"])

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 SMOKE = {
     "bench_train_step": ["--sizes", "16", "--steps", "5", "--batches", "1", "--rounds", "1", "--batch", "4"],
     "bench_tasks": ["--n-batches", "2", "--no-neurogym"],
+    "bench_speed": ["--batches", "1", "--rounds", "1", "--eval-rounds", "1", "--eval-trials", "4", "--rss-batches", "0"],
     "bench_chain": ["--depths", "1", "2", "--batch", "4", "--steps", "5", "--batches", "1", "--rounds", "1"],
     "bench_logging": ["--n", "16", "--conn", "20", "--grow-every", "2", "--batches", "4", "--batch", "4", "--every", "2",
                       "--eval-batch", "4", "--rounds", "1"],

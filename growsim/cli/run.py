@@ -67,6 +67,7 @@ def run(
         from growsim.log.progress import ProgressLogger
 
         loggers.append(ProgressLogger(err_console))
+    _choose_threads(loaded.spec, quiet)
     engine = build_engine(prepared, loggers)
     if checkpoint is not None:
         engine.load_state(checkpoint.step, checkpoint.arrays, checkpoint.texts)
@@ -75,10 +76,31 @@ def run(
     _summary(path)
 
 
+def _choose_threads(spec, quiet: bool) -> None:
+    """Torch threads for a spec that names none (and no OMP_NUM_THREADS): one per free core, up to 4."""
+    if spec.train.threads is not None or "OMP_NUM_THREADS" in os.environ:
+        return  # the spec's number is set when the engine is built; OMP_NUM_THREADS is torch's own
+    import torch
+
+    from growsim._cpus import MAX_AUTO_THREADS, auto_threads, available_cpus, load_average
+
+    threads = auto_threads()
+    torch.set_num_threads(threads)
+    if not quiet:
+        err_console.print(
+            f"torch threads: {threads} ({available_cpus()} CPUs, load {load_average():.1f}; one per free core, "
+            f"at most {MAX_AUTO_THREADS}; set train.threads to choose)",
+            markup=False,
+            highlight=False,
+        )
+
+
 def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
     """One run file per seed; the members train as one stacked model when they can."""
     from growsim.build import build_engine, member_output, member_specs, prepare
     from growsim.log.hdf5 import HDF5Logger
+
+    _choose_threads(loaded.spec, quiet)
 
     members = member_specs(loaded)
     paths = [member_output(base, m.spec.seed) for m in members]
@@ -109,6 +131,7 @@ def _resume_ensemble(paths: list[Path], *, quiet: bool) -> None:
     if len(set(p.resolve() for p in paths)) != len(paths):
         raise UserError("--resume names the same file twice")
     found = [_load_for_resume(p) for p in paths]
+    _choose_threads(found[0][1].spec, quiet)
     steps = {ckpt.step for ckpt, _ in found}
     if len(steps) > 1:
         at = ", ".join(f"{p} at {c.step}" for p, (c, _) in zip(paths, found))

@@ -440,7 +440,10 @@ class TrainSpec(StrictModel):
     threads: int | None = Field(
         None,
         gt=0,
-        description="CPU threads for torch; default: torch's choice. An ensemble on a CPU trains this many members at once.",
+        description=(
+            "CPU threads for torch; default for `growsim run`: one per core free when it starts (by the load average), "
+            "1 to 4 (from Python: torch's choice). An ensemble on a CPU trains this many members at once."
+        ),
     )
     stack: bool = Field(
         True,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from growsim._cpus import available_cpus
 from growsim.log.base import process_alive
 from growsim.sweep._index import FINAL_METRICS, read_index, read_index_rows, write_index
 from growsim.sweep._points import Point, Sweep, load_sweep
@@ -69,13 +70,6 @@ class SweepProgress:
 
 def default_out(sweep: Sweep) -> Path:
     return Path("runs") / sweep.file.path.stem
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 # --- planning ------------------------------------------------------------------------------
