@@ -17,8 +17,14 @@ TINY = Path(__file__).parent / "data" / "tiny.yaml"
     "cpus,load,threads",
     [(2, 0.0, 2), (2, 0.4, 2), (2, 1.0, 1), (2, 3.5, 1), (1, 0.0, 1), (16, 0.2, 4), (16, 13.6, 2), (8, 6.4, 2)],
 )
-def test_one_thread_per_free_core_between_one_and_four(cpus, load, threads):
-    assert _cpus.auto_threads(cpus, load) == threads
+def test_large_networks_and_ensembles_take_one_thread_per_free_core_between_one_and_four(cpus, load, threads):
+    assert _cpus.auto_threads(None, cpus, load) == threads
+    assert _cpus.auto_threads(_cpus.SMALL_NETWORK + 1, cpus, load) == threads
+
+
+@pytest.mark.parametrize("neurons", [1, 84, _cpus.SMALL_NETWORK])
+def test_small_networks_take_one_thread_however_idle(neurons):
+    assert _cpus.auto_threads(neurons, 16, 0.0) == 1
 
 
 @pytest.fixture
@@ -31,10 +37,18 @@ def three_idle_cpus(monkeypatch):
     torch.set_num_threads(before)  # the rest of the suite runs at the thread count it set
 
 
-def test_run_without_threads_takes_the_free_cores_and_says_so(three_idle_cpus, tmp_path, capsys):
+def test_run_of_a_small_network_takes_one_thread_and_says_why(three_idle_cpus, tmp_path, capsys):
+    torch.set_num_threads(2)
     assert main(["run", str(TINY), "--out", str(tmp_path / "a.h5"), "--set", "log.progress=false"]) == 0
+    assert torch.get_num_threads() == 1
+    assert "torch threads: 1 (16 neurons: one thread up to 256" in capsys.readouterr().err
+
+
+def test_ensemble_takes_the_free_cores_and_says_so(three_idle_cpus, tmp_path, capsys):
+    out = tmp_path / "ens.h5"
+    assert main(["run", str(TINY), "--out", str(out), "--set", "seed=[1, 2]", "--set", "log.progress=false"]) == 0
     assert torch.get_num_threads() == 3
-    assert "torch threads: 3 (3 CPUs, load 0.0" in capsys.readouterr().err
+    assert "torch threads: 3 (3 CPUs, load 0.0: one per free core, at most 4" in capsys.readouterr().err
 
 
 def test_threads_named_in_the_spec_or_by_omp_are_kept(three_idle_cpus, tmp_path, capsys, monkeypatch):

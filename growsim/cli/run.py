@@ -20,13 +20,15 @@ EXAMPLES = """Examples:
   growsim run specs/fix_conn_random.yaml --set log.every=100 --overwrite
 
   growsim run --resume runs/add_conn_distance.h5
+
+  growsim run --resume runs/add_conn_distance.h5 --set train.threads=1
 """
 
 
 def run(
     spec: Annotated[Path | None, typer.Argument(help="The spec file (YAML).", show_default=False, metavar="SPEC")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output HDF5 file (default: log.path or runs/<spec name>.h5).")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable); recorded in the output.")] = [],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable); recorded in the output. With --resume only train.threads and log.progress.")] = [],
     resume: Annotated[list[Path], typer.Option("--resume", help="Continue an interrupted run from its last checkpoint; repeat it for the members of an ensemble, which then train together again.", metavar="RUN.h5")] = [],
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -41,12 +43,15 @@ def run(
 
     checkpoint = None
     if resume:
-        if spec is not None or set_ or out is not None:
-            raise UserError("--resume takes the spec, overrides and output from the run file: give only --resume RUN.h5")
+        if spec is not None or out is not None:
+            raise UserError(
+                "--resume takes the spec, overrides and output from the run file: give only --resume RUN.h5 "
+                "(and --set train.threads=N or log.progress=..., which say how it runs, not what it computes)"
+            )
         if len(resume) > 1:
-            _resume_ensemble(resume, quiet=quiet)
+            _resume_ensemble(resume, quiet=quiet, settings=set_)
             return
-        checkpoint, loaded = _load_for_resume(resume[0])
+        checkpoint, loaded = _load_for_resume(resume[0], set_)
         path = resume[0]
     else:
         if spec is None:
@@ -67,7 +72,7 @@ def run(
         from growsim.log.progress import ProgressLogger
 
         loggers.append(ProgressLogger(err_console))
-    _choose_threads(loaded.spec, quiet)
+    _choose_threads(loaded.spec, quiet, prepared.n_neurons)
     engine = build_engine(prepared, loggers)
     if checkpoint is not None:
         engine.load_state(checkpoint.step, checkpoint.arrays, checkpoint.texts)
@@ -76,23 +81,26 @@ def run(
     _summary(path)
 
 
-def _choose_threads(spec, quiet: bool) -> None:
-    """Torch threads for a spec that names none (and no OMP_NUM_THREADS): one per free core, up to 4."""
+def _choose_threads(spec, quiet: bool, neurons: int | None = None) -> None:
+    """Torch threads for a spec that names none (and no OMP_NUM_THREADS): see growsim._cpus.
+
+    `neurons`: the network's size; None for an ensemble (its threads train members side by side).
+    """
     if spec.train.threads is not None or "OMP_NUM_THREADS" in os.environ:
         return  # the spec's number is set when the engine is built; OMP_NUM_THREADS is torch's own
     import torch
 
-    from growsim._cpus import MAX_AUTO_THREADS, auto_threads, available_cpus, load_average
+    from growsim._cpus import MAX_AUTO_THREADS, SMALL_NETWORK, auto_threads, available_cpus, load_average
 
-    threads = auto_threads()
+    threads = auto_threads(neurons)
     torch.set_num_threads(threads)
-    if not quiet:
-        err_console.print(
-            f"torch threads: {threads} ({available_cpus()} CPUs, load {load_average():.1f}; one per free core, "
-            f"at most {MAX_AUTO_THREADS}; set train.threads to choose)",
-            markup=False,
-            highlight=False,
-        )
+    if quiet:
+        return
+    if neurons is not None and neurons <= SMALL_NETWORK:
+        why = f"{neurons} neurons: one thread up to {SMALL_NETWORK}"
+    else:
+        why = f"{available_cpus()} CPUs, load {load_average():.1f}: one per free core, at most {MAX_AUTO_THREADS}"
+    err_console.print(f"torch threads: {threads} ({why}; set train.threads to choose)", markup=False, highlight=False)
 
 
 def _run_ensemble(loaded, base: Path, *, overwrite: bool, quiet: bool) -> None:
@@ -123,14 +131,14 @@ def _progress(log, quiet: bool) -> list:
     return []
 
 
-def _resume_ensemble(paths: list[Path], *, quiet: bool) -> None:
+def _resume_ensemble(paths: list[Path], *, quiet: bool, settings: list[str]) -> None:
     """Members of an interrupted ensemble, each from its checkpoint, trained together again."""
     from growsim.build import build_engine, prepare
     from growsim.log.hdf5 import HDF5Logger
 
     if len(set(p.resolve() for p in paths)) != len(paths):
         raise UserError("--resume names the same file twice")
-    found = [_load_for_resume(p) for p in paths]
+    found = [_load_for_resume(p, settings) for p in paths]
     _choose_threads(found[0][1].spec, quiet)
     steps = {ckpt.step for ckpt, _ in found}
     if len(steps) > 1:
@@ -221,7 +229,7 @@ def _run_engine(engine, path: Path) -> None:
             signal.signal(sig, handler)
 
 
-def _load_for_resume(path: Path):
+def _load_for_resume(path: Path, settings: list[str] | None = None):
     from growsim.build import resumed_spec
     from growsim.log import process_alive
     from growsim.log.hdf5 import read_checkpoint
@@ -236,7 +244,10 @@ def _load_for_resume(path: Path):
         raise UserError(f"{path} is a completed run: there is nothing to resume")
     if ckpt.status == "running" and ckpt.writer_pid != os.getpid() and process_alive(ckpt.writer_pid, ckpt.writer_host):
         raise UserError(f"{path} is still being written by process {ckpt.writer_pid}")
-    return ckpt, resumed_spec(ckpt)
+    try:
+        return ckpt, resumed_spec(ckpt, settings=settings or ())
+    except ValueError as exc:  # a field that may not change on resume
+        raise UserError(str(exc)) from None
 
 
 def _check_output(path: Path, overwrite: bool) -> None:

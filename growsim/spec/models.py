@@ -441,8 +441,9 @@ class TrainSpec(StrictModel):
         None,
         gt=0,
         description=(
-            "CPU threads for torch; default for `growsim run`: one per core free when it starts (by the load average), "
-            "1 to 4 (from Python: torch's choice). An ensemble on a CPU trains this many members at once."
+            "CPU threads for torch; default for `growsim run`: 1 for a network of up to 256 neurons, else one per core "
+            "free when it starts (by the load average), 1 to 4; an ensemble takes the free cores (from Python: torch's "
+            "choice). An ensemble on a CPU trains this many members at once."
         ),
     )
     stack: bool = Field(
@@ -509,7 +510,9 @@ class LogSpec(StrictModel):
         description="Commit each log step's writes by renaming a finished copy over the file, so the file on disk "
         "is always complete. False writes in place (for very large files; a kill during a write can damage it).",
     )
-    progress: bool = Field(True, description="Show a progress bar on the terminal.")
+    progress: bool = Field(
+        True, description="Show progress: a bar on a terminal, else a plain line every 30 s and one at the end."
+    )
     functional: FunctionalLogSpec = Field(
         FunctionalLogSpec(), description="Functional clusters and anatomical modularity (grid networks)."
     )
