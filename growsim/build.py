@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -158,14 +159,28 @@ def _lines_and_sources(loaded: LoadedSpec) -> tuple[dict, dict]:
     return lines, sources
 
 
-def resumed_spec(checkpoint, default_base_dir: Path | None = None) -> LoadedSpec:
+# What a resumed run may change: how it executes, never what it computes (another number of
+# threads may round sums differently, as it does in any run).
+RESUME_SETTABLE = ("train.threads", "log.progress")
+
+
+def resumed_spec(checkpoint, default_base_dir: Path | None = None, settings: Sequence[str] = ()) -> LoadedSpec:
     """The spec a run file recorded: its verbatim text and overrides, with relative paths
-    resolving where they did when the run started."""
+    resolving where they did when the run started; `settings` ("train.threads=1") may
+    change only the fields of RESUME_SETTABLE, which say how the run executes."""
     from growsim.spec import load_spec_text
 
+    for item in settings:
+        key = item.split("=", 1)[0].strip()
+        if key not in RESUME_SETTABLE:
+            raise ValueError(
+                f"--set {key}: a resumed run continues the spec it recorded; only {' and '.join(RESUME_SETTABLE)} "
+                "may change, as they say how it runs, not what it computes"
+            )
     base_dir = Path(checkpoint.base_dir) if checkpoint.base_dir else (default_base_dir or Path.cwd())
     spec_path = Path(checkpoint.spec_path) if checkpoint.spec_path else None
-    return load_spec_text(checkpoint.spec_text, base_dir=base_dir, overrides=checkpoint.overrides, path=spec_path)
+    overrides = [*checkpoint.overrides, *settings]
+    return load_spec_text(checkpoint.spec_text, base_dir=base_dir, overrides=overrides, path=spec_path)
 
 
 def member_specs(loaded: LoadedSpec) -> list[LoadedSpec]:

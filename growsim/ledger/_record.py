@@ -23,7 +23,8 @@ RECORD_VERSION = 1
 MAX_SERIES_POINTS = 200
 
 # Spec fields that say how or where a run executed, not what it computed: two runs that
-# differ only in these are the same run (on a CPU, bit for bit; on a GPU, the same draws).
+# differ only in these are the same run (the same draws; bit for bit on a CPU at the same number
+# of threads, which may round sums otherwise).
 EXECUTION_FIELDS = (
     ("train", "device"),
     ("train", "threads"),

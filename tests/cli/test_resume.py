@@ -108,6 +108,43 @@ def test_resume_refuses_completed_and_missing_runs(tmp_path, capsys):
     assert "give only --resume" in capsys.readouterr().err
 
 
+def test_resume_may_change_threads_and_progress_and_nothing_else(tmp_path, capsys, h5_contents, assert_same_h5):
+    import torch
+
+    from growsim.cli import main
+
+    overrides = ["train.batches=30", "log.every=10", "growth.events[0].until=40"]
+    ref, stopped = tmp_path / "ref.h5", tmp_path / "stopped.h5"
+    base = [str(SPEC), "-q"] + [a for o in overrides for a in ("--set", o)]
+    assert main(["run", *base, "--out", str(ref)]) == 0
+    # a run stopped by SIGTERM at its first step: the in-process way is the engine's stop request
+    from growsim.build import build_engine, prepare
+    from growsim.engine import RunInterrupted
+    from growsim.log.hdf5 import HDF5Logger
+    from growsim.spec import load_spec
+
+    engine = build_engine(prepare(load_spec(SPEC, overrides)), [HDF5Logger(stopped)])
+    engine.request_stop("stopped by the test")
+    with pytest.raises(RunInterrupted):
+        engine.run()
+    for refused in ("train.batches=31", "seed=4", "train.device=cpu", "log.every=5"):
+        assert main(["run", "--resume", str(stopped), "-q", "--set", refused]) == 2
+        err = capsys.readouterr().err
+        assert f"--set {refused.split('=')[0]}: a resumed run continues the spec it recorded" in err
+        assert "Traceback" not in err
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # so that the resumed run's own setting shows
+    try:
+        assert main(["run", "--resume", str(stopped), "-q", "--set", "train.threads=1", "--set", "log.progress=false"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    ours, theirs = h5_contents(stopped), h5_contents(ref)
+    for contents in (ours, theirs):  # the overrides recorded by the resume are the only difference allowed
+        contents.pop("spec/overrides", None)
+    assert_same_h5(theirs, ours)
+
+
 @pytest.mark.parametrize("stop_at", [-1, 7, 9, 13])  # the stop lands at 0 (before any batch), 8, 10 (a log step), 14
 def test_stop_anywhere_then_resume_in_process(tmp_path, stop_at, h5_contents, assert_same_h5, stop_and_resume):
     """A stop requested at any batch, then a resume, writes what an uninterrupted run writes."""
