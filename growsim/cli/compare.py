@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from growsim.cli.common import UserError, console
+from growsim.cli.common import UserError, console, err_console
 
 EXAMPLES = """Examples:
 
@@ -27,8 +27,14 @@ def compare(
     metric: Annotated[str, typer.Option(help="Series column: modularity_q, perf_mean, loss, connections, n_communities, perf/<task>...")] = "modularity_q",
     out: Annotated[Path, typer.Option("--out", "-o", help="Figure file (png, pdf, svg).")] = Path("compare.png"),
     dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,
+    include_unfinished: Annotated[bool, typer.Option("--include-unfinished", help="Also average runs that did not complete (failed, interrupted, running).")] = False,
 ) -> None:
-    """Plot a metric over training, mean and standard error over runs (seeds), grouped by spec fields."""
+    """Plot a metric over training, mean and standard error over runs (seeds), grouped by spec fields.
+
+    Only completed runs count unless --include-unfinished; the same run twice (the same spec
+    and seed in two files) counts once. What was left out, and groups whose runs end at
+    different batches, are reported; the legend gives the number of runs behind the points.
+    """
     from growsim.plots import plot_compare, save
     from growsim.reader import RunFileError, open_runs
 
@@ -38,6 +44,7 @@ def compare(
         table = open_runs(runs)
     except RunFileError as exc:
         raise UserError(str(exc)) from None
+    table, notes = select_runs(table, include_unfinished=include_unfinished)
     series_cols = [c for c in table.attrs["series_columns"] if c != "step"]
     fields = ["name", *table.attrs["spec_fields"]]
     for field in by:
@@ -61,4 +68,52 @@ def compare(
         raise UserError(f"cannot write {out}: {exc}") from None
     groups = table.groupby(by, dropna=False)["run"].nunique()
     summary = "; ".join(f"{', '.join(map(str, k if isinstance(k, tuple) else (k,)))}: {n} run{'s' * (n != 1)}" for k, n in groups.items())
+    notes += uneven_lengths(table, by)
     console.print(f"wrote {out} ({metric} of {table['run'].nunique()} runs by {', '.join(by)}: {summary})", markup=False, highlight=False)
+    for note in notes:
+        err_console.print(f"warning: {note}", markup=False, highlight=False)
+
+
+def select_runs(table, *, include_unfinished: bool = False):
+    """The runs to average: completed ones (all, with `include_unfinished`), each run once.
+
+    Two files of the same run (the same resolved spec, execution-only fields aside, and the
+    same seed) count once: the first by path. Returns the table and what was left out, as notes.
+    """
+    from growsim.ledger._record import EXECUTION_FIELDS
+
+    notes = []
+    per_run = table.drop_duplicates("run").set_index("run")
+    if not include_unfinished:
+        unfinished = per_run[per_run["status"] != "completed"]
+        if len(unfinished):
+            listed = ", ".join(f"{run} ({status})" for run, status in unfinished["status"].items())
+            notes.append(f"left out {len(unfinished)} run(s) that did not complete: {listed} (--include-unfinished counts them)")
+            per_run = per_run.drop(unfinished.index)
+    if per_run.empty:
+        raise UserError("no completed runs among these files (--include-unfinished counts the others)")
+    execution = {".".join(f) for f in EXECUTION_FIELDS}
+    key_fields = [f for f in table.attrs["spec_fields"] if f not in execution]
+    keys = per_run[key_fields].astype(str).apply(tuple, axis=1)
+    ordered = per_run.assign(_key=keys).sort_values("path")
+    twice = ordered[ordered["_key"].duplicated()]
+    if len(twice):
+        first = ordered.drop_duplicates("_key").set_index("_key")["path"]
+        listed = ", ".join(f"{path} (the same run as {first[key]})" for path, key in zip(twice["path"], twice["_key"]))
+        notes.append(f"counted once: {listed}")
+    kept = set(ordered.drop_duplicates("_key").index)
+    out = table[table["run"].isin(kept)].copy()
+    out.attrs.update(table.attrs)
+    return out, notes
+
+
+def uneven_lengths(table, by: list[str]) -> list[str]:
+    """A note for each group whose runs end at different batches (later points then average fewer runs)."""
+    notes = []
+    last = table.groupby("run")["step"].max()
+    for key, rows in table.drop_duplicates("run").groupby(by, dropna=False):
+        ends = sorted({int(last[r]) for r in rows["run"]})
+        if len(ends) > 1:
+            label = ", ".join(map(str, key if isinstance(key, tuple) else (key,)))
+            notes.append(f"runs of {label} end at different batches ({', '.join(map(str, ends))}): later points average fewer runs")
+    return notes

@@ -76,10 +76,11 @@ def plot_compare(table: pd.DataFrame, by: Sequence[str], metric: str = "modulari
                 stats = mean_and_se(sub, metric)
                 if stats.empty:
                     continue
-                n_runs = sub["run"].nunique()
+                low, high = int(stats["n"].min()), int(stats["n"].max())  # runs behind each point
+                n_text = f"n = {high}" if low == high else f"n = {low} to {high}"
                 ax.plot(stats["step"], stats["mean"], "-", color=colours[value], lw=1.6,
                         marker="o" if len(stats) <= 30 else None, ms=2.5,
-                        label=f"{_fmt(value)} (n = {n_runs})")
+                        label=f"{_fmt(value)} ({n_text})")
                 se = stats["se"].to_numpy(dtype=float)
                 ok = np.isfinite(se)
                 if ok.any():

@@ -1,0 +1,59 @@
+"""growsim compare counts each completed run once, and says what it left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from growsim.cli import main
+
+TINY = Path(__file__).parents[1] / "data" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    from growsim.build import build_engine, prepare
+    from growsim.engine import RunInterrupted
+    from growsim.log.hdf5 import HDF5Logger
+    from growsim.spec import load_spec
+
+    out = tmp_path_factory.mktemp("compare")
+    for name, overrides in {
+        "a_seed1": ["seed=1"],
+        "b_seed2": ["seed=2"],
+        "c_seed1_again": ["seed=1", "train.threads=1"],  # the same run as a_seed1: threads do not make another
+        "d_short": ["seed=4", "train.batches=20"],
+    }.items():
+        assert main(["run", str(TINY), "--out", str(out / f"{name}.h5"), "-q", *[a for o in overrides for a in ("--set", o)]]) == 0
+    engine = build_engine(prepare(load_spec(TINY, ["seed=5"])), [HDF5Logger(out / "e_stopped.h5")])
+    engine.request_stop("stopped by the test")
+    with pytest.raises(RunInterrupted):
+        engine.run()
+    return out
+
+
+def test_completed_runs_once_each_with_warnings_for_the_rest(folder, tmp_path, capsys):
+    assert main(["compare", str(folder), "--by", "wiring.rule", "-o", str(tmp_path / "c.png")]) == 0
+    captured = capsys.readouterr()
+    assert "modularity_q of 3 runs by wiring.rule" in captured.out
+    assert "left out 1 run(s) that did not complete: e_stopped (interrupted)" in captured.err
+    assert f"counted once: {folder / 'c_seed1_again.h5'} (the same run as {folder / 'a_seed1.h5'})" in captured.err
+    assert "end at different batches (20, 40): later points average fewer runs" in captured.err
+
+
+def test_unfinished_runs_counted_when_asked(folder, tmp_path, capsys):
+    assert main(["compare", str(folder), "--by", "wiring.rule", "--include-unfinished", "-o", str(tmp_path / "c.png")]) == 0
+    captured = capsys.readouterr()
+    assert "modularity_q of 4 runs" in captured.out and "did not complete" not in captured.err
+
+
+def test_legend_gives_the_runs_behind_the_points(folder):
+    from growsim.cli.compare import select_runs
+    from growsim.plots import plot_compare
+    from growsim.reader import open_runs
+
+    table, _ = select_runs(open_runs(folder))
+    fig = plot_compare(table, ["wiring.rule"])
+    (label,) = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert label.endswith("(n = 2 to 3)")  # 3 runs up to batch 20, then the 2 that go on to 40
