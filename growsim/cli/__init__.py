@@ -26,6 +26,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from growsim._source import git_commit, source_digest
+
+        try:
+            number = version("growsim")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "(not installed)"
+        commit = git_commit()
+        where = f"commit {commit}" if commit else "no git checkout"
+        typer.echo(f"growsim {number} ({where}; source sha256 {source_digest()[:12]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print growsim's version and exit."),
+) -> None:
+    """Simulate recurrent networks that grow while they learn, from a YAML spec."""
+
+
 app.command("run", epilog=_run.EXAMPLES)(_run.run)
 app.command("validate", epilog=_validate.EXAMPLES)(_validate.validate)
 app.command("schema", epilog=_schema.EXAMPLES)(_schema.schema)

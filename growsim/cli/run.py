@@ -277,8 +277,9 @@ def _summary(path: Path) -> None:
             parts.append(f"{int(series['n_modules'][-1])} modules")
         else:
             conn = int(series["connections"][-1]) if "connections" in series else 0
-            q = series["modularity_q"][-1] if "modularity_q" in series else float("nan")
-            parts += [f"{conn} synapses", f"Q {q:.3f}"]
+            parts.append(f"{conn} synapses")
+            if "modularity_q" in series:  # not logged with log.modularity: none
+                parts.append(f"Q {series['modularity_q'][-1]:.3f}")
         duration = f.attrs.get("duration_s", np.nan)
         status = f.attrs["status"]
     parts.append(f"{duration:.0f} s")

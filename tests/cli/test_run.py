@@ -134,3 +134,19 @@ def test_failing_plugin_rule_leaves_a_file_that_says_why(tmp_path, capsys):
         assert "batch 10" in f.attrs["status_reason"] and "no candidates I like" in f.attrs["status_reason"]
         assert list(f["series/step"][()]) == [0]
         assert f["train/loss"].shape == (10,)
+
+
+def test_version_names_the_installed_package(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"growsim {version('growsim')} (")
+    assert "source sha256 " in out
+
+
+def test_summary_leaves_out_q_when_it_is_not_logged(tmp_path, capsys):
+    out = tmp_path / "noq.h5"
+    assert main(["run", str(DATA / "tiny.yaml"), "--out", str(out), "-q", "--set", "log.modularity=none"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("completed:") and "synapses" in line and "Q " not in line
