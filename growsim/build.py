@@ -164,10 +164,13 @@ def _lines_and_sources(loaded: LoadedSpec) -> tuple[dict, dict]:
 RESUME_SETTABLE = ("train.threads", "log.progress")
 
 
-def resumed_spec(checkpoint, default_base_dir: Path | None = None, settings: Sequence[str] = ()) -> LoadedSpec:
+def resumed_spec(
+    checkpoint, default_base_dir: Path | None = None, settings: Sequence[str] = (), *, allow_plugins: bool = True
+) -> LoadedSpec:
     """The spec a run file recorded: its verbatim text and overrides, with relative paths
     resolving where they did when the run started; `settings` ("train.threads=1") may
-    change only the fields of RESUME_SETTABLE, which say how the run executes."""
+    change only the fields of RESUME_SETTABLE, which say how the run executes.
+    `allow_plugins=False` refuses a recorded spec that names plugins (their code would run)."""
     from growsim.spec import load_spec_text
 
     for item in settings:
@@ -180,7 +183,9 @@ def resumed_spec(checkpoint, default_base_dir: Path | None = None, settings: Seq
     base_dir = Path(checkpoint.base_dir) if checkpoint.base_dir else (default_base_dir or Path.cwd())
     spec_path = Path(checkpoint.spec_path) if checkpoint.spec_path else None
     overrides = [*checkpoint.overrides, *settings]
-    return load_spec_text(checkpoint.spec_text, base_dir=base_dir, overrides=overrides, path=spec_path)
+    return load_spec_text(
+        checkpoint.spec_text, base_dir=base_dir, overrides=overrides, path=spec_path, allow_plugins=allow_plugins
+    )
 
 
 def member_specs(loaded: LoadedSpec) -> list[LoadedSpec]:

@@ -32,6 +32,7 @@ def run(
     resume: Annotated[list[Path], typer.Option("--resume", help="Continue an interrupted run from its last checkpoint; repeat it for the members of an ensemble, which then train together again.", metavar="RUN.h5")] = [],
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_plugins: Annotated[bool, typer.Option("--allow-plugins", help="With --resume: load the plugins the run file's spec names (their code runs; only for files you trust).")] = False,
 ) -> None:
     """Train the network the spec describes, growing it on schedule, and log the run to HDF5.
 
@@ -49,9 +50,9 @@ def run(
                 "(and --set train.threads=N or log.progress=..., which say how it runs, not what it computes)"
             )
         if len(resume) > 1:
-            _resume_ensemble(resume, quiet=quiet, settings=set_)
+            _resume_ensemble(resume, quiet=quiet, settings=set_, allow_plugins=allow_plugins)
             return
-        checkpoint, loaded = _load_for_resume(resume[0], set_)
+        checkpoint, loaded = _load_for_resume(resume[0], set_, allow_plugins)
         path = resume[0]
     else:
         if spec is None:
@@ -131,14 +132,14 @@ def _progress(log, quiet: bool) -> list:
     return []
 
 
-def _resume_ensemble(paths: list[Path], *, quiet: bool, settings: list[str]) -> None:
+def _resume_ensemble(paths: list[Path], *, quiet: bool, settings: list[str], allow_plugins: bool) -> None:
     """Members of an interrupted ensemble, each from its checkpoint, trained together again."""
     from growsim.build import build_engine, prepare
     from growsim.log.hdf5 import HDF5Logger
 
     if len(set(p.resolve() for p in paths)) != len(paths):
         raise UserError("--resume names the same file twice")
-    found = [_load_for_resume(p, settings) for p in paths]
+    found = [_load_for_resume(p, settings, allow_plugins) for p in paths]
     _choose_threads(found[0][1].spec, quiet)
     steps = {ckpt.step for ckpt, _ in found}
     if len(steps) > 1:
@@ -229,7 +230,7 @@ def _run_engine(engine, path: Path) -> None:
             signal.signal(sig, handler)
 
 
-def _load_for_resume(path: Path, settings: list[str] | None = None):
+def _load_for_resume(path: Path, settings: list[str] | None = None, allow_plugins: bool = False):
     from growsim.build import resumed_spec
     from growsim.log import process_alive
     from growsim.log.hdf5 import read_checkpoint
@@ -245,7 +246,7 @@ def _load_for_resume(path: Path, settings: list[str] | None = None):
     if ckpt.status == "running" and ckpt.writer_pid != os.getpid() and process_alive(ckpt.writer_pid, ckpt.writer_host):
         raise UserError(f"{path} is still being written by process {ckpt.writer_pid}")
     try:
-        return ckpt, resumed_spec(ckpt, settings=settings or ())
+        return ckpt, resumed_spec(ckpt, settings=settings or (), allow_plugins=allow_plugins)
     except ValueError as exc:  # a field that may not change on resume
         raise UserError(str(exc)) from None
 

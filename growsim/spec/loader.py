@@ -66,8 +66,15 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
 
 
 def load_spec_text(
-    text: str, *, base_dir: str | Path = ".", overrides: Sequence[str] = (), path: Path | None = None
+    text: str,
+    *,
+    base_dir: str | Path = ".",
+    overrides: Sequence[str] = (),
+    path: Path | None = None,
+    allow_plugins: bool = True,
 ) -> LoadedSpec:
+    """As `load_spec`, from text. `allow_plugins=False` (a spec read from someone's run file)
+    refuses a spec that names plugins instead of running their code."""
     file = str(path) if path is not None else None
     try:
         data, lines = load_with_lines(text)
@@ -90,6 +97,12 @@ def load_spec_text(
         raise SpecError(issues, file)
 
     base_dir = Path(base_dir)
+    if not allow_plugins and data.get("plugins"):
+        message = (
+            "this spec comes from a run file and names plugins, whose code would run: "
+            "pass --allow-plugins to run them (only for a file you trust)"
+        )
+        raise SpecError([issue_at(("plugins",), message, lines, sources)], file)
     plugin_rules = _load_plugins(data, lines, sources, base_dir, issues)
 
     spec: Spec | None = None

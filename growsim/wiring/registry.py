@@ -183,7 +183,7 @@ def load_plugin_file(path: str | Path) -> list[str]:
         except RegistryError:
             sys.modules.pop(module_name, None)
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin's sys.exit() must not end growsim silently
             sys.modules.pop(module_name, None)
             for name in set(_rules) - before:
                 del _rules[name]
@@ -204,7 +204,7 @@ def load_plugin_module(name: str) -> list[str]:
             importlib.import_module(name)
         except RegistryError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise PluginLoadError(_describe_failure(f"plugin module {name!r}", exc)) from exc
     return sorted(set(_rules) - before)
 
