@@ -51,7 +51,7 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
 
 def check_spec(spec: Spec, lines, sources, base_dir: Path) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
-    for check in (check_growth_events, check_tasks, check_plugins_and_paths, check_kinds):
+    for check in (check_growth_events, check_tasks, check_plugins_and_paths, check_kinds, check_dynamics):
         issues.extend(check(spec, lines, sources, base_dir))
     return issues
 
@@ -264,4 +264,24 @@ def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
             add(("log", "functional", "every"), f"must be a multiple of log.every ({spec.log.every})")
         if spec.network.geometry.kind != "grid":
             add(("log", "functional", "every"), "isolated neurons are counted on a grid: needs network.geometry.kind: grid")
+    return issues
+
+
+def check_dynamics(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
+    """Settings that validate one by one but cannot run together."""
+    from growsim.spec.loader import issue_at
+
+    issues: list[SpecIssue] = []
+    if spec.network.kind == "leaky_rnn":
+        alpha = spec.task.dt_ms / spec.network.tau_ms
+        if alpha > 1:
+            issues.append(issue_at(
+                ("task", "dt_ms"),
+                f"alpha = dt_ms / network.tau_ms = {spec.task.dt_ms:g} / {spec.network.tau_ms:g} = {alpha:g} must be at "
+                "most 1 (a time step longer than the time constant): lower task.dt_ms or raise network.tau_ms",
+                lines, sources,
+            ))
+    opt = spec.train.optimizer
+    if opt.kind == "sgd" and opt.nesterov and opt.momentum == 0:
+        issues.append(issue_at(("train", "optimizer", "nesterov"), "Nesterov momentum needs momentum > 0", lines, sources))
     return issues

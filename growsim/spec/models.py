@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 class StrictModel(BaseModel):
     """Unknown keys are errors; a validated spec cannot be changed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan off: no spec number means anything as NaN or infinity (`eta: .nan` was accepted).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Bounds that keep a run's cost finite and its seeds within the generators' range; see
+# docs/reliability.md.
+MAX_SEED = 2**63 - 1
+MAX_BATCH = 65_536  # trials in a batch (training or test): each is a (T, B, N) tensor of floats
+MAX_THREADS = 1_024
 
 
 Metric = Literal["euclidean", "manhattan"]
@@ -413,7 +421,7 @@ class RegulariserSpec(StrictModel):
 
 class OptimizerSpec(StrictModel):
     kind: Literal["adam", "adamw", "sgd"] = Field("adam", description="Optimizer.")
-    lr: float = Field(1e-3, gt=0, description="Learning rate.")
+    lr: float = Field(1e-3, gt=0, le=100, description="Learning rate.")
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = Field(
         (0.9, 0.999), description="Adam's moment decay rates."
     )
@@ -425,12 +433,12 @@ class OptimizerSpec(StrictModel):
 
 class GradClipSpec(StrictModel):
     mode: Literal["value", "norm", "none"] = Field("value", description="Clip each gradient entry, the global norm, or nothing.")
-    max: float = Field(1.0, gt=0, description="Bound (Yang: entries clipped to [-1, 1]).")
+    max: float = Field(1.0, gt=0, le=1e6, description="Bound (Yang: entries clipped to [-1, 1]).")
 
 
 class TrainSpec(StrictModel):
     batches: int = Field(46875, gt=0, description="Training batches (Wu & Gu: 3e6 trials / 64).")
-    batch_size: int = Field(64, gt=0, description="Trials per batch.")
+    batch_size: int = Field(64, gt=0, le=MAX_BATCH, description="Trials per batch.")
     loss: Literal["mse", "cross_entropy"] = Field(
         "mse", description="mse: Yang's masked squared error on sigmoid outputs; cross_entropy: Liu et al.'s."
     )
@@ -440,6 +448,7 @@ class TrainSpec(StrictModel):
     threads: int | None = Field(
         None,
         gt=0,
+        le=MAX_THREADS,
         description=(
             "CPU threads for torch; default for `growsim run`: 1 for a network of up to 256 neurons, else one per core "
             "free when it starts (by the load average), 1 to 4; an ensemble takes the free cores (from Python: torch's "
@@ -491,7 +500,7 @@ class LogSpec(StrictModel):
     path: str | None = Field(
         None, description="Output HDF5 file, relative to the working directory; default runs/<spec name>.h5."
     )
-    eval_batch_size: int = Field(512, gt=0, description="Test trials per task at each evaluation (Yang: 512).")
+    eval_batch_size: int = Field(512, gt=0, le=MAX_BATCH, description="Test trials per task at each evaluation (Yang: 512).")
     eval_noise: bool = Field(True, description="Whether the network's noise is on during evaluation.")
     modularity: Literal["spectral", "louvain", "none"] = Field(
         "spectral", description="Community method for Q of abs(W_rec * mask) at each log."
@@ -525,13 +534,13 @@ class SeedCount(StrictModel):
     """`count` consecutive seeds starting at `first`: an ensemble of runs."""
 
     count: int = Field(ge=1, le=10_000, description="How many seeds.")
-    first: int = Field(0, ge=0, description="The first seed.")
+    first: int = Field(0, ge=0, le=MAX_SEED - 10_000, description="The first seed.")
 
 
 class Spec(StrictModel):
     """A growsim run: the network, how it grows, what it learns, and what is logged."""
 
-    seed: Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | SeedCount = Field(
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | SeedCount = Field(
         0,
         description=(
             "Seeds every random stream (init, wiring, task, noise, eval, geometry, task_selection). A list of "

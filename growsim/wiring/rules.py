@@ -9,14 +9,14 @@ from growsim.wiring.registry import WiringRequest, wiring_rule
 
 
 class DistanceParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     eta: float = Field(-3.0, description="Exponent of the distance: P(i<-j) ~ (d_ij + eps)^eta. Negative favours near pairs.")
     eps: float = Field(1e-5, gt=0, description="Added to every distance so that zero distances stay finite.")
 
 
 class RandomParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MixtureParams(DistanceParams):
