@@ -163,6 +163,8 @@ def get_rule(name: str) -> RuleInfo:
 
 def load_plugin_file(path: str | Path) -> list[str]:
     """Execute a plugin file once; return the names of the rules it registered."""
+    if "\0" in str(path):
+        raise PluginLoadError(f"plugin file name {str(path)!r} contains a NUL character")
     path = Path(path).resolve()
     if path in _loaded_files:
         return _loaded_files[path]
