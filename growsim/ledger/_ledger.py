@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from growsim.ledger._record import RecordError, check_record, make_record, record_file_name
+from growsim.spec.yaml_lines import YamlSyntaxError, load_with_lines
 
 CONFIG = "ledger.yaml"
 RECORDS = "records"
@@ -91,9 +91,12 @@ def read_config(folder: Path) -> LedgerConfig:
     if not path.is_file():
         raise LedgerError(f"{folder}: no {CONFIG} here; a ledger folder names its figure and protocols in it")
     try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        data, _ = load_with_lines(path.read_text())  # the spec's bounded reader: size, aliases, depth
+    except UnicodeDecodeError as exc:
         raise LedgerError(f"{path}: not valid YAML ({exc})") from None
+    except YamlSyntaxError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        raise LedgerError(f"{path}: {exc}{where}") from None
     try:
         config = LedgerConfig.model_validate(data)
     except ValidationError as exc:

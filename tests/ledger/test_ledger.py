@@ -154,6 +154,12 @@ def test_bad_ledger_files(tmp_path):
     (tmp_path / "ledger.yaml").write_text("figure: nope\nprotocols: {p: {description: x}}\n")
     with pytest.raises(LedgerError, match="not a figure builder"):
         build(tmp_path)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
+    )
+    (tmp_path / "ledger.yaml").write_text(bomb)
+    with pytest.raises(LedgerError, match="expands to more than 100,000 values"):
+        load(tmp_path)
 
 
 def test_run_key_ignores_only_how_a_run_executed(small_runs):
