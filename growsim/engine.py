@@ -105,6 +105,7 @@ class Engine:
         self.device = device
         self.step = 0
         self._pending_losses: list[torch.Tensor] = []
+        self._closed = False  # close() has run
         self._pending_first = 0
         self._losses_since_log = np.zeros(0)  # flushed, but part of the next log step's mean
         self._refresh_params()
@@ -450,11 +451,19 @@ class Engine:
         return 0 if self._resumed_step is None else self._resumed_step
 
     def begin(self) -> None:
-        """Open the loggers and, on a fresh run, make the initial synapses."""
+        """Open the loggers and, on a fresh run, make the initial synapses.
+
+        If the synapses cannot be made (a plugin rule that raises, say), the loggers are
+        closed with the run's status and reason before the error goes on: the file never
+        stays `running`."""
         self.loggers.start(self.info)
         self.step = self.start_step
         if self._resumed_step is None and self.cfg.initial_connections:
-            pairs = self.grow(self.cfg.initial_connections)
+            try:
+                pairs = self.grow(self.cfg.initial_connections)
+            except BaseException as exc:
+                self.close(*self.status_of(exc))
+                raise
             details = {"count": len(pairs), "requested": self.cfg.initial_connections,
                        "connections": self.network.n_connections, "initial": True}
             self.loggers.log_event(0, "add_connections", details, pairs)
@@ -491,7 +500,12 @@ class Engine:
         return "failed", f"{type(exc).__name__} at batch {self.step}: {exc}"
 
     def close(self, status: str, reason: str | None) -> None:
-        """Flush what is pending, write the final weights and close the loggers with `status`."""
+        """Flush what is pending, write the final weights and close the loggers with `status`.
+
+        Only the first call closes: a run closed where it failed is not closed again."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._flush_losses()
         finally:

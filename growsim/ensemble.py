@@ -205,10 +205,10 @@ class Ensemble:
         if len(starts) > 1:
             raise ValueError(f"the members were restored at different steps: {sorted(starts)}")
         start = starts.pop()
-        for e in self.engines:
-            e.begin()
         closing: dict[Engine, tuple[str, str | None]] = {}
         try:
+            for e in self.engines:  # inside the try: a member that cannot begin closes the others
+                e.begin()
             batches = self.engines[0].cfg.batches
             batch_size = self.engines[0].cfg.batch_size
             for step in range(start, batches + 1):

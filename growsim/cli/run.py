@@ -251,11 +251,37 @@ def _load_for_resume(path: Path, settings: list[str] | None = None, allow_plugin
         raise UserError(str(exc)) from None
 
 
+def _live_writer(path: Path) -> str:
+    """'process P on host H' when a live process is writing the run file at `path`, else ''."""
+    import h5py
+
+    from growsim.log import process_alive
+
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            status, pid, host = f.attrs.get("status"), f.attrs.get("writer_pid"), f.attrs.get("writer_host")
+    except (OSError, KeyError, ValueError):
+        return ""  # not a readable run file: nothing to protect
+    if status != "running" or pid is None:
+        return ""
+    host = host.decode() if isinstance(host, bytes) else host
+    alive = None if int(pid) == os.getpid() else process_alive(int(pid), host)
+    if int(pid) == os.getpid() or alive is False:
+        return ""
+    if alive is None:  # another machine's process: it may well be alive
+        return f"process {int(pid)} on {host} (another machine: whether it still runs cannot be told from here)"
+    return f"process {int(pid)} on {host}"
+
+
 def _check_output(path: Path, overwrite: bool) -> None:
     if path.exists() and path.is_dir():
         raise UserError(f"{path} is a folder, not a file")
     if path.exists() and not overwrite:
         raise UserError(f"{path} exists; pass --overwrite to replace it, or --out another path")
+    if path.exists():
+        writer = _live_writer(path)
+        if writer:
+            raise UserError(f"{path} is being written by {writer}: --overwrite never replaces a live run's file")
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

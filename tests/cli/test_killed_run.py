@@ -86,3 +86,33 @@ def test_sigterm_closes_the_file_as_interrupted(tmp_path, start_run):
         assert "terminated (SIGTERM) at batch" in f.attrs["status_reason"]
         assert f["final/w_rec"].shape == (16, 16)
         assert f["train/loss"].shape[0] >= f.attrs["last_step"]
+
+
+def test_overwrite_never_replaces_a_live_runs_file(tmp_path, capsys):
+    from growsim.cli import main
+
+    spec = Path(__file__).parents[1] / "data" / "tiny.yaml"
+    out = tmp_path / "live.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "growsim", "run", str(spec), "--out", str(out), "-q",
+                             "--set", "train.batches=100000"], env={"OMP_NUM_THREADS": "1", "PATH": ""},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline and proc.poll() is None, "the run did not start"
+            try:
+                with h5py.File(out, "r", locking=False) as f:
+                    if f.attrs.get("status") == "running":
+                        break
+            except (OSError, KeyError):
+                pass
+            time.sleep(0.05)
+        assert main(["run", str(spec), "--out", str(out), "--overwrite", "-q"]) == 2
+        err = capsys.readouterr().err
+        assert f"is being written by process {proc.pid}" in err and "never replaces a live run's file" in err
+        assert proc.poll() is None  # the live run goes on
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    # once its writer is gone, the file may be replaced
+    assert main(["run", str(spec), "--out", str(out), "--overwrite", "-q", "--set", "train.batches=5"]) == 0

@@ -150,3 +150,25 @@ def test_summary_leaves_out_q_when_it_is_not_logged(tmp_path, capsys):
     assert main(["run", str(DATA / "tiny.yaml"), "--out", str(out), "-q", "--set", "log.modularity=none"]) == 0
     line = capsys.readouterr().out
     assert line.startswith("completed:") and "synapses" in line and "Q " not in line
+
+
+def test_a_rule_that_fails_on_the_initial_synapses_leaves_a_failed_file(tmp_path, capsys):
+    plugin = tmp_path / "bad_start.py"
+    plugin.write_text(
+        "from growsim.wiring import wiring_rule\n"
+        "@wiring_rule('fails_at_start_in_test')\n"
+        "def rule(request, params):\n"
+        "    raise RuntimeError('no place for the first synapses')\n"
+    )
+    spec = tmp_path / "spec.yaml"
+    text = (DATA / "tiny.yaml").read_text()
+    text = text.replace("rule: distance", "rule: fails_at_start_in_test").replace("  eta: -3.0\n", "")
+    spec.write_text(text.replace("initial_connections: 0", "initial_connections: 5") + "plugins: [bad_start.py]\n")
+    out = tmp_path / "fail.h5"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no place for the first synapses" in err and "Traceback" not in err
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "failed"
+        assert "no place for the first synapses" in f.attrs["status_reason"]
+    assert not list(tmp_path.glob("*.writing"))
