@@ -421,7 +421,7 @@ class RegulariserSpec(StrictModel):
 
 class OptimizerSpec(StrictModel):
     kind: Literal["adam", "adamw", "sgd"] = Field("adam", description="Optimizer.")
-    lr: float = Field(1e-3, gt=0, le=100, description="Learning rate.")
+    lr: float = Field(1e-3, gt=0, le=1e15, description="Learning rate.")
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = Field(
         (0.9, 0.999), description="Adam's moment decay rates."
     )
@@ -433,7 +433,7 @@ class OptimizerSpec(StrictModel):
 
 class GradClipSpec(StrictModel):
     mode: Literal["value", "norm", "none"] = Field("value", description="Clip each gradient entry, the global norm, or nothing.")
-    max: float = Field(1.0, gt=0, le=1e6, description="Bound (Yang: entries clipped to [-1, 1]).")
+    max: float = Field(1.0, gt=0, le=1e15, description="Bound (Yang: entries clipped to [-1, 1]).")
 
 
 class TrainSpec(StrictModel):
