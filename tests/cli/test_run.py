@@ -113,18 +113,24 @@ def test_validate_exit_codes(capsys):
     assert "Traceback" not in err
 
 
-def test_failing_plugin_rule_leaves_a_file_that_says_why(tmp_path, capsys):
-    plugin = tmp_path / "bad_rule.py"
-    plugin.write_text(
+def _spec_with_failing_rule(folder: Path, rule: str, message: str, initial_connections: int = 0) -> Path:
+    """tiny.yaml with a plugin rule that raises RuntimeError(message) whenever it is asked."""
+    (folder / f"{rule}.py").write_text(
         "from growsim.wiring import wiring_rule\n"
-        "@wiring_rule('always_fails_in_test')\n"
+        f"@wiring_rule('{rule}')\n"
         "def rule(request, params):\n"
-        "    raise RuntimeError('no candidates I like')\n"
+        f"    raise RuntimeError('{message}')\n"
     )
-    spec = tmp_path / "spec.yaml"
     text = (DATA / "tiny.yaml").read_text()
-    text = text.replace("rule: distance", "rule: always_fails_in_test").replace("  eta: -3.0\n", "")
-    spec.write_text(text + "plugins: [bad_rule.py]\n")
+    text = text.replace("rule: distance", f"rule: {rule}").replace("  eta: -3.0\n", "")
+    text = text.replace("initial_connections: 0", f"initial_connections: {initial_connections}")
+    spec = folder / "spec.yaml"
+    spec.write_text(text + f"plugins: [{rule}.py]\n")
+    return spec
+
+
+def test_failing_plugin_rule_leaves_a_file_that_says_why(tmp_path, capsys):
+    spec = _spec_with_failing_rule(tmp_path, "always_fails_in_test", "no candidates I like")
     out = tmp_path / "fail.h5"
     assert main(["run", str(spec), "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err
@@ -153,17 +159,7 @@ def test_summary_leaves_out_q_when_it_is_not_logged(tmp_path, capsys):
 
 
 def test_a_rule_that_fails_on_the_initial_synapses_leaves_a_failed_file(tmp_path, capsys):
-    plugin = tmp_path / "bad_start.py"
-    plugin.write_text(
-        "from growsim.wiring import wiring_rule\n"
-        "@wiring_rule('fails_at_start_in_test')\n"
-        "def rule(request, params):\n"
-        "    raise RuntimeError('no place for the first synapses')\n"
-    )
-    spec = tmp_path / "spec.yaml"
-    text = (DATA / "tiny.yaml").read_text()
-    text = text.replace("rule: distance", "rule: fails_at_start_in_test").replace("  eta: -3.0\n", "")
-    spec.write_text(text.replace("initial_connections: 0", "initial_connections: 5") + "plugins: [bad_start.py]\n")
+    spec = _spec_with_failing_rule(tmp_path, "fails_at_start_in_test", "no place for the first synapses", 5)
     out = tmp_path / "fail.h5"
     assert main(["run", str(spec), "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err
