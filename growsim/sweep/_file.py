@@ -283,9 +283,12 @@ def _check(sweep: SweepFile, cli_overrides: tuple[str, ...]) -> list[SweepIssue]
             elif s in m.seeds[:i]:
                 add(("seeds", i), f"repeats seed {s}")
 
-    # A path given twice, or inside another (growth and growth.events), has no clear meaning.
+    # A path given twice, or inside another (growth and growth.events), has no clear meaning;
+    # except that the command line's --set overrides the file's own set, as it would a spec's.
     for j, (b, loc_b) in enumerate(entries):
         for a, loc_a in entries[:j]:
+            if loc_a[0] == "set" and loc_b[0] == "--set":
+                continue
             if a[: len(b)] == b or b[: len(a)] == a:
                 add(loc_b, f"overlaps {_loc_name(loc_a)}: give each spec path in one place")
                 break

@@ -133,7 +133,13 @@ def _axes(sweep: SweepFile) -> list[list[list[_Assign]]]:
 def _expand(sweep: SweepFile, cli: tuple[str, ...]) -> Sweep:
     m = sweep.model
     axes = _axes(sweep)
-    fixed = [(_override(k, v), ("set", k), ("set", k), parse_dotted(k)) for k, v in m.set_.items()]
+    cli_paths = [tuple(parse_dotted(item.split("=", 1)[0].strip())) for item in cli]
+    fixed = [
+        (_override(k, v), ("set", k), ("set", k), parse_dotted(k))
+        for k, v in m.set_.items()
+        # the command line's --set replaces the file's value of the same path (or of one inside it)
+        if not any(tuple(parse_dotted(k))[: len(c)] == c for c in cli_paths)
+    ]
     sources: dict[str, tuple[Loc, Loc, Loc]] = {o: (vl, kl, p) for o, vl, kl, p in fixed}
     for item in cli:
         sources[item] = (("--set", item), ("--set", item), parse_dotted(item.split("=", 1)[0].strip()))

@@ -198,3 +198,13 @@ def test_list_prints_points_files_and_statuses_and_runs_nothing(tmp_path, capsys
     assert "      5  pending      rule=random__initial_connections=0__seed=1.h5" in text
     assert "--set wiring.rule=distance" in text and "to run: 8 of 8" in text
     assert not out.exists()
+
+
+def test_the_command_lines_set_overrides_the_files_set_but_not_what_the_sweep_varies(tmp_path):
+    path = write(tmp_path, "spec: tiny.yaml\nset: {train.batches: 30, log.every: 10}\ngrid:\n  wiring.rule: [distance, random]\n")
+    points = expand(path, ("train.batches=6",))
+    for p in points:
+        assert "train.batches=6" in p.overrides and "train.batches=30" not in p.overrides
+        assert "log.every=10" in p.overrides
+    found = problems(path, ("wiring.rule=mixture",))
+    assert found == ["grid.wiring.rule: overlaps --set wiring.rule=mixture: give each spec path in one place (line 4)"]
