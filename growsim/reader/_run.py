@@ -599,8 +599,12 @@ class Run:
 
             def visit(name: str, obj: Any) -> None:
                 if isinstance(obj, h5py.Dataset):
-                    rows.append({"name": name, "shape": obj.shape, "dtype": str(obj.dtype),
-                                 "stored_bytes": int(obj.id.get_storage_size())})
+                    stored = int(obj.id.get_storage_size())
+                    if obj.dtype.kind == "O" and obj.size <= 100_000:
+                        # variable-length strings: the storage size counts only their references
+                        values = np.asarray(obj[()], dtype=object).ravel()
+                        stored += sum(len(v) if isinstance(v, bytes) else len(str(v).encode()) for v in values)
+                    rows.append({"name": name, "shape": obj.shape, "dtype": str(obj.dtype), "stored_bytes": stored})
 
             f.visititems(visit)
             return rows

@@ -97,3 +97,14 @@ def test_inspect_a_chain_run(make_runs, tmp_path_factory, capsys):
     assert "parity_50" not in out  # levels never trained are not listed
     out = _inspect(runs["chain_nonmodular"], capsys)
     assert "modules 1" in out and "add_readout" in out and "N_solved" in out
+
+
+def test_stored_size_of_text_datasets_counts_the_text(small_runs):
+    import h5py
+
+    from growsim.reader import open_run
+
+    rows = {r["name"]: r for r in open_run(small_runs["tiny"]).contents()}
+    with h5py.File(small_runs["tiny"], "r") as f:
+        verbatim = f["spec/verbatim"][()]
+    assert rows["spec/verbatim"]["stored_bytes"] >= len(verbatim)  # not the 16 bytes of its reference
