@@ -221,7 +221,9 @@ def _run_engine(engine, path: Path) -> None:
         else:
             err_console.print(f"interrupted at batch {engine.step}; {path} records it (continue with: growsim run --resume {path})", markup=False, highlight=False)
         raise typer.Exit(130) from None
-    except (WiringRuleError, DivergenceError) as exc:
+    except DivergenceError as exc:  # its message names the batch where the loss or weights went bad
+        raise UserError(f"run failed: {exc}\n{path} records where and why it stopped.") from None
+    except WiringRuleError as exc:
         raise UserError(f"run failed at batch {engine.step}: {exc}\n{path} records where and why it stopped.") from None
     except OSError as exc:
         raise UserError(f"run failed at batch {engine.step} writing {path}: {exc}") from None

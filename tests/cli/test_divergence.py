@@ -20,10 +20,11 @@ def test_divergence_stops_the_run_and_names_the_tensors(tmp_path, capsys):
             "--set", "train.grad_clip.mode=none", "--set", "train.batches=200", "--set", "log.every=100"]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "run failed at batch" in err and "diverged" in err and "Traceback" not in err
+    assert "run failed: diverged" in err and "Traceback" not in err
     with h5py.File(out, "r") as f:
         assert f.attrs["status"] == "failed"
         reason = f.attrs["status_reason"]
+        assert reason.split(" (the checkpoint")[0] in err  # the terminal and the file name the same batch
         assert "diverged" in reason and "the checkpoint before it is kept" in reason
         assert "non-finite weights in" in reason or "training loss became" in reason
         ckpt = f["checkpoint"]
