@@ -219,10 +219,15 @@ class HDF5Logger:
 
         spec = f.create_group("spec")
         spec.attrs["description"] = "The spec as written, and resolved with every default."
-        spec.create_dataset("verbatim", data=info.spec_text, dtype=_STR)
-        spec.create_dataset("resolved_yaml", data=info.resolved_yaml, dtype=_STR)
-        spec.create_dataset("resolved_json", data=info.resolved_json, dtype=_STR)
-        spec.create_dataset("overrides", data=np.array(info.overrides, dtype=object), dtype=_STR)
+        for name, data, text in (
+            ("verbatim", info.spec_text, "The spec file as written."),
+            ("resolved_yaml", info.resolved_yaml, "The spec with every default filled in (YAML)."),
+            ("resolved_json", info.resolved_json, "The spec with every default filled in (JSON)."),
+            ("overrides", np.array(info.overrides, dtype=object), "The --set arguments, in order."),
+        ):
+            ds = spec.create_dataset(name, data=data, dtype=_STR)
+            ds.attrs["units"] = ""
+            ds.attrs["description"] = text
         if info.spec_path:
             spec.attrs["path"] = info.spec_path
         if info.base_dir:
