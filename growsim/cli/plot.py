@@ -22,7 +22,13 @@ EXAMPLES = """Examples:
   growsim analyze runs/add_conn_distance.h5 task_variance && growsim plot runs/add_conn_distance.h5 --kind clusters
 """
 
-KIND_HELP = "training (loss, performance per task), growth (Q, synapses, events), weights (W_rec by community), network (neurons and synapses in space), clusters (task-variance clusters from /analysis)."
+# Written out, not made from growsim.plots.KINDS: importing the plots would load matplotlib
+# for every command. tests/cli/test_plot_help.py checks that it names every kind.
+KIND_HELP = (
+    "training (loss, performance per task), growth (Q, synapses, events), weights (W_rec by community), "
+    "network (neurons and synapses in space), clusters (task-variance clusters from /analysis), "
+    "anatomy (functional clusters on a grid, isolated neurons, against shuffles)."
+)
 
 
 def plot(
