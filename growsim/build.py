@@ -236,6 +236,32 @@ def versions() -> dict[str, str]:
     }
 
 
+def provenance(loaded: LoadedSpec) -> dict[str, str]:
+    """Where the run's wiring rule and plugins came from, for the run file's `version_*`
+    attributes: the rule's origin (built-in, a file, a module, an entry point) and, for each
+    plugin, its file and the sha256 of its code."""
+    import hashlib
+    import sys
+
+    from growsim.wiring import get_rule
+
+    spec = loaded.spec
+    out: dict[str, str] = {}
+    if spec.network.kind == "leaky_rnn":
+        out["wiring_rule"] = f"{spec.wiring.rule}: {get_rule(spec.wiring.rule).origin}"
+    for i, entry in enumerate(spec.plugins):
+        if entry.endswith(".py") or "/" in entry or "\\" in entry:
+            path = (Path(loaded.base_dir) / entry).resolve()
+        else:
+            module = sys.modules.get(entry)
+            path = Path(module.__file__) if module is not None and getattr(module, "__file__", None) else None
+        if path is not None and path.is_file():
+            out[f"plugin_{i}"] = f"{entry}: {path} sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}"
+        else:
+            out[f"plugin_{i}"] = f"{entry}: no file to hash"
+    return out
+
+
 def build_engine(prepared: Prepared, loggers: list[Any]):
     """Everything the loop needs, from the spec, with flat arguments."""
     import torch
@@ -313,7 +339,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         positions=geo.positions if geo is not None else None,
         labels=geo.labels if geo is not None else None,
         distance_units=geo.units if geo is not None else "",
-        versions=versions(),
+        versions={**versions(), **provenance(loaded)},
         network_kind=spec.network.kind,
         spec_path=str(loaded.path) if loaded.path else None,
         base_dir=str(loaded.base_dir.resolve()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import importlib.util
 from pathlib import Path
 
@@ -83,3 +85,8 @@ def test_spec_runs(tmp_path):
     assert main(args) == 0
     with h5py.File(out, "r") as f:
         assert list(f["series/connections"][()]) == [0, 10, 20, 20]  # growth at 2 and 4; logs at 0, 2, 4 and the end
+        # provenance: the rule's origin, and the plugin file with the hash of its code
+        plugin = (SPEC.parent / "../plugins/gnm_matching.py").resolve()
+        assert f.attrs["version_wiring_rule"] == f"gnm_matching: file {plugin}"
+        digest = hashlib.sha256(plugin.read_bytes()).hexdigest()
+        assert f.attrs["version_plugin_0"] == f"../plugins/gnm_matching.py: {plugin} sha256 {digest}"
