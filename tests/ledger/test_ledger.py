@@ -248,6 +248,25 @@ def test_readme_claims_on_fig3_hold_in_the_ledger(tmp_path):
     assert stat("distance", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.0025, abs=5e-5)
 
 
+def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
+    """results/wu_gu/README.md and README.md: the first full-protocol runs (distance wiring)."""
+    copy = tmp_path / "fig3"
+    shutil.copytree(ROOT / "results" / "wu_gu" / "fig3", copy)
+    build(copy)
+    rows = [r for r in csv.DictReader(open(copy / "summary.csv")) if r["protocol"] == "full"]
+
+    def stat(group, metric, statistic):
+        (row,) = [r for r in rows if (r["rule"], r["group"], r["metric"], r["statistic"]) == ("distance", group, metric, statistic)]
+        return float(row["value"])
+
+    assert (stat("add_conn", "modularity_q", "n"), stat("fix_conn", "modularity_q", "n")) == (2, 1)
+    assert stat("add_conn", "modularity_q", "mean") == pytest.approx((0.504 + 0.466) / 2, abs=1e-3)
+    assert stat("fix_conn", "modularity_q", "mean") == pytest.approx(0.406, abs=5e-4)
+    assert stat("add_conn-fix_conn", "modularity_q", "diff") == pytest.approx(0.079, abs=5e-4)
+    assert stat("add_conn", "perf_mean", "mean") == pytest.approx(0.867, abs=5e-4)
+    assert stat("fix_conn", "perf_mean", "mean") == pytest.approx(0.889, abs=5e-4)
+
+
 def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
     """results/wu_gu/README.md and README.md state Fig. 2's reduced-protocol outcome so far:
     performance rises with size at every K >= 3; Q rises with K at N = 64 and 32 and shows
