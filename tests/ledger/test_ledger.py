@@ -269,8 +269,8 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
 
 def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
     """results/wu_gu/README.md and README.md state Fig. 2's reduced-protocol outcome so far:
-    performance rises with size at every K >= 3; Q rises with K at N = 64 and 32 and shows
-    no trend at 25 and 16."""
+    performance rises with size at every K >= 3; Q rises with K at N = 64, 32 and 25 and
+    shows no trend at 16."""
     copy = tmp_path / "fig2"
     shutil.copytree(ROOT / "results" / "wu_gu" / "fig2", copy)
     build(copy)
@@ -283,12 +283,12 @@ def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
     sizes = (16, 25, 32, 64)
     for k in (1, 3, 5, 10, 15, 20):
         counts = [stat(n, k, "perf_mean", "n") for n in sizes]
-        assert counts == [5 if k < 20 else 3, 2, 2, 2]
+        assert counts == [5, {1: 5, 3: 3}.get(k, 2), 2, 2]
     for k in (3, 5, 10, 15, 20):
         means = [stat(n, k, "perf_mean", "mean") for n in sizes]
         assert means == sorted(means) and len(set(means)) == 4, (k, means)
-    for n, want in zip(sizes, (0.412, 0.485, 0.598, 0.730)):
+    for n, want in zip(sizes, (0.406, 0.485, 0.598, 0.730)):
         assert stat(n, 20, "perf_mean", "mean") == pytest.approx(want, abs=0.0006)
-    for n, rho, p in ((64, 0.68, 0.015), (32, 0.71, 0.01), (25, 0.37, 0.24), (16, 0.11, 0.58)):
+    for n, rho, p in ((64, 0.68, 0.015), (32, 0.71, 0.01), (25, 0.63, 0.0086), (16, 0.10, 0.6)):
         assert stat(n, "all", "modularity_q~n_tasks", "spearman_rho") == pytest.approx(rho, abs=0.005)
         assert stat(n, "all", "modularity_q~n_tasks", "spearman_p") == pytest.approx(p, abs=0.0015 if p < 0.1 else 0.005)
