@@ -117,6 +117,7 @@ class YangObjective:
         n_trials, longest = self.eval_batch_size, max(b.n_steps for b in batches)
         parts = losses.masked_mse_parts if self.loss_kind == "mse" else losses.masked_cross_entropy_parts
         loss_sum, loss_weight, correct = np.zeros(len(batches)), np.zeros(len(batches)), np.zeros(len(batches))
+        steps = [torch.from_numpy(b.pieces["x"].index).to(self.device) for b in batches]  # each step's input row
         for block, first in enumerate(range(0, n_trials, EVAL_BLOCK)):
             trials = slice(first, min(first + EVAL_BLOCK, n_trials))
             noise = None
@@ -126,9 +127,8 @@ class YangObjective:
                 noise = network.external_noise(longest, trials.stop - first, gen)
             for i, batch in enumerate(batches):
                 t = self.tensors(batch, trials, with_x=False)
-                x = batch.pieces["x"]
-                rows = torch.from_numpy(x.table[:, trials]).to(self.device)
-                drive = network.piecewise_drive(rows, torch.from_numpy(x.index).to(self.device), noise)
+                rows = torch.from_numpy(batch.pieces["x"].table[:, trials]).to(self.device)
+                drive = network.piecewise_drive(rows, steps[i], noise)
                 out = network.readout(network.rates(drive))
                 total, weight = parts(out, t["y"] if self.loss_kind == "mse" else t["target"], t["c_mask"])
                 loss_sum[i] += float(total)
