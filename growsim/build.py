@@ -137,7 +137,7 @@ def prepare(loaded: LoadedSpec) -> Prepared:
             )
         )
     for i, event in enumerate(growth.events):
-        if getattr(event, "until", None) is not None and event.until > capacity:
+        if event.op == "add_connections" and (event.params.get("until") or 0) > capacity:
             issues.append(
                 issue_at(("growth", "events", i, "until"), f"must be <= {capacity}, the synapses this network can have", lines, sources)
             )
@@ -249,6 +249,11 @@ def provenance(loaded: LoadedSpec) -> dict[str, str]:
     out: dict[str, str] = {}
     if spec.network.kind == "leaky_rnn":
         out["wiring_rule"] = f"{spec.wiring.rule}: {get_rule(spec.wiring.rule).origin}"
+    from growsim.growth import get_operation
+
+    ops = dict.fromkeys(event.op for event in spec.growth.events)
+    if ops:
+        out["growth_operations"] = "; ".join(f"{name}: {get_operation(name).origin}" for name in ops)
     for i, entry in enumerate(spec.plugins):
         if entry.endswith(".py") or "/" in entry or "\\" in entry:
             path = (Path(loaded.base_dir) / entry).resolve()
@@ -349,7 +354,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         optimizer=optimizer,
         objective=objective,
         wiring=wiring,
-        events=spec.growth.events,
+        events=growth_program(spec),
         config=config,
         task_rng=numpy_stream(spec.seed, "task"),
         noise_generator=noise,
@@ -360,6 +365,29 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         regularisers=regularisers,
         functional=functional,
     )
+
+
+def growth_program(spec: Spec):
+    """The spec's growth events as the engine takes them: each a trigger, the operation
+    (from the growth registry) and its validated parameters, flat."""
+    from growsim.growth import ScheduledOp, Trigger, get_operation
+
+    return [
+        ScheduledOp(
+            index=i,
+            op=event.op,
+            func=get_operation(event.op).func,
+            params=dict(event.params),
+            trigger=Trigger(
+                every=event.every,
+                start=event.start,
+                stop=event.stop,
+                at=tuple(event.at) if event.at is not None else None,
+                when=event.when,
+            ),
+        )
+        for i, event in enumerate(spec.growth.events)
+    ]
 
 
 def make_objective(spec: Spec, device, eval_seed: int, selection: TaskSelection | None = None):

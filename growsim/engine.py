@@ -8,8 +8,10 @@ met fire), then the next batch trains:
     -> gradient masks (in the network's hooks) -> clipping -> optimizer.step
 
 What is trained on, and how it is scored, is the objective's business
-(growsim.objectives); the network is a LeakyRNN or a ChainRNN. The engine emits plain
-numbers and arrays to its loggers.
+(growsim.objectives). The network is anything that answers growsim.network.Network (a
+LeakyRNN, a ChainRNN); the engine never tells kinds apart. Growth events are operations
+from the growth registry, called with a GrowthContext and their own parameters: the
+engine names none of them. The engine emits plain numbers and arrays to its loggers.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from growsim.growth import DueEvent, conditional_events, due_events
-from growsim.growth.program import fires_at
-from growsim.growth.ops import add_connections, reset_optimizer
+from growsim.growth import GrowthContext, ScheduledOp, on_condition, scheduled_at
+from growsim.growth.ops import add_connections
 from growsim.log.base import Loggers, RunInfo
 from growsim.metrics import communities
 from growsim.objectives import Evaluation
@@ -78,7 +79,7 @@ class Engine:
         optimizer: torch.optim.Optimizer,
         objective,
         wiring: Wiring | None,
-        events: Sequence[Any],
+        events: Sequence[ScheduledOp],
         config: EngineConfig,
         task_rng: np.random.Generator,
         noise_generator: torch.Generator,
@@ -154,8 +155,9 @@ class Engine:
         }
         if self.wiring is not None:
             texts["rng_wiring"] = json.dumps(self.wiring.rng.bit_generator.state)
-        if hasattr(self.network, "structure"):
-            texts["network_structure"] = json.dumps(self.network.structure())
+        structure = self.network.structure()
+        if structure is not None:
+            texts["network_structure"] = json.dumps(structure)
         return arrays, texts
 
     def load_state(self, step: int, arrays: dict[str, np.ndarray], texts: dict[str, str]) -> None:
@@ -250,68 +252,39 @@ class Engine:
         return pairs
 
     def _apply_growth(self, step: int) -> None:
-        if not any(fires_at(event, step) for event in self.events):
-            return  # no count of the synapses either: on a GPU that is a wait for the device
-        connections = getattr(self.network, "n_connections", 0)
-        for due in due_events(self.events, step, connections):
-            self._fire(step, due)
+        for event in scheduled_at(self.events, step):
+            self._fire(step, event)
 
     def _apply_conditional(self, step: int, conditions: set[str]) -> None:
         for condition in sorted(conditions):
-            for due in conditional_events(self.events, condition):
-                self._fire(step, due, condition)
+            for event in on_condition(self.events, condition):
+                self._fire(step, event, condition)
 
-    def _fire(self, step: int, due: DueEvent, condition: str | None = None) -> None:
-        """Apply one event to the network and the optimizer together, and log it."""
-        event = self.events[due.index]
-        details: dict[str, Any] = {"event": due.index}
+    def _fire(self, step: int, event: ScheduledOp, condition: str | None = None) -> None:
+        """Apply one event's operation to the network and the optimizer together, and log it."""
+        context = GrowthContext(
+            step=step,
+            network=self.network,
+            optimizer=self.optimizer,
+            rng=self.growth_rng,
+            condition=condition,
+            distances=self.wiring.distances if self.wiring is not None else None,
+            grow=self.grow if self.wiring is not None else None,
+        )
+        outcome = event.func(context, **event.params)
+        if outcome is None:  # the operation had nothing to do (a cap reached): no event
+            return
+        details: dict[str, Any] = {"event": event.index}
         if condition is not None:
             details["when"] = condition
-        pairs = None
-        if due.op == "add_connections":
-            count = due.count
-            if event.until is not None:
-                count = min(count, event.until - self.network.n_connections)
-            if count <= 0:
-                return
-            if due.reset_optimizer:
-                reset_optimizer(self.optimizer)
-            pairs = self.grow(count)
-            details.update(count=len(pairs), requested=count, reset_optimizer=due.reset_optimizer)
-        elif due.op == "swap_neurons":
-            from growsim.growth import swap
-
-            swaps = swap.bimt_swap(self.network, self.optimizer, self.wiring.distances, top_k=event.top_k)
-            pairs = np.asarray(swaps, dtype=np.int64).reshape(-1, 2)
-            details.update(count=len(swaps))
-        elif due.op == "duplicate_module":
-            from growsim.growth import modules
-
-            details.update(
-                modules.duplicate_module(
-                    self.network,
-                    self.optimizer,
-                    self.growth_rng,
-                    copy_recurrent=event.copy_recurrent,
-                    copy_feedforward=event.copy_feedforward,
-                    copy_tau=event.copy_tau,
-                    copy_input=event.copy_input,
-                    noise_weights=event.noise_weights,
-                    noise_tau=event.noise_tau,
-                    freeze=event.freeze,
-                    optimizer_state=event.optimizer_state,
-                )
-            )
-        elif due.op == "add_readout":
-            from growsim.growth import modules
-
-            details.update(modules.add_readout(self.network, self.optimizer, self.growth_rng, module=event.module))
-        else:  # the spec admits no other op
-            raise ValueError(f"unknown growth operation {due.op!r}")
-        if hasattr(self.network, "n_connections"):
-            details["connections"] = self.network.n_connections
+        details.update(outcome.details)
+        details.update(self._sizes())
         self._refresh_params()
-        self.loggers.log_event(step, due.op, details, pairs)
+        self.loggers.log_event(step, event.op, details, outcome.pairs)
+
+    def _sizes(self) -> dict[str, float | int]:
+        """The network's sizes (synapses, modules, ...), integers where they are counts."""
+        return {k: int(v) if float(v).is_integer() else v for k, v in self.network.sizes().items()}
 
     # --- training ---------------------------------------------------------------------
 
@@ -375,11 +348,7 @@ class Engine:
         result = self.evaluate()
         scalars: dict[str, float] = dict(result.scalars)
         arrays: dict[str, np.ndarray] = dict(result.arrays)
-        if hasattr(self.network, "n_connections"):
-            scalars["connections"] = float(self.network.n_connections)
-        if hasattr(self.network, "n_modules"):
-            scalars["n_modules"] = float(self.network.n_modules)
-            scalars["n_trainable"] = float(sum(p.numel() for p in self.network.parameters() if p.requires_grad))
+        scalars.update(self.network.sizes())
         scalars["lr"] = float(self.optimizer.param_groups[0]["lr"])
         if train_loss is not None:
             scalars["train_loss"] = train_loss
@@ -509,10 +478,7 @@ class Engine:
         try:
             self._flush_losses()
         finally:
-            final = self.weights()
-            if hasattr(self.network, "w_rec_initial"):
-                final["w_rec_initial"] = self.network.w_rec_initial.detach().cpu().numpy()
-            self.loggers.close(status, reason, self.step, final)
+            self.loggers.close(status, reason, self.step, self.network.final_weights())
 
     def _boundary(self, step: int) -> None:
         """Growth, metrics, snapshot and checkpoint due at `step`, then commit the log."""

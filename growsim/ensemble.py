@@ -75,7 +75,7 @@ def why_not_stacked(engines: Sequence[Engine]) -> str | None:
         return "only leaky RNNs stack (a chain of modules grows differently for each seed)"
     if not all(isinstance(e.objective, YangObjective) for e in engines):
         return "only the cognitive-task objective stacks"
-    if any(getattr(ev, "when", None) is not None for e in engines for ev in e.events):
+    if any(ev.trigger.when is not None for e in engines for ev in e.events):
         return "growth on a condition (when:) happens at different steps for different seeds"
     net = first.network
     for e in engines[1:]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from growsim.spec import models
+from growsim.growth import available_operations
 from growsim.wiring import available_rules
 
 DOC = Path(__file__).parents[1] / "docs" / "spec.md"
@@ -97,7 +98,7 @@ def model_section(model: type[BaseModel], path: str, seen: set) -> list[str]:
     lines += ["| key | type | default | constraints | meaning |", "|---|---|---|---|---|"]
     nested = []
     for name, field in model.model_fields.items():
-        if model is models.WiringSpec and name == "params":
+        if model in (models.WiringSpec, models.GrowthEvent) and name == "params":
             continue
         lines.append(
             f"| `{field.alias or name}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
@@ -181,7 +182,7 @@ meaning.
 
 
 def wiring_section() -> list[str]:
-    lines = [
+    intro = [
         "## Wiring rules",
         "",
         "`wiring.rule` chooses the rule; the rule's parameters sit beside it:",
@@ -195,10 +196,40 @@ def wiring_section() -> list[str]:
         "Built-in rules (a plugin's rules are listed by `growsim plugins --spec SPEC`):",
         "",
     ]
-    for name, info in available_rules().items():
+    return intro + entries_section(available_rules())
+
+
+def growth_section() -> list[str]:
+    intro = [
+        "## Growth operations",
+        "",
+        "Each event of `growth.events` names an operation (`op`) and says when it fires (the keys of",
+        "[GrowthEvent](#growthevent): `every`, `start`, `stop`, `at` or `when`); the operation's",
+        "parameters sit beside them:",
+        "",
+        "```yaml",
+        "growth:",
+        "  events:",
+        "    - {op: add_connections, every: 500, count: 10, until: 800}",
+        "```",
+        "",
+        "Built-in operations (a plugin's operations are listed by `growsim plugins --spec SPEC`;",
+        "[plugins.md](plugins.md) shows how to write one):",
+        "",
+    ]
+    return intro + entries_section(available_operations(), networks=True)
+
+
+def entries_section(entries, networks: bool = False) -> list[str]:
+    """One subsection per built-in entry of a registry: its summary and parameters."""
+    lines: list[str] = []
+    for name, info in entries.items():
         if info.origin != "built-in":
             continue
         lines += [f"### `{name}`", "", info.summary, ""]
+        if networks:
+            kinds = info.meta.get("networks")
+            lines += [f"Applies to: {', '.join(f'`{k}`' for k in kinds) if kinds else 'any network'}.", ""]
         fields = info.params.model_fields
         if not fields:
             lines += ["No parameters.", ""]
@@ -207,7 +238,7 @@ def wiring_section() -> list[str]:
         for pname, field in fields.items():
             lines.append(
                 f"| `{pname}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
-                f"{field.description or ''} |"
+                f"{(field.description or '').replace('|', '/')} |"
             )
         lines.append("")
     return lines
@@ -218,6 +249,7 @@ def render() -> str:
     lines += model_section(models.Spec, "", set())
     lines += GUIDE.splitlines()
     lines += wiring_section()
+    lines += growth_section()
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

@@ -2,6 +2,7 @@
 
 from growsim.network.chain import ChainRNN
 from growsim.network.init import draw_weight
+from growsim.network.protocol import Network
 from growsim.network.rnn import ACTIVATIONS, LeakyRNN, stacked_rates
 from growsim.network.swap import best_swaps, compose_swaps, permutation_for_swap, permute_neurons, swap_cost_deltas
 
@@ -9,6 +10,7 @@ __all__ = [
     "ACTIVATIONS",
     "ChainRNN",
     "LeakyRNN",
+    "Network",
     "best_swaps",
     "compose_swaps",
     "draw_weight",

@@ -495,6 +495,18 @@ class ChainRNN(nn.Module):
         net.grow_to(structure, rng)
         return net
 
+    def sizes(self) -> dict[str, float]:
+        """What the run logs of its size at every evaluation and event: modules, and the
+        parameters that still learn."""
+        return {
+            "n_modules": float(self.n_modules),
+            "n_trainable": float(sum(p.numel() for p in self.parameters() if p.requires_grad)),
+        }
+
+    def final_weights(self) -> dict[str, np.ndarray]:
+        """The arrays of the run file's /final: the weights."""
+        return self.weights()
+
     @torch.no_grad()
     def weights(self) -> dict[str, np.ndarray]:
         """Arrays for logging: w_rec, w_ff (K, M, M) (module 0's w_ff zeros), w_in (K, M, n_input),

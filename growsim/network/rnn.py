@@ -144,6 +144,21 @@ class LeakyRNN(nn.Module):
             "b_out": self.b_out.detach().cpu().numpy(),
         }
 
+    def final_weights(self) -> dict[str, np.ndarray]:
+        """The arrays of the run file's /final: the weights, and the initial draw of W_rec."""
+        return {**self.weights(), "w_rec_initial": self.w_rec_initial.detach().cpu().numpy()}
+
+    def structure(self) -> None:
+        """None: the shape of a leaky RNN never changes (growth fills its mask)."""
+        return None
+
+    def grow_to(self, structure: dict, rng: np.random.Generator) -> None:
+        raise ValueError("a leaky RNN has a fixed shape: there is no structure to grow to")
+
+    def sizes(self) -> dict[str, float]:
+        """What the run logs of its size at every evaluation and event: the synapses."""
+        return {"connections": float(self.n_connections)}
+
     @torch.no_grad()
     def add_synapses(self, post: torch.Tensor, pre: torch.Tensor, values: torch.Tensor) -> None:
         """Make synapses pre->post exist with the given starting weights."""

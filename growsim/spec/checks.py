@@ -49,6 +49,41 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
     return [], params.model_dump(mode="json")
 
 
+def validate_event_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
+    """Validate each growth event's parameters with its operation's own model; return the
+    issues and, for each valid event, its parameters with every default filled in."""
+    from growsim.growth.registry import TRIGGER_KEYS, get_operation
+    from growsim.registry import RegistryError
+    from growsim.spec.loader import error_message, issue_at
+
+    events = raw.get("events") if isinstance(raw, dict) else None
+    if not isinstance(events, list):
+        return [], {}  # pydantic reports the type
+    issues: list[SpecIssue] = []
+    validated: dict[int, dict[str, Any]] = {}
+    for i, event in enumerate(events):
+        if not isinstance(event, dict) or not isinstance(event.get("op"), str):
+            continue  # pydantic reports a missing or mistyped op
+        loc = ("growth", "events", i)
+        try:
+            op = get_operation(event["op"])
+        except RegistryError as exc:
+            issues.append(issue_at((*loc, "op"), str(exc), lines, sources))
+            continue
+        params = {k: v for k, v in event.items() if k not in TRIGGER_KEYS}
+        if isinstance(params.get("params"), dict) and len(params) == 1:
+            params = params["params"]
+        try:
+            validated[i] = op.params.model_validate(params).model_dump(mode="json")
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                message = error_message(err, op.params if err["type"] == "extra_forbidden" else None)
+                if err["type"] == "extra_forbidden":
+                    message += f" for operation {op.name!r}; an event also takes {', '.join(TRIGGER_KEYS[1:])}"
+                issues.append(issue_at((*loc, *err["loc"]), message, lines, sources))
+    return issues, validated
+
+
 def check_spec(spec: Spec, lines, sources, base_dir: Path) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     for check in (check_growth_events, check_tasks, check_plugins_and_paths, check_kinds, check_dynamics):
@@ -88,13 +123,14 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
             issues.append(issue_at((*loc, "when"), "`start` and `stop` go with `every`, not with `when`", lines, sources))
         if event.when == "level_solved" and spec.task.suite != "parity":
             issues.append(issue_at((*loc, "when"), "level_solved needs a curriculum (task.suite: parity)", lines, sources))
+        if event.at is not None and (event.start is not None or event.stop is not None):
+            issues.append(issue_at((*loc, "at"), "`start` and `stop` go with `every`, not with `at`", lines, sources))
+        start = event.start if event.start is not None else event.every
+        if event.stop is not None and start is not None and event.stop < start:
+            issues.append(issue_at((*loc, "stop"), f"must be >= start ({start})", lines, sources))
         if event.op == "add_connections":
-            if event.at is not None and (event.start is not None or event.stop is not None):
-                issues.append(issue_at((*loc, "at"), "`start` and `stop` go with `every`, not with `at`", lines, sources))
-            start = event.start if event.start is not None else event.every
-            if event.stop is not None and start is not None and event.stop < start:
-                issues.append(issue_at((*loc, "stop"), f"must be >= start ({start})", lines, sources))
-            if event.until is not None and initial != "all" and event.until <= initial:
+            until = event.params.get("until")
+            if until is not None and initial != "all" and until <= initial:
                 issues.append(
                     issue_at(
                         (*loc, "until"),
@@ -205,13 +241,6 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
     return issues
 
 
-# Which growth operations each kind of network supports.
-_OPS = {
-    "leaky_rnn": ("add_connections", "swap_neurons"),
-    "chain": ("duplicate_module", "add_readout"),
-}
-
-
 def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     """The network, the task, the growth operations and the metrics must fit together."""
     from growsim.spec.loader import issue_at
@@ -227,9 +256,12 @@ def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     if kind == "leaky_rnn" and suite == "parity":
         add(("network", "kind"), "the parity curriculum needs readout heads: use kind: chain (one module of M neurons for the non-modular baseline)")
     events = spec.growth.events
+    from growsim.growth.registry import applies_to, available_operations, get_operation
+
     for i, event in enumerate(events):
-        if event.op not in _OPS[kind]:
-            add(("growth", "events", i, "op"), f"{event.op} does not apply to a {kind} network (it takes: {', '.join(_OPS[kind])})")
+        if not applies_to(get_operation(event.op), kind):
+            takes = [name for name, info in available_operations().items() if applies_to(info, kind)]
+            add(("growth", "events", i, "op"), f"{event.op} does not apply to a {kind} network (it takes: {', '.join(takes)})")
     if kind == "chain":
         if spec.growth.initial_connections:
             add(("growth", "initial_connections"), "a chain of modules has no synapses to place")
@@ -253,7 +285,7 @@ def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
             if e.op == "add_readout" and e.when is None:
                 add(("growth", "events", i, "when"), "heads follow the curriculum: add_readout fires when: level_solved")
             if e.op == "duplicate_module" and e.when == "level_solved" and readouts and readouts[0] < i:
-                if events[readouts[0]].module == "newest":
+                if events[readouts[0]].params.get("module") == "newest":
                     add(
                         ("growth", "events", readouts[0]),
                         "put add_readout after duplicate_module, so that the new head reads the new module",

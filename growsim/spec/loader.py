@@ -111,12 +111,20 @@ def load_spec_text(
     except ValidationError as exc:
         issues.extend(_issues_from_validation(exc, data, lines, sources))
 
-    from growsim.spec.checks import check_spec, validate_wiring_params
+    from growsim.spec.checks import check_spec, validate_event_params, validate_wiring_params
 
     wiring_issues, params = validate_wiring_params(data.get("wiring"), lines, sources)
+    event_issues, event_params = validate_event_params(data.get("growth"), lines, sources)
     issues.extend(wiring_issues)
-    if spec is not None and not wiring_issues:
-        spec = spec.model_copy(update={"wiring": spec.wiring.model_copy(update={"params": params})})
+    issues.extend(event_issues)
+    if spec is not None and not wiring_issues and not event_issues:
+        events = [e.model_copy(update={"params": event_params[i]}) for i, e in enumerate(spec.growth.events)]
+        spec = spec.model_copy(
+            update={
+                "wiring": spec.wiring.model_copy(update={"params": params}),
+                "growth": spec.growth.model_copy(update={"events": events}),
+            }
+        )
         issues.extend(check_spec(spec, lines, sources, base_dir))
     if issues:
         raise SpecError(_dedupe(issues), file)
@@ -189,7 +197,7 @@ def _fmt(loc: Loc) -> str:
 
 
 def _load_plugins(data: dict, lines, sources, base_dir: Path, issues: list[SpecIssue]) -> dict[str, list[str]]:
-    from growsim.wiring import PluginLoadError, RegistryError, load_plugin_file, load_plugin_module
+    from growsim.registry import PluginLoadError, RegistryError, load_plugin_file, load_plugin_module
 
     plugins = data.get("plugins") or []
     loaded: dict[str, list[str]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_serializer, model_validator
 
 
 class StrictModel(BaseModel):
@@ -211,62 +211,35 @@ class _Trigger(StrictModel):
     )
 
 
-class AddConnectionsEvent(_Trigger):
-    """Add `count` synapses chosen by the wiring rule, on a schedule, up to a total of `until`."""
+class GrowthEvent(_Trigger):
+    """One growth event: an operation and when it fires.
 
-    op: Literal["add_connections"]
-    count: int = Field(gt=0, description="Synapses added each time.")
-    until: int | None = Field(None, gt=0, description="Stop once the network has this many synapses.")
-    reset_optimizer: bool = Field(
-        False,
-        description="Clear the optimizer's state (moments, step counts) when this fires, as Wu & Gu's code "
-        "did by re-creating Adam. By default existing synapses keep their state and new ones start at zero.",
+    Written flat in YAML: `op: add_connections` beside the schedule (`every: 500`) and the
+    operation's own parameters (`count: 10`). The parameters are validated by the
+    operation's model (see Growth operations below); `growsim plugins` lists every
+    operation and its parameters.
+    """
+
+    op: str = Field(description="A built-in operation (add_connections, swap_neurons, duplicate_module, add_readout) or a plugin's.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The operation's parameters (written beside `op` in YAML)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_params(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "params" not in data:
+            trigger = set(_Trigger.model_fields) | {"op"}
+            return {
+                **{k: v for k, v in data.items() if k in trigger},
+                "params": {k: v for k, v in data.items() if k not in trigger},
+            }
+        return data
 
-class DuplicateModuleEvent(_Trigger):
-    """Append a module to a chain, a copy (as chosen) of the newest one, and apply the freeze policy."""
-
-    op: Literal["duplicate_module"]
-    copy_recurrent: bool = Field(True, description="Copy W_rec of the previous module (else a fresh draw).")
-    copy_feedforward: bool = Field(
-        True, description="Copy W_ff of the previous module (else a fresh draw; module 1 always draws, module 0 has none)."
-    )
-    copy_tau: bool = Field(True, description="Copy tau of the previous module.")
-    copy_input: bool = Field(True, description="Copy W_in and the bias of the previous module.")
-    noise_weights: float = Field(0.0, ge=0, description="Multiplicative noise on copied weights: w (1 + sigma xi) (Hamidi: 0.03).")
-    noise_tau: float = Field(0.0, ge=0, description="Multiplicative noise on copied tau (Hamidi: 0.02); tau stays >= 1.")
-    freeze: Literal["previous_modules", "recurrent_after_first", "feedforward_after_first_link", "none"] = Field(
-        "previous_modules",
-        description="previous_modules: only the newest module (and its head) learns (Hamidi's default); "
-        "recurrent_after_first: that, and the new module's W_rec is frozen too (from module 1 on); "
-        "feedforward_after_first_link: that, and W_ff is frozen from module 2 on; none: everything learns.",
-    )
-    optimizer_state: Literal["zero", "copy"] = Field(
-        "zero", description="The new module's optimizer state: none (zero moments) or a copy of the previous module's."
-    )
-
-
-class AddReadoutEvent(_Trigger):
-    """Add a 2-class readout head, for the curriculum's new level."""
-
-    op: Literal["add_readout"]
-    module: Literal["newest", "first"] = Field(
-        "newest", description="Which module the head reads: newest (modular growth) or first (the non-modular baseline)."
-    )
-
-
-class SwapNeuronsEvent(_Trigger):
-    """BIMT's neuron swaps: for each of the top_k neurons by incoming + outgoing |w|, the swap that
-    lowers the wiring cost sum(D |W_rec|) most, if any."""
-
-    op: Literal["swap_neurons"]
-    top_k: int = Field(10, ge=1, description="Neurons tried per swap step (Liu et al.: 5 to 30).")
-
-
-GrowthEvent = Annotated[
-    AddConnectionsEvent | DuplicateModuleEvent | AddReadoutEvent | SwapNeuronsEvent, Field(discriminator="op")
-]
+    @model_serializer(mode="wrap")
+    def _flat(self, handler) -> dict[str, Any]:
+        data = handler(self)
+        return {**{k: v for k, v in data.items() if k != "params"}, **data.get("params", {})}
 
 
 def _count_or_all(value: Any) -> str | None:

@@ -1,4 +1,5 @@
-"""JSON Schema of the spec, with the wiring section expanded per registered rule."""
+"""JSON Schema of the spec, with the wiring section expanded per registered rule and each
+growth event per registered operation."""
 
 from __future__ import annotations
 
@@ -32,4 +33,29 @@ def json_schema() -> dict[str, Any]:
         variants.append(variant)
     wiring_doc = schema["$defs"]["WiringSpec"].get("description", "")
     schema["$defs"]["WiringSpec"] = {"description": wiring_doc, "oneOf": variants}
+    _expand_events(schema)
     return schema
+
+
+def _expand_events(schema: dict[str, Any]) -> None:
+    """`GrowthEvent`: one variant per registered operation, its trigger keys and its own
+    parameters side by side (as written in YAML)."""
+    from growsim.growth import available_operations
+
+    event = schema["$defs"]["GrowthEvent"]
+    trigger = {k: v for k, v in event["properties"].items() if k not in ("op", "params")}
+    variants = []
+    for name, info in available_operations().items():
+        params = info.params.model_json_schema()
+        schema.setdefault("$defs", {}).update(params.pop("$defs", {}))
+        props = {**trigger, "op": {"const": name, "description": info.summary}, **params.get("properties", {})}
+        variants.append(
+            {
+                "type": "object",
+                "title": f"growth operation {name}",
+                "properties": props,
+                "required": ["op", *params.get("required", [])],
+                "additionalProperties": False,
+            }
+        )
+    schema["$defs"]["GrowthEvent"] = {"description": event.get("description", ""), "oneOf": variants}

@@ -14,6 +14,7 @@ import torch
 from growsim.build import build_engine, member_output, member_specs, prepare
 from growsim.cli import main
 from growsim.engine import RunInterrupted
+from growsim.growth import ScheduledOp, Trigger
 from growsim import ensemble as ensemble_module
 from growsim.ensemble import CPU_GROUP_SIZE, Ensemble, cpu_group_size, group_sizes, why_not_stacked
 from growsim.log.hdf5 import HDF5Logger, read_checkpoint
@@ -85,7 +86,8 @@ def test_why_not_stacked_names_conditional_growth():
     loaded = load_spec(DATA / "tiny.yaml", ["seed=[0, 1]"])
     engines = [build_engine(prepare(m), []) for m in member_specs(loaded)]
     assert why_not_stacked(engines) is None
-    engines[1].events = [*engines[1].events, type("Event", (), {"when": "level_solved"})()]
+    solved = ScheduledOp(1, "add_connections", engines[1].events[0].func, {"count": 1}, Trigger(when="level_solved"))
+    engines[1].events = [*engines[1].events, solved]
     assert "condition" in why_not_stacked(engines)
     with pytest.raises(ValueError, match="cannot be stacked"):
         Ensemble(engines)

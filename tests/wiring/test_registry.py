@@ -9,6 +9,7 @@ import textwrap
 import pytest
 from pydantic import BaseModel
 
+from growsim import registry as core
 from growsim.wiring import registry
 from growsim.wiring.registry import (
     PluginLoadError,
@@ -41,15 +42,15 @@ PLUGIN = textwrap.dedent(
 
 @pytest.fixture
 def clean():
-    names = set(registry._rules)
-    files = dict(registry._loaded_files)
-    loaded = registry._entry_points_loaded
+    names = set(registry.RULES.entries)
+    files = dict(core._loaded_files)
+    loaded = registry.RULES.entry_points_loaded
     yield
-    for name in set(registry._rules) - names:
-        del registry._rules[name]
-    registry._loaded_files.clear()
-    registry._loaded_files.update(files)
-    registry._entry_points_loaded = loaded
+    for name in set(registry.RULES.entries) - names:
+        del registry.RULES.entries[name]
+    core._loaded_files.clear()
+    core._loaded_files.update(files)
+    registry.RULES.entry_points_loaded = loaded
 
 
 def test_builtins_are_registered_and_decorator_returns_function(clean):
@@ -133,7 +134,7 @@ def test_entry_points_load_only_when_asked(clean, tmp_path, monkeypatch):
         return [_FakeEntryPoint("extra", "growsim_ep_rules", lambda: __import__("growsim_ep_rules"))]
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
-    registry._entry_points_loaded = False
+    registry.RULES.entry_points_loaded = False
     try:
         get_rule("distance")  # a built-in: entry points are not needed
         assert calls == []
@@ -151,6 +152,6 @@ def test_broken_entry_point_is_reported(clean, monkeypatch):
     monkeypatch.setattr(
         importlib.metadata, "entry_points", lambda group=None, **kw: [_FakeEntryPoint("bad", "bad_pkg:rules", boom)]
     )
-    registry._entry_points_loaded = False
+    registry.RULES.entry_points_loaded = False
     with pytest.raises(PluginLoadError, match="entry point 'bad'.*missing dependency"):
         available_rules()
