@@ -63,6 +63,30 @@ def test_plugin_guide_example_runs():
         unregister("nearest_k")
 
 
+def test_growth_operation_guide_example_runs():
+    """The guide's growth operation registers, validates its parameters and does what it says."""
+    import torch
+
+    from growsim.growth import GrowthContext, get_operation, registry
+
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    code = next(b for b in blocks if "@growth_operation" in b)
+    try:
+        exec(compile(code, "docs/plugins.md", "exec"), {"__name__": "docs_growth_example"})
+        op = get_operation("jitter_synapses")
+        assert op.meta["networks"] == ("leaky_rnn",)
+        w = torch.tensor([[0.0, 0.5], [0.25, 0.0]])
+        mask = (w != 0).float()
+        net = type("Net", (), {"w_rec": w, "mask": mask, "n_connections": 2})()
+        outcome = op.func(GrowthContext(0, net, None, np.random.default_rng(0)), **op.params(sigma=0.1).model_dump())
+        assert outcome.details == {"synapses": 2}
+        assert float(w[0, 0]) == 0 and float(w[1, 1]) == 0  # absent synapses stay zero
+        assert float(w[0, 1]) != 0.5 and float(w[1, 0]) != 0.25
+    finally:
+        registry.OPERATIONS.unregister("jitter_synapses")
+
+
 def test_readme_commands_name_real_files():
     readme = (ROOT / "README.md").read_text()
     for path in re.findall(r"specs/[a-z_]+\.yaml", readme):
