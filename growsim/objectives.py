@@ -220,7 +220,7 @@ class ParityObjective:
     @torch.no_grad()
     def evaluate(self, network) -> Evaluation:
         # r(0) from a CPU stream on any device, so that the reader's test set on a CPU
-        # (growsim.reader.parity_test_set) draws the very same.
+        # (growsim.analyses.parity_test_set) draws the very same.
         rng, gen = _seeded(self.eval_seed, torch.device("cpu"))
         correct = np.zeros(self.n_levels)
         loss, seen = 0.0, 0

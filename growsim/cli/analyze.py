@@ -70,18 +70,20 @@ def analyze(
     force: Annotated[bool, typer.Option(help="Analyse a file whose status is still running (its writer was killed).")] = False,
 ) -> None:
     """Recompute a metric from the stored weights into /analysis/<name>; the training record is not touched."""
-    from growsim.cli.inspect import open_or_fail
-    from growsim.metrics import METHODS
-    from growsim.reader import RunFileError
-    from growsim.reader.analyses import (
+    from growsim.analyses import (
         ANALYSIS_METRICS,
         check_applicable,
         check_name,
         modularity_over_snapshots,
         result_summary,
+        robustness,
         task_variance,
+        timescales,
         write_analysis,
     )
+    from growsim.cli.inspect import open_or_fail
+    from growsim.metrics import METHODS
+    from growsim.reader import RunFileError
 
     metric, run_file = second, first
     if first in ANALYSIS_METRICS and second not in ANALYSIS_METRICS and not Path(first).exists():
@@ -126,8 +128,6 @@ def analyze(
         elif metric == "task_variance":
             result = task_variance(run, step=step, trials=trials or 64, seed=seed)
         else:
-            from growsim.reader.chain import robustness, timescales
-
             try:  # what does not fit the network (feed-forward weights of a single module...)
                 if metric == "robustness":
                     result = robustness(run, what=what, eps=eps_values, draws=draws, trials=trials, seed=seed, step=step,

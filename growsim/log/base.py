@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+# Re-exported: the sweep driver and the run command import it from here.
+from growsim._process import process_alive
+
+__all__ = ["Logger", "Loggers", "RunInfo", "process_alive"]
 
 
 @dataclass(frozen=True)
@@ -86,19 +89,3 @@ class Loggers:
                 raise error
 
         return fan_out
-
-
-def process_alive(pid: int, host: str | None = None) -> bool | None:
-    """Whether process `pid` (of machine `host`, default this one) still runs.
-
-    None when it cannot be told: another machine, or no pid.
-    """
-    if not isinstance(pid, int) or pid <= 0 or (host is not None and host != socket.gethostname()):
-        return None
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True

@@ -231,8 +231,6 @@ def plot_chain_network(run: Run, step: int | None = None) -> Figure:
     recurrent synapses as chords inside a ring, feed-forward ones from each ring to the next,
     red for positive and blue for negative weights, darker and wider the stronger; each
     readout head a square under the module it reads, labelled with its level N."""
-    from growsim.reader.chain import levels_of
-
     snap = run.weights(step)
     k, m = snap.n_modules, snap.w_rec.shape[1]
     zero_diagonal = bool(run.spec.get("network", {}).get("zero_diagonal", True))
@@ -250,7 +248,7 @@ def plot_chain_network(run: Run, step: int | None = None) -> Figure:
     colors = np.array([to_rgba(POSITIVE) if w[i, j] > 0 else to_rgba(NEGATIVE) for i, j in zip(post, pre)]).reshape(-1, 4)
     colors[:, 3] = 0.08 + 0.72 * rel
     heads = [int(h) for h in snap.extra.get("head_module", [])]
-    levels = levels_of(run, snap)
+    levels = run.head_levels(snap)
     trainable = snap.extra.get("trainable")
     per_module: dict[int, list[int]] = {}
     for h, mod in enumerate(heads):

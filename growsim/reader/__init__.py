@@ -1,6 +1,8 @@
 """Reading growsim run files: one run, many runs, and the results of analyses.
 
-Independent of training code: it needs h5py, numpy and (for tables) pandas, never torch.
+A leaf: it needs h5py, numpy and (for tables) pandas, never torch, and imports no other
+part of growsim. It only reads; analyses that recompute from the stored weights, and
+write their results into /analysis, are in growsim.analyses.
 
     run = open_run("runs/add_conn_distance.h5")
     run.status, run.last_step, run.spec["wiring"]["rule"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import h5py
 import numpy as np
 
-from growsim.log.base import process_alive
+from growsim._process import process_alive
 
 if TYPE_CHECKING:  # pandas is imported only by the methods that return tables
     import pandas as pd
@@ -517,30 +517,30 @@ class Run:
         return self._read(read)
 
     # --- chain runs ------------------------------------------------------------------
-
-    def chain_network(self, step: int | None = None):
-        """The :class:`growsim.network.ChainRNN` of a chain run at ``step`` (default: the end).
-
-        Rebuilt from the stored weights of that step (a snapshot, or /final) with the spec's
-        network settings, in eval mode; its parameters' ``requires_grad`` follow the stored
-        ``trainable`` flags (heads all trainable: their flags are not stored). Imports torch.
-        Raises :class:`RunFileError` for a leaky-RNN run.
-        """
-        from growsim.reader.chain import network_at
-
-        return network_at(self, step)[0]
+    # Rebuilding a chain's network, and the analyses that run it, are in growsim.analyses.
 
     def parity_levels(self, step: int | None = None) -> list[int]:
         """The curriculum levels N the chain network at ``step`` (default: the end) reads out,
         one per readout head, in head order (``[2, 3, ..., n_current]``).
 
         From the stored heads; they agree with ``series/n_current`` (the level being trained)
-        of the next logged step, or of ``step`` itself at the end of the run.
+        of the next logged step, or of ``step`` itself at the end of the run. Raises
+        :class:`RunFileError` for a leaky-RNN run.
         """
-        from growsim.reader.chain import levels_of, require_chain
+        if self.network_kind != "chain":
+            raise RunFileError(
+                f"{self.path}: parity levels needs a chain run (network.kind: chain, Hamidi et al.'s parity "
+                f"curriculum); this is a {self.network_kind} run"
+            )
+        return self.head_levels(self.weights(step))
 
-        require_chain(self, "parity levels")
-        return levels_of(self, self.weights(step))
+    def head_levels(self, snap: Snapshot) -> list[int]:
+        """The level N of each readout head of chain weights already read (``snap``), reading
+        nothing more: ``task.n_start`` + the head's index. Empty when ``snap`` has no heads."""
+        n_start = int(self.spec.get("task", {}).get("n_start", 2))
+        heads = snap.extra.get("head_module")
+        n = 0 if heads is None else len(heads)
+        return list(range(n_start, n_start + n))
 
     # --- geometry and analyses ------------------------------------------------------
 

@@ -120,8 +120,8 @@ def test_a_cuda_device_that_is_not_there_is_named():
 def test_the_reader_gives_the_accuracy_a_gpu_chain_logged(tmp_path):
     # The evaluation's r(0) come from a CPU stream on any device, so the reader's test set
     # (on a CPU) is the one the run evaluated; only the devices' rounding may differ.
+    from growsim.analyses import network_at, parity_test_set
     from growsim.reader import open_run
-    from growsim.reader.chain import network_at, parity_test_set
 
     out = tmp_path / "chain.h5"
     assert main(["run", str(DATA / "tiny_chain.yaml"), "--out", str(out), "-q", "--set", "train.device=cuda"]) == 0

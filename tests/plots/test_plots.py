@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from growsim.analyses import task_variance, write_analysis
 from growsim.cli import main
 from growsim.plots import KINDS, plot_compare, plot_run, save
 from growsim.reader import RunFileError, open_run, open_runs
-from growsim.reader.analyses import task_variance, write_analysis
 
 SPEC_FILES = sorted((Path(__file__).parents[2] / "specs").glob("*.yaml"))
 SPECS = [p.stem for p in SPEC_FILES]

@@ -89,14 +89,6 @@ def test_growing_network_has_its_own_size_at_every_snapshot(small_runs):
     assert run.final().n_neurons == 9
     s = run.series()
     assert list(s["step"]) == [0, 10, 20] and "perf/fdgo" in s
-    from growsim.reader.analyses import modularity_over_snapshots
-
-    res = modularity_over_snapshots(run)
-    labels = res.datasets["labels"][0]
-    assert labels.shape == (3, 9)
-    assert list(res.datasets["n_neurons"][0]) == [4, 6, 9]
-    assert np.all(labels[0, 4:] == -1) and np.all(labels[1, 6:] == -1) and np.all(labels[2] >= 0)
-    assert np.all(res.datasets["q"][0] > 0.3)  # two blocks: clearly modular
 
 
 def test_run_without_snapshots(small_runs):
@@ -211,34 +203,63 @@ def test_flatten_spec():
     }
 
 
-def test_reading_does_not_import_training_code(small_runs):
+# Run in a fresh interpreter: which modules does reading load? Only the reader, the one
+# tiny module it shares with the writer's side, and the package's own __init__.
+_LOADED = (
+    "import sys\n"
+    "loaded = sorted(m for m in sys.modules if m.startswith('growsim.')"
+    " and not m.startswith(('growsim.reader', 'growsim._process')))\n"
+    "assert not loaded, f'reading loaded {loaded}'\n"
+    "assert 'torch' not in sys.modules, 'the reader imported torch'\n"
+)
+
+
+def test_reading_does_not_import_training_code(small_runs, tmp_path):
+    path = tmp_path / "tiny.h5"
+    path.write_bytes(Path(small_runs["tiny"]).read_bytes())
+    _write_analysis_by_hand(path)
     code = (
         "import sys, growsim\n"
         "assert 'h5py' not in sys.modules and 'pandas' not in sys.modules\n"
-        f"run = growsim.open_run({str(small_runs['tiny'])!r}); run.series(); run.snapshot(10); run.events()\n"
-        f"growsim.open_runs([{str(small_runs['tiny'])!r}])\n"
-        "assert 'torch' not in sys.modules, 'the reader imported torch'\n"
+        f"run = growsim.open_run({str(path)!r})\n"
+        "run.series(); run.series(long=True); run.train(); run.snapshot(10); run.final(); run.weights()\n"
+        "run.events(); run.synapses(); run.communities(); run.geometry(); run.contents(); run.writer_alive()\n"
+        "run.spec_fields; run.analyses(); run.analysis('modularity_spectral').table()\n"
+        "growsim.open_runs([run.path])\n" + _LOADED
     )
     result = subprocess.run(check=False, args=[sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
 
 
-def test_analysis_results_read_back(small_runs, tmp_path):
-    from growsim.reader.analyses import modularity_over_snapshots, write_analysis
+def _write_analysis_by_hand(path: Path) -> None:
+    """An /analysis group as docs/analysis.md lays it out, written with h5py alone."""
+    with h5py.File(path, "a") as f:
+        g = f.create_group("analysis/modularity_spectral")
+        g.attrs["metric"] = "modularity"
+        g.attrs["method"] = "spectral"
+        g.attrs["parameters"] = '{"method": "spectral"}'
+        g["step"] = np.array([0, 20, 40], np.int64)
+        g["q"] = np.array([0.0, 0.25, 0.5])
+        g["n_communities"] = np.array([1, 2, 3], np.int64)
+        g["labels"] = np.zeros((3, 16), np.int32)
+        g.create_dataset("names", data=np.array(["a", "b"], dtype=object), dtype=h5py.string_dtype("utf-8"))
+        f["analysis"].create_dataset("stray", data=1)  # not a group: not an analysis
 
+
+def test_analysis_results_read_back(small_runs, tmp_path):
     path = tmp_path / "tiny.h5"
     path.write_bytes(Path(small_runs["tiny"]).read_bytes())
     run = open_run(path)
     assert run.analyses() == {}
-    write_analysis(path, "modularity_spectral", modularity_over_snapshots(run))
-    assert run.analyses() == {"modularity_spectral": "modularity"}
+    _write_analysis_by_hand(path)
+    assert run.analyses() == {"modularity_spectral": "modularity"}  # a second read sees what was added
     res = run.analysis("modularity_spectral")
-    assert res.metric == "modularity" and res.attrs["method"] == "spectral"
-    table = res.table()
-    assert list(table.columns) == ["step", "n_communities", "n_neurons", "q"]
-    assert isinstance(table, pd.DataFrame) and len(table) == 5
-    # The spectral method is deterministic: the recomputed Q is the logged one.
-    np.testing.assert_allclose(table["q"], run.series()["modularity_q"], atol=1e-9)
+    assert res.metric == "modularity" and res.attrs["method"] == "spectral" and "q" in res
+    np.testing.assert_array_equal(res["q"], [0.0, 0.25, 0.5])
+    assert res["labels"].shape == (3, 16) and list(res["names"]) == ["a", "b"]
+    table = res.table()  # the per-step datasets only, step first
+    assert isinstance(table, pd.DataFrame) and list(table.columns) == ["step", "n_communities", "q"]
+    assert list(table["step"]) == [0, 20, 40]
     with pytest.raises(RunFileError, match="no analysis 'nope'"):
         run.analysis("nope")
 

@@ -1,0 +1,25 @@
+"""One line per analysis result, for the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from growsim.analyses._data import AnalysisData
+from growsim.analyses._modularity import summary as modularity_summary
+from growsim.analyses._robustness import summary as robustness_summary
+from growsim.analyses._task_variance import summary as task_variance_summary
+from growsim.analyses._timescales import summary as timescales_summary
+
+__all__ = ["result_summary"]
+
+_SUMMARIES: dict[str, Callable[[AnalysisData], str]] = {
+    "modularity": modularity_summary,
+    "task_variance": task_variance_summary,
+    "robustness": robustness_summary,
+    "timescales": timescales_summary,
+}
+
+
+def result_summary(result: AnalysisData) -> str:
+    """One line saying what an analysis found."""
+    return _SUMMARIES[result.metric](result)

@@ -1,0 +1,156 @@
+"""Trained and effective timescales of every neuron of a chain run's network (Hamidi et al., Fig. 4).
+
+The network of a stored step is rebuilt (:func:`growsim.analyses.network_at`) and driven
+by random bits; the fits are :func:`growsim.metrics.timescales.effective_timescales`.
+Imports torch when called.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from growsim.analyses._data import AnalysisData, check_applicable
+from growsim.analyses._network import network_at
+from growsim.reader import Run
+
+__all__ = ["chain_activity", "summary", "timescales"]
+
+# Time steps simulated per block when recording activity for timescales.
+_CHUNK_STEPS = 10_000
+
+
+def chain_activity(
+    net,
+    n_steps: int,
+    *,
+    trials: int = 1,
+    seed: int = 0,
+    p_one: float = 0.5,
+    burn_in: int = 0,
+    chunk: int = _CHUNK_STEPS,
+) -> np.ndarray:
+    """Rates of every neuron of ``net`` driven by random bits: (n_steps, trials, K * M) float32.
+
+    The input is i.i.d. bits with probability ``p_one`` of a 1 (from ``seed``); initial
+    rates ``h0_scale * U(0, 1)`` as in training; the first ``burn_in`` steps are run but
+    not returned. The time is simulated ``chunk`` steps at a time, the state carried from
+    one to the next, so the working memory is that of one chunk (the result itself is
+    4 * n_steps * trials * K * M bytes). Neuron ``m * M + i`` is module m's neuron i.
+    The update is ChainRNN's forward pass, written out so that the state can be carried.
+    """
+    import torch
+    from torch.nn import functional as F
+
+    if n_steps < 1 or trials < 1 or burn_in < 0 or chunk < 1:
+        raise ValueError("n_steps, trials and chunk must be >= 1 and burn_in >= 0")
+    k, m = net.n_modules, net.module_size
+    rng = np.random.Generator(np.random.PCG64(seed))
+    gen = torch.Generator()
+    gen.manual_seed(int(seed))
+    out = np.empty((n_steps, trials, k * m), np.float32)
+    with torch.no_grad():
+        blocks = list(net.blocks)
+        dtype = blocks[0].w_rec.dtype
+        w_rec_t = (torch.stack([b.w_rec for b in blocks]) * net.off_diagonal).transpose(1, 2)
+        w_ff_t = torch.stack([b.w_ff for b in blocks[1:]]).transpose(1, 2) if k > 1 else None
+        w_in = torch.stack([b.w_in for b in blocks])  # (K, M, n_input)
+        bias = torch.stack([b.bias for b in blocks]).unsqueeze(1)  # (K, 1, M)
+        alpha = torch.stack([b.tau for b in blocks]).clamp(min=1.0).reciprocal().unsqueeze(1).expand(k, trials, m)
+        r = net.h0_scale * torch.rand((k, trials, m), generator=gen, dtype=dtype)
+        total, t0 = burn_in + n_steps, 0
+        while t0 < total:
+            n = min(chunk, total - t0)
+            x = torch.from_numpy((rng.random((n, trials, net.n_input)) < p_one).astype(np.float32)).to(dtype)
+            drive = torch.einsum("tbi,kmi->tkbm", x, w_in).add_(bias)  # (n, K, B, M)
+            rates = torch.empty_like(drive)
+            for t in range(n):
+                c = torch.bmm(r, w_rec_t).add_(drive[t])
+                if w_ff_t is not None:
+                    c[1:].add_(torch.bmm(r[:-1], w_ff_t))
+                r = torch.lerp(r, F.leaky_relu(c, net.negative_slope), alpha)
+                rates[t] = r
+            keep_from = max(0, burn_in - t0)
+            if keep_from < n:
+                dst = t0 + keep_from - burn_in
+                out[dst : dst + n - keep_from] = rates[keep_from:].permute(0, 2, 1, 3).reshape(n - keep_from, trials, k * m).numpy()
+            t0 += n
+    return out
+
+
+def timescales(
+    run: Run,
+    *,
+    step: int | None = None,
+    steps: int = 100_000,
+    max_lag: int = 30,
+    burn_in: int = 1000,
+    trials: int = 1,
+    seed: int = 0,
+    p_one: float = 0.5,
+    method: str = "gls",
+) -> AnalysisData:
+    """Trained and effective timescale of every neuron of the chain at ``step`` (default: the end).
+
+    Trained: tau as the network uses it (clamped >= 1). Effective (Hamidi et al., Fig. 4b):
+    the network is driven by ``steps`` random bits (p(1) = ``p_one``; paper: 1e5 steps)
+    after ``burn_in`` steps, in ``trials`` independent sequences; the autocorrelation of
+    each neuron's rate on lags 0 to ``max_lag`` is fitted with one and with two exponentials
+    and the model with the lower AIC is kept; its slowest tau is the neuron's effective
+    timescale (:func:`growsim.metrics.timescales.effective_timescales`, ``method``
+    ``gls`` or ``ols``). Times are in steps (dt = 1).
+    """
+    from growsim.metrics.timescales import effective_timescales
+
+    check_applicable(run, "timescales")
+    if steps < 2 or max_lag < 4 or max_lag >= steps:
+        raise ValueError(f"need steps >= 2 and 4 <= max_lag < steps, got steps {steps} and max_lag {max_lag}")
+    if not 0.0 < p_one < 1.0:
+        raise ValueError(f"p_one must be in (0, 1), got {p_one}")
+    net, snap = network_at(run, step)
+    k, m = net.n_modules, net.module_size
+    activity = chain_activity(net, int(steps), trials=int(trials), seed=int(seed), p_one=float(p_one), burn_in=int(burn_in))
+    res = effective_timescales(activity, method=method, max_lag=int(max_lag))
+    del activity
+    tau_trained = np.maximum(np.stack([b.tau.detach().numpy() for b in net.blocks]).astype(np.float64), 1.0)
+    tau_eff = res.tau.reshape(k, m)
+    with warnings.catch_warnings():  # a module with no fitted neuron: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        eff_mean = np.nanmean(tau_eff, axis=1)
+    return AnalysisData(
+        metric="timescales",
+        description="Trained timescale (tau, clamped >= 1) and effective timescale of every neuron: the slowest tau "
+        "of the one- or two-exponential fit (chosen by AIC) to the autocorrelation of its rate, driven by random bits "
+        "(Hamidi et al., Fig. 4).",
+        parameters={"step": int(snap.step), "steps": int(steps), "max_lag": int(max_lag), "burn_in": int(burn_in),
+                    "trials": int(trials), "seed": int(seed), "p_one": float(p_one), "method": method},
+        datasets={
+            "step": (np.array([snap.step], np.int64), "batches", "The step whose network was driven."),
+            "tau_trained": (tau_trained, "steps", "Trained timescale of each neuron, clamped >= 1: (module, neuron)."),
+            "tau_effective": (tau_eff, "steps", ("Effective timescale: the slowest tau of the model AIC chose; "
+                                                  "NaN where `reason` says why: (module, neuron).")),
+            "tau_se": (res.tau_se.reshape(k, m), "steps", "Standard error of tau_effective (gls fits; NaN for ols)."),
+            "model": (res.model.reshape(k, m), "1", "Model chosen by AIC: 1 (one exponential), 2 (two), 0 (none)."),
+            "tau_single": (res.tau_single.reshape(k, m), "steps", "tau of the one-exponential fit."),
+            "tau_double": (res.tau_double.reshape(k, m, 2), "steps", "(fast, slow) taus of the two-exponential fit."),
+            "at_bound": (res.at_bound.reshape(k, m).astype(np.uint8), "1", "1 where tau_effective sits on a bound of the fit."),
+            "reason": (np.array(res.reason, dtype=object), "", "Why tau_effective is NaN ('' if fitted), for neuron m * M + i."),
+            "ac": (res.ac.reshape(-1, k, m), "1", "Autocorrelation of each neuron's rate at lags 0..max_lag: (lag, module, neuron)."),
+            "tau_trained_mean": (tau_trained.mean(axis=1), "steps", "Mean trained timescale of each module."),
+            "tau_effective_mean": (eff_mean, "steps", "Mean effective timescale of each module (over fitted neurons)."),
+        },
+        attrs={"n_modules": int(k), "module_size": int(m), "n_fitted": int(np.isfinite(res.tau).sum()),
+               "n_two_timescales": int((res.model == 2).sum())},
+    )
+
+
+def summary(result: AnalysisData) -> str:
+    """One line saying what a timescales analysis found."""
+    data = {key: value[0] for key, value in result.datasets.items()}
+    trained, eff = data["tau_trained"], data["tau_effective"]
+    fitted = np.isfinite(eff)
+    median_eff = f"{np.median(eff[fitted]):.2f}" if fitted.any() else "n/a"
+    return (f"step {int(data['step'][0])}: {trained.shape[0]} modules of {trained.shape[1]} neurons; median tau trained "
+            f"{np.median(trained):.2f}, effective {median_eff} steps ({int(fitted.sum())} neurons fitted, "
+            f"{result.attrs['n_two_timescales']} with two timescales)")
