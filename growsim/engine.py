@@ -247,7 +247,8 @@ class Engine:
         )
         pairs = choose_synapses(self.wiring.rule, self.wiring.params, request)
         add_connections(
-            self.network, self.optimizer, pairs, init=self.cfg.new_synapse_init, value=self.cfg.new_synapse_value
+            self.network, self.optimizer, pairs, init=self.cfg.new_synapse_init, value=self.cfg.new_synapse_value,
+            step=self.step,
         )
         return pairs
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from growsim.growth.registry import GrowthContext, Outcome, growth_operation
 
@@ -100,3 +100,66 @@ def add_readout(ctx: GrowthContext, *, module: str = "newest") -> Outcome:
     from growsim.growth import modules
 
     return Outcome(modules.add_readout(ctx.network, ctx.optimizer, ctx.rng, module=module))
+
+
+class PruneConnectionsParams(_Params):
+    by: Literal["magnitude", "age", "random"] = Field(
+        "magnitude",
+        description="Which synapses go first: magnitude, the weakest |w| (ties: lower index first); age, the "
+        "oldest (ties: the weakest); random, uniformly from the growth stream.",
+    )
+    count: int | None = Field(None, gt=0, description="Synapses removed each time (give count or fraction, or neither with below).")
+    fraction: float | None = Field(None, gt=0, le=1, description="Or: this fraction of the existing synapses, rounded.")
+    below: float | None = Field(
+        None, gt=0, description="Only synapses with |w| below this may go; with neither count nor fraction, all of them."
+    )
+    keep: int = Field(0, ge=0, description="Never leave fewer synapses than this.")
+
+    @model_validator(mode="after")
+    def _how_many(self) -> PruneConnectionsParams:
+        if self.count is not None and self.fraction is not None:
+            raise ValueError("give count or fraction, not both")
+        if self.count is None and self.fraction is None and self.below is None:
+            raise ValueError("say how many synapses go: count, fraction, or below (every synapse weaker than it)")
+        return self
+
+
+@growth_operation("prune_connections", params=PruneConnectionsParams, networks=("leaky_rnn",))
+def prune_connections(
+    ctx: GrowthContext,
+    *,
+    by: str = "magnitude",
+    count: int | None = None,
+    fraction: float | None = None,
+    below: float | None = None,
+    keep: int = 0,
+) -> Outcome | None:
+    """Remove synapses by magnitude, by age or at random; their weights become exact zeros and their optimizer state is cleared."""
+    from growsim.growth.ops import remove_connections
+
+    net = ctx.network
+    mask = net.mask.detach().cpu().numpy() > 0
+    weight = np.abs(net.w_rec.detach().cpu().numpy().astype(np.float64))
+    existing = np.flatnonzero(mask)  # flat (post, pre) indices, ascending
+    eligible = existing if below is None else existing[weight.reshape(-1)[existing] < below]
+    if count is not None:
+        wanted = count
+    elif fraction is not None:
+        wanted = int(round(fraction * existing.size))
+    else:
+        wanted = eligible.size
+    n = min(wanted, eligible.size, max(existing.size - keep, 0))
+    if n <= 0:
+        return None  # nothing may go: the event does not fire
+    strength = weight.reshape(-1)[eligible]
+    if by == "magnitude":
+        order = np.argsort(strength, kind="stable")
+    elif by == "age":
+        born = net.synapse_born.detach().cpu().numpy().reshape(-1)[eligible]
+        order = np.lexsort((strength, born))  # oldest first, then the weakest
+    else:
+        order = ctx.rng.permutation(eligible.size)
+    chosen = np.sort(eligible[order[:n]])
+    pairs = np.stack(np.unravel_index(chosen, mask.shape), axis=1).astype(np.int64)
+    remove_connections(net, ctx.optimizer, pairs)
+    return Outcome({"count": int(n), "requested": int(wanted), "by": by}, pairs)

@@ -25,9 +25,10 @@ def reset_optimizer(optimizer: torch.optim.Optimizer) -> None:
 
 
 def add_connections(
-    network, optimizer: torch.optim.Optimizer, pairs: np.ndarray, *, init: str, value: float = 0.0
+    network, optimizer: torch.optim.Optimizer, pairs: np.ndarray, *, init: str, value: float = 0.0, step: int = 0
 ) -> None:
-    """Add synapses `pairs` ((k, 2) int: post, pre) to `network`, starting at their initial draw or `value`."""
+    """Add synapses `pairs` ((k, 2) int: post, pre) to `network`, born at `step`, starting at
+    their initial draw or `value`."""
     if len(pairs) == 0:
         return
     device = network.w_rec.device
@@ -37,5 +38,17 @@ def add_connections(
         values = network.w_rec_initial[post, pre]
     else:
         values = torch.full((len(pairs),), float(value), device=device, dtype=network.w_rec.dtype)
-    network.add_synapses(post, pre, values)
+    network.add_synapses(post, pre, values, step)
+    zero_optimizer_state_at(optimizer, network.w_rec, (post, pre))
+
+
+def remove_connections(network, optimizer: torch.optim.Optimizer, pairs: np.ndarray) -> None:
+    """Remove synapses `pairs` ((k, 2) int: post, pre): exact zeros, and no optimizer history
+    left at them (a synapse grown there later starts afresh)."""
+    if len(pairs) == 0:
+        return
+    device = network.w_rec.device
+    post = torch.as_tensor(pairs[:, 0], device=device)
+    pre = torch.as_tensor(pairs[:, 1], device=device)
+    network.remove_synapses(post, pre)
     zero_optimizer_state_at(optimizer, network.w_rec, (post, pre))

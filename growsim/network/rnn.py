@@ -50,6 +50,8 @@ class LeakyRNN(nn.Module):
         self.register_buffer("mask", mask.to(w_rec.dtype))
         # The initial draw of every synapse, present or not: a synapse added later can start here.
         self.register_buffer("w_rec_initial", w_rec.detach().clone())
+        # The step at which each synapse was made (-1: absent), for pruning by age.
+        self.register_buffer("synapse_born", torch.where(mask, 0, -1).to(torch.int32))
         self.w_in = nn.Parameter(w_in.detach().clone())
         self.w_rec = nn.Parameter(w_rec.detach().clone() * self.mask)
         self.b_rec = nn.Parameter(torch.zeros(n, dtype=w_rec.dtype), requires_grad=train_biases)
@@ -160,10 +162,28 @@ class LeakyRNN(nn.Module):
         return {"connections": float(self.n_connections)}
 
     @torch.no_grad()
-    def add_synapses(self, post: torch.Tensor, pre: torch.Tensor, values: torch.Tensor) -> None:
-        """Make synapses pre->post exist with the given starting weights."""
+    def add_synapses(self, post: torch.Tensor, pre: torch.Tensor, values: torch.Tensor, step: int = 0) -> None:
+        """Make synapses pre->post exist with the given starting weights, born at `step`."""
         self.mask[post, pre] = 1.0
         self.w_rec[post, pre] = values.to(self.w_rec.dtype)
+        self.synapse_born[post, pre] = int(step)
+
+    @torch.no_grad()
+    def remove_synapses(self, post: torch.Tensor, pre: torch.Tensor) -> None:
+        """Make synapses pre->post absent: exact zeros, masked, no longer learning."""
+        self.mask[post, pre] = 0.0
+        self.w_rec[post, pre] = 0.0
+        if self.w_rec.grad is not None:
+            self.w_rec.grad[post, pre] = 0.0
+        self.synapse_born[post, pre] = -1
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Checkpoints written before synapses had birth steps: every synapse present is taken
+        # as born at 0 (as the initial ones are).
+        key = prefix + "synapse_born"
+        if key not in state_dict and prefix + "mask" in state_dict:
+            state_dict[key] = torch.where(state_dict[prefix + "mask"] > 0, 0, -1).to(torch.int32)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 def stacked_rates(networks: list[LeakyRNN], drives: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -220,7 +220,7 @@ class GrowthEvent(_Trigger):
     operation and its parameters.
     """
 
-    op: str = Field(description="A built-in operation (add_connections, swap_neurons, duplicate_module, add_readout) or a plugin's.")
+    op: str = Field(description="A built-in operation (add_connections, prune_connections, swap_neurons, duplicate_module, add_readout) or a plugin's.")
     params: dict[str, Any] = Field(
         default_factory=dict, description="The operation's parameters (written beside `op` in YAML)."
     )

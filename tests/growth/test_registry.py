@@ -74,7 +74,7 @@ def _spec_with(tmp_path: Path, events: list, plugins: list[str] = ()) -> Path:
 
 def test_builtins_are_registered_with_the_networks_they_apply_to():
     ops = available_operations()
-    assert {"add_connections", "swap_neurons", "duplicate_module", "add_readout"} <= set(ops)
+    assert {"add_connections", "prune_connections", "swap_neurons", "duplicate_module", "add_readout"} <= set(ops)
     assert all(ops[name].origin == "built-in" for name in ("add_connections", "duplicate_module"))
     assert ops["add_connections"].meta["networks"] == ("leaky_rnn",)
     assert ops["add_readout"].meta["networks"] == ("chain",)
@@ -191,5 +191,5 @@ def test_spec_errors_name_the_event_and_the_parameter(clean, tmp_path):
 
 def test_an_operation_on_the_wrong_kind_of_network_is_refused(tmp_path):
     spec = _spec_with(tmp_path, [{"op": "duplicate_module", "every": 10}])
-    with pytest.raises(SpecError, match=r"growth.events\[0\].op: duplicate_module does not apply to a leaky_rnn network \(it takes: add_connections, swap_neurons"):
+    with pytest.raises(SpecError, match=r"growth.events\[0\].op: duplicate_module does not apply to a leaky_rnn network \(it takes: add_connections, prune_connections, swap_neurons\) \(line 14\)"):
         load_spec(spec)
