@@ -497,17 +497,8 @@ def make_regularisers(spec: Spec, prepared: Prepared, device):
         base = r.name or r.kind
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}{seen[base]}"
-        terms.append(
-            Term(
-                name=name,
-                kind=r.kind,
-                params=tuple(r.params) if r.kind == "l1" else ("w_rec",),
-                strength=r.strength,
-                schedule=tuple((float(f), float(m)) for f, m in r.schedule),
-                A=r.A,
-                l0=r.l0,
-            )
-        )
+        schedule = tuple((float(f), float(m)) for f, m in r.schedule)
+        terms.append(Term(name=name, kind=r.kind, strength=r.strength, schedule=schedule, args=r.args))
     distances = torch.tensor(prepared.geometry.distances, dtype=torch.float32, device=device)
     return Regularisers(terms, distances)
 

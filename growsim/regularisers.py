@@ -48,15 +48,67 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from growsim.metrics.wiring_cost import bimt_cost, l1_cost, piecewise_schedule
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ALL_PARAMS", "TERM_KINDS", "Regularisers", "Term", "liu_terms", "strength_at"]
+from growsim.metrics.wiring_cost import bimt_cost, l1_cost, piecewise_schedule
+from growsim.registry import Entry, NoParams, Registry
+
+__all__ = [
+    "ALL_PARAMS",
+    "LOSS_TERMS",
+    "TERM_KINDS",
+    "Regularisers",
+    "Term",
+    "TermContext",
+    "available_terms",
+    "get_term",
+    "liu_terms",
+    "loss_term",
+    "strength_at",
+]
+
+ENTRY_POINT_GROUP = "growsim.loss_terms"
+
+# The keys of a regulariser in the spec that every kind shares: no kind's parameter may take one.
+COMMON_KEYS = ("kind", "strength", "schedule", "name")
+
+LOSS_TERMS = Registry("loss term", ENTRY_POINT_GROUP, "growsim.regularisers", reserved=COMMON_KEYS)
+
+
+@dataclass(frozen=True)
+class TermContext:
+    """What a loss term sees: the network's parameters by name (``w_rec`` the effective,
+    masked recurrent weights), the distances between neurons (a tensor on ``w_rec``'s
+    device and dtype; None where neurons have no positions), and the step."""
+
+    parameters: Mapping[str, torch.Tensor]
+    distances: torch.Tensor | None
+    step: int
+    total_steps: int
+
+
+def loss_term(
+    name: str, *, params: type[BaseModel] = NoParams, needs_distances: bool = False
+) -> Callable[[Callable[..., torch.Tensor]], Callable[..., torch.Tensor]]:
+    """Register `func(context, **params) -> 0-d tensor` (differentiable, unscaled: the spec's
+    strength and schedule multiply it) as the loss term `name`."""
+    return LOSS_TERMS.register(name, params, {"needs_distances": needs_distances})
+
+
+def available_terms() -> dict[str, Entry]:
+    """Every loss term: built-ins, installed entry points and plugins loaded so far."""
+    return LOSS_TERMS.available()
+
+
+def get_term(name: str) -> Entry:
+    return LOSS_TERMS.get(name)
 
 #: Kinds of :class:`Term`.
 TERM_KINDS: tuple[str, ...] = ("l1", "wiring")
@@ -107,26 +159,16 @@ class Term:
     schedule: tuple[tuple[float, float], ...] = ()
     A: float = 1.0
     l0: float = 0.0
+    args: Mapping[str, Any] = field(default_factory=dict, hash=False)  # another kind's own parameters (validated by its model)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"a term's name must be a non-empty string, got {self.name!r}")
-        if self.kind not in TERM_KINDS:
-            raise ValueError(f"term {self.name!r}: unknown kind {self.kind!r}; expected one of {', '.join(TERM_KINDS)}")
-        params = self.params
-        if isinstance(params, str):
-            params = (params,)
-        params = tuple(params) or (ALL_PARAMS if self.kind == "l1" else ("w_rec",))
-        if not all(isinstance(p, str) and p for p in params) or len(set(params)) != len(params):
-            raise ValueError(f"term {self.name!r}: params must be distinct parameter names, got {params!r}")
-        if self.kind == "wiring" and params != ("w_rec",):
-            raise ValueError(f"term {self.name!r}: a wiring term penalises w_rec only, got params {params!r}")
-        object.__setattr__(self, "params", params)
+        if self.kind in TERM_KINDS:
+            self._built_in_kind()
+        else:
+            self._registered_kind()
         object.__setattr__(self, "strength", _finite(self.strength, f"term {self.name!r}: strength", nonneg=True))
-        object.__setattr__(self, "A", _finite(self.A, f"term {self.name!r}: A"))
-        object.__setattr__(self, "l0", _finite(self.l0, f"term {self.name!r}: l0", nonneg=True))
-        if self.kind == "l1" and (self.A != 1.0 or self.l0 != 0.0):
-            raise ValueError(f"term {self.name!r}: A and l0 belong to wiring terms")
         try:
             sched = tuple((float(f), float(m)) for f, m in self.schedule)
         except (TypeError, ValueError):
@@ -139,6 +181,44 @@ class Term:
         if any(not math.isfinite(m) or m < 0 for _, m in sched):
             raise ValueError(f"term {self.name!r}: schedule multipliers must be finite and >= 0, got {sched}")
         object.__setattr__(self, "schedule", sched)
+
+    def _built_in_kind(self) -> None:
+        """l1 and wiring: their parameters as fields (params, A, l0), or in args as for any kind."""
+        if self.args:
+            if self.params or self.A != 1.0 or self.l0 != 0.0:
+                raise ValueError(f"term {self.name!r}: give its parameters as args or as fields, not both")
+            entry = get_term(self.kind)
+            args = entry.params.model_validate(dict(self.args)).model_dump()
+            object.__setattr__(self, "params", tuple(args.get("params", ())))
+            object.__setattr__(self, "A", args.get("A", 1.0))
+            object.__setattr__(self, "l0", args.get("l0", 0.0))
+        params = self.params
+        if isinstance(params, str):
+            params = (params,)
+        params = tuple(params) or (ALL_PARAMS if self.kind == "l1" else ("w_rec",))
+        if not all(isinstance(p, str) and p for p in params) or len(set(params)) != len(params):
+            raise ValueError(f"term {self.name!r}: params must be distinct parameter names, got {params!r}")
+        if self.kind == "wiring" and params != ("w_rec",):
+            raise ValueError(f"term {self.name!r}: a wiring term penalises w_rec only, got params {params!r}")
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "A", _finite(self.A, f"term {self.name!r}: A"))
+        object.__setattr__(self, "l0", _finite(self.l0, f"term {self.name!r}: l0", nonneg=True))
+        if self.kind == "l1" and (self.A != 1.0 or self.l0 != 0.0):
+            raise ValueError(f"term {self.name!r}: A and l0 belong to wiring terms")
+        built_in = {"params": list(params)} if self.kind == "l1" else {"A": self.A, "l0": self.l0}
+        object.__setattr__(self, "args", built_in)
+
+    def _registered_kind(self) -> None:
+        """Another registered kind (a plugin's): its args validated by its own model."""
+        from growsim.registry import RegistryError
+
+        try:
+            entry = get_term(self.kind)
+        except RegistryError as exc:
+            raise ValueError(f"term {self.name!r}: {exc}") from None
+        if self.params or self.A != 1.0 or self.l0 != 0.0:
+            raise ValueError(f"term {self.name!r}: params, A and l0 belong to l1 and wiring terms; give args")
+        object.__setattr__(self, "args", entry.params.model_validate(dict(self.args)).model_dump())
 
 
 def strength_at(term: Term, step: int, total_steps: int) -> float:
@@ -196,7 +276,7 @@ class Regularisers:
         if dup:
             raise ValueError(f"duplicate term names {dup}")
         if distances is None:
-            if any(t.kind == "wiring" for t in self.terms):
+            if any(get_term(t.kind).meta.get("needs_distances") for t in self.terms):
                 raise ValueError("wiring terms need the distance matrix")
             self._d = None
         else:
@@ -224,15 +304,17 @@ class Regularisers:
             raise ValueError(f"distances have shape {tuple(d.shape)}, w_rec {tuple(w.shape)}")
         return d
 
-    def value(self, term: Term, named_params: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def value(self, term: Term, named_params: Mapping[str, torch.Tensor], step: int = 0, total_steps: int = 1) -> torch.Tensor:
         """The unscaled value of ``term`` (differentiable), whatever its strength."""
         missing = [p for p in term.params if p not in named_params]
         if missing:
             raise KeyError(f"term {term.name!r} needs parameters {missing}; got {sorted(named_params)}")
-        if term.kind == "l1":
-            return l1_cost(named_params[p] for p in term.params)
-        w = named_params["w_rec"]
-        return bimt_cost(w, self._distances(w), weight_factor=term.A, l0=term.l0)
+        entry = get_term(term.kind)
+        distances = None
+        if self._d is not None and "w_rec" in named_params:
+            distances = self._distances(named_params["w_rec"])
+        context = TermContext(parameters=named_params, distances=distances, step=step, total_steps=total_steps)
+        return entry.func(context, **term.args)
 
     def __call__(
         self, named_params: Mapping[str, torch.Tensor], step: int, total_steps: int
@@ -261,7 +343,7 @@ class Regularisers:
             lam = strength_at(term, step, total_steps)
             if lam == 0.0:
                 continue
-            v = self.value(term, named_params)
+            v = self.value(term, named_params, step, total_steps)
             values[term.name] = v.detach()
             total = lam * v if total is None else total + lam * v
         if total is None:
@@ -270,3 +352,33 @@ class Regularisers:
                 return torch.zeros(()), values
             return torch.zeros((), dtype=ref.dtype, device=ref.device), values
         return total, values
+
+
+# --- the built-in kinds ----------------------------------------------------------------------
+
+
+class L1Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    params: list[Literal["w_rec", "w_in", "w_out", "b_rec", "b_out"]] = Field(
+        list(ALL_PARAMS), min_length=1, description="Parameters of an l1 term."
+    )
+
+
+class WiringParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    A: float = Field(1.0, ge=0, description="Weight of the distances in a wiring term.")
+    l0: float = Field(0.0, ge=0, description="A distance-free cost per unit weight in a wiring term (BIMT's notebooks: 0.1).")
+
+
+@loss_term("l1", params=L1Params)
+def l1(context: TermContext, *, params: Iterable[str] = ALL_PARAMS) -> torch.Tensor:
+    """sum |p| over every entry of the named parameters (vanilla L1)."""
+    return l1_cost(context.parameters[p] for p in params)
+
+
+@loss_term("wiring", params=WiringParams, needs_distances=True)
+def wiring(context: TermContext, *, A: float = 1.0, l0: float = 0.0) -> torch.Tensor:
+    """A sum(D |W_rec|) + l0 sum |W_rec|: Liu et al.'s distance-weighted L1 (D from the geometry)."""
+    return bimt_cost(context.parameters["w_rec"], context.distances, weight_factor=A, l0=l0)

@@ -87,6 +87,23 @@ def test_growth_operation_guide_example_runs():
         registry.OPERATIONS.unregister("jitter_synapses")
 
 
+def test_loss_term_guide_example_runs():
+    import torch
+
+    from growsim.regularisers import LOSS_TERMS, Regularisers, Term
+
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "@loss_term" in b)
+    try:
+        exec(compile(code, "docs/plugins.md", "exec"), {"__name__": "docs_loss_term_example"})
+        reg = Regularisers([Term("r", "ridge", strength=0.5, args={"params": ["w_rec", "b_out"]})])
+        named = {"w_rec": torch.tensor([[1.0, -2.0], [0.0, 3.0]]), "b_out": torch.tensor([0.5])}
+        total, values = reg(named, 0, 10)
+        assert float(values["r"]) == 14.25 and float(total) == 0.5 * 14.25  # 1 + 4 + 9 + 0.25
+    finally:
+        LOSS_TERMS.unregister("ridge")
+
+
 def test_readme_commands_name_real_files():
     readme = (ROOT / "README.md").read_text()
     for path in re.findall(r"specs/[a-z_]+\.yaml", readme):

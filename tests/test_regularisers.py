@@ -103,7 +103,7 @@ def test_inactive_terms_cost_nothing():
     reg = Regularisers([t_off, Term("zero", "l1", strength=0.0)], D)
     calls = []
     orig = reg.value
-    reg.value = lambda term, params: calls.append(term.name) or orig(term, params)
+    reg.value = lambda term, params, *rest: calls.append(term.name) or orig(term, params, *rest)
     total, values = reg(_params(), 0, 10)
     assert calls == [] and values == {}
     assert total.item() == 0.0 and not total.requires_grad and total.grad_fn is None
@@ -191,3 +191,12 @@ def test_regularisers_validation():
     assert Regularisers([]).strengths(0, 1) == {}
     total, values = Regularisers([])(_params(), 0, 1)
     assert total.item() == 0.0 and values == {}
+
+
+def test_built_in_terms_take_their_parameters_as_args_too():
+    a = Term("w", "wiring", strength=1.0, args={"A": 2.0, "l0": 0.5})
+    b = Term("w", "wiring", strength=1.0, A=2.0, l0=0.5)
+    assert (a.A, a.l0, a.args) == (b.A, b.l0, b.args) == (2.0, 0.5, {"A": 2.0, "l0": 0.5})
+    assert Term("l", "l1", args={"params": ["w_rec"]}).params == ("w_rec",)
+    with pytest.raises(ValueError, match="not both"):
+        Term("w", "wiring", A=2.0, args={"A": 2.0})

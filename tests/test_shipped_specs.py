@@ -32,7 +32,7 @@ def test_spec_validates_and_runs(path, tmp_path):
     out = tmp_path / f"{path.stem}.h5"
     overrides = ["train.batches=6", "log.every=3", "log.eval_batch_size=8", "train.batch_size=8"]
     parity = "parity" in path.stem
-    if path.stem.startswith("add_conn"):
+    if path.stem.startswith(("add_conn", "prune_conn")):
         overrides.append("growth.events[0].every=2")
     if "functional:" in path.read_text():
         overrides += ["log.functional.every=3", "log.functional.n_shuffles=50"]
@@ -61,7 +61,10 @@ def test_spec_validates_and_runs(path, tmp_path):
         if drawn:
             assert f["tasks"].attrs["selection"].startswith("drawn 3 of the 20 Yang tasks")
         connections = f["series/connections"][()]
-        if path.stem.startswith("fix_conn"):
+        if path.stem.startswith("prune_conn"):  # fully connected, 150 pruned at batches 2 and 4
+            n = f["geometry/distances"].shape[0]
+            assert list(connections) == [n * (n - 1), n * (n - 1) - 150, n * (n - 1) - 300]
+        elif path.stem.startswith("fix_conn"):
             assert list(connections) == [800, 800, 800]
         elif "grid" in path.stem or drawn:  # Liu et al.'s networks and Wu & Gu's Fig. 2 start fully connected
             n = f["geometry/distances"].shape[0]

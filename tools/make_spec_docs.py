@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from growsim.spec import models
 from growsim.growth import available_operations
+from growsim.regularisers import available_terms
 from growsim.wiring import available_rules
 
 DOC = Path(__file__).parents[1] / "docs" / "spec.md"
@@ -98,7 +99,7 @@ def model_section(model: type[BaseModel], path: str, seen: set) -> list[str]:
     lines += ["| key | type | default | constraints | meaning |", "|---|---|---|---|---|"]
     nested = []
     for name, field in model.model_fields.items():
-        if model in (models.WiringSpec, models.GrowthEvent) and name == "params":
+        if (model, name) in ((models.WiringSpec, "params"), (models.GrowthEvent, "params"), (models.RegulariserSpec, "args")):
             continue
         lines.append(
             f"| `{field.alias or name}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
@@ -220,6 +221,27 @@ def growth_section() -> list[str]:
     return intro + entries_section(available_operations(), networks=True)
 
 
+def loss_terms_section() -> list[str]:
+    intro = [
+        "## Loss terms",
+        "",
+        "Each entry of `regularisers` names a loss term (`kind`) with the keys every term shares",
+        "([RegulariserSpec](#regulariserspec): `strength`, `schedule`, `name`); the term's own",
+        "parameters sit beside them:",
+        "",
+        "```yaml",
+        "regularisers:",
+        "  - {kind: l1, strength: 1.0e-5}",
+        "  - {kind: wiring, strength: 1.0e-5, A: 1.0}",
+        "```",
+        "",
+        "Built-in loss terms (a plugin's are listed by `growsim plugins --spec SPEC`;",
+        "[plugins.md](plugins.md) shows how to write one):",
+        "",
+    ]
+    return intro + entries_section(available_terms())
+
+
 def entries_section(entries, networks: bool = False) -> list[str]:
     """One subsection per built-in entry of a registry: its summary and parameters."""
     lines: list[str] = []
@@ -250,6 +272,7 @@ def render() -> str:
     lines += GUIDE.splitlines()
     lines += wiring_section()
     lines += growth_section()
+    lines += loss_terms_section()
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

@@ -53,33 +53,58 @@ def validate_event_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], di
     """Validate each growth event's parameters with its operation's own model; return the
     issues and, for each valid event, its parameters with every default filled in."""
     from growsim.growth.registry import TRIGGER_KEYS, get_operation
+
+    events = raw.get("events") if isinstance(raw, dict) else None
+    return _validate_entries(
+        events, lines, sources, prefix=("growth", "events"), key="op", common=TRIGGER_KEYS, gathered="params",
+        lookup=get_operation, what="operation",
+    )
+
+
+def validate_regulariser_args(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
+    """Validate each regulariser's own parameters with its kind's model (as events' are)."""
+    from growsim.regularisers import COMMON_KEYS, get_term
+
+    return _validate_entries(
+        raw, lines, sources, prefix=("regularisers",), key="kind", common=COMMON_KEYS, gathered="args",
+        lookup=get_term, what="loss term",
+    )
+
+
+def _validate_entries(
+    items: Any, lines, sources, *, prefix: tuple, key: str, common: tuple[str, ...], gathered: str, lookup, what: str
+) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
+    """Validate the registered parameters of each mapping in `items` (a list at `prefix`):
+    `key` names the entry (looked up with `lookup`), `common` are the keys every entry
+    shares, the rest are the entry's own parameters (or a mapping under `gathered`).
+    Returns the issues and each valid entry's parameters, defaults filled in."""
     from growsim.registry import RegistryError
     from growsim.spec.loader import error_message, issue_at
 
-    events = raw.get("events") if isinstance(raw, dict) else None
-    if not isinstance(events, list):
+    if not isinstance(items, list):
         return [], {}  # pydantic reports the type
     issues: list[SpecIssue] = []
     validated: dict[int, dict[str, Any]] = {}
-    for i, event in enumerate(events):
-        if not isinstance(event, dict) or not isinstance(event.get("op"), str):
-            continue  # pydantic reports a missing or mistyped op
-        loc = ("growth", "events", i)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get(key), str):
+            continue  # pydantic reports a missing or mistyped name
+        loc = (*prefix, i)
         try:
-            op = get_operation(event["op"])
+            entry = lookup(item[key])
         except RegistryError as exc:
-            issues.append(issue_at((*loc, "op"), str(exc), lines, sources))
+            issues.append(issue_at((*loc, key), str(exc), lines, sources))
             continue
-        params = {k: v for k, v in event.items() if k not in TRIGGER_KEYS}
-        if isinstance(params.get("params"), dict) and len(params) == 1:
-            params = params["params"]
+        params = {k: v for k, v in item.items() if k not in common}
+        if set(params) == {gathered} and isinstance(params[gathered], dict):
+            params = params[gathered]
         try:
-            validated[i] = op.params.model_validate(params).model_dump(mode="json")
+            validated[i] = entry.params.model_validate(params).model_dump(mode="json")
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
-                message = error_message(err, op.params if err["type"] == "extra_forbidden" else None)
+                message = error_message(err, entry.params if err["type"] == "extra_forbidden" else None)
                 if err["type"] == "extra_forbidden":
-                    message += f" for operation {op.name!r}; an event also takes {', '.join(TRIGGER_KEYS[1:])}"
+                    others = ", ".join(k for k in common if k != key)
+                    message += f" for {what} {entry.name!r}; every entry also takes {others}"
                 issues.append(issue_at((*loc, *err["loc"]), message, lines, sources))
     return issues, validated
 

@@ -45,8 +45,8 @@ class LoadedSpec:
         data = self.resolved()
         wiring = data.pop("wiring")  # written flat, as users write it
         data["wiring"] = {"rule": wiring["rule"], **wiring["params"]}
-        order = ["seed", "network", "wiring", "growth", "task", "train", "log", "plugins"]
-        data = {k: data[k] for k in order if k in data}
+        order = ["seed", "network", "wiring", "growth", "regularisers", "task", "train", "log", "plugins"]
+        data = {k: data[k] for k in [*order, *sorted(set(data) - set(order))] if k in data}
         return yaml.safe_dump(data, sort_keys=False)
 
     def resolved_json(self) -> str:
@@ -111,18 +111,21 @@ def load_spec_text(
     except ValidationError as exc:
         issues.extend(_issues_from_validation(exc, data, lines, sources))
 
-    from growsim.spec.checks import check_spec, validate_event_params, validate_wiring_params
+    from growsim.spec.checks import check_spec, validate_event_params, validate_regulariser_args, validate_wiring_params
 
     wiring_issues, params = validate_wiring_params(data.get("wiring"), lines, sources)
     event_issues, event_params = validate_event_params(data.get("growth"), lines, sources)
-    issues.extend(wiring_issues)
-    issues.extend(event_issues)
-    if spec is not None and not wiring_issues and not event_issues:
+    term_issues, term_args = validate_regulariser_args(data.get("regularisers"), lines, sources)
+    registered = [*wiring_issues, *event_issues, *term_issues]
+    issues.extend(registered)
+    if spec is not None and not registered:
         events = [e.model_copy(update={"params": event_params[i]}) for i, e in enumerate(spec.growth.events)]
+        terms = [r.model_copy(update={"args": term_args[i]}) for i, r in enumerate(spec.regularisers)]
         spec = spec.model_copy(
             update={
                 "wiring": spec.wiring.model_copy(update={"params": params}),
                 "growth": spec.growth.model_copy(update={"events": events}),
+                "regularisers": terms,
             }
         )
         issues.extend(check_spec(spec, lines, sources, base_dir))

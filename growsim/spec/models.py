@@ -369,24 +369,39 @@ AnyTaskSpec = Annotated[TaskSpec | ParityTaskSpec, Field(discriminator="suite")]
 
 
 class RegulariserSpec(StrictModel):
-    """A term added to the loss: strength(step) * cost. Liu et al.'s BIMT is two terms with the
-    same strength lambda: l1 over every weight and bias, and wiring with A = 1."""
+    """A term added to the loss: strength(step) x cost. Liu et al.'s BIMT is two terms with the
+    same strength lambda: l1 over every weight and bias, and wiring with A = 1.
 
-    kind: Literal["l1", "wiring"] = Field(
-        description="l1: sum |p| over `params`; wiring: A sum(D |W_rec|) + l0 sum |W_rec| (D from the geometry)."
-    )
+    Written flat in YAML: `kind: wiring` beside `strength`, `schedule`, `name` and the
+    kind's own parameters (`A: 1.0`), validated by the kind's model (see Loss terms below);
+    `growsim plugins` lists every kind and its parameters.
+    """
+
+    kind: str = Field(description="A built-in loss term (l1, wiring) or a plugin's.")
     strength: float = Field(ge=0, description="lambda, multiplying the term (Liu et al.: 1e-5).")
-    params: list[Literal["w_rec", "w_in", "w_out", "b_rec", "b_out"]] = Field(
-        ["w_rec", "w_in", "w_out", "b_rec", "b_out"], min_length=1, description="Parameters of an l1 term."
-    )
-    A: float = Field(1.0, ge=0, description="Weight of the distances in a wiring term.")
-    l0: float = Field(0.0, ge=0, description="A distance-free cost per unit weight in a wiring term (BIMT's notebooks: 0.1).")
     schedule: list[tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0)]]] = Field(
         default_factory=list,
         description="[fraction of training, multiplier] points: from each fraction on, strength x multiplier "
         "(BIMT: [[0.25, 10]]); empty for a constant strength.",
     )
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_]+$", description="Name in the log; default the kind (numbered if repeated).")
+    args: dict[str, Any] = Field(default_factory=dict, description="The kind's parameters (written beside `kind` in YAML).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_args(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "args" not in data:
+            common = {"kind", "strength", "schedule", "name"}
+            return {
+                **{k: v for k, v in data.items() if k in common},
+                "args": {k: v for k, v in data.items() if k not in common},
+            }
+        return data
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler) -> dict[str, Any]:
+        data = handler(self)
+        return {**{k: v for k, v in data.items() if k != "args"}, **data.get("args", {})}
 
 
 # --- train --------------------------------------------------------------------------

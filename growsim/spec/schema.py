@@ -38,24 +38,31 @@ def json_schema() -> dict[str, Any]:
 
 
 def _expand_events(schema: dict[str, Any]) -> None:
-    """`GrowthEvent`: one variant per registered operation, its trigger keys and its own
-    parameters side by side (as written in YAML)."""
+    """`GrowthEvent` and `RegulariserSpec`: one variant per registered operation or loss
+    term, the keys every entry shares and its own parameters side by side (as in YAML)."""
     from growsim.growth import available_operations
+    from growsim.regularisers import available_terms
 
-    event = schema["$defs"]["GrowthEvent"]
-    trigger = {k: v for k, v in event["properties"].items() if k not in ("op", "params")}
+    _expand(schema, "GrowthEvent", "op", "params", available_operations(), "growth operation")
+    _expand(schema, "RegulariserSpec", "kind", "args", available_terms(), "loss term")
+
+
+def _expand(schema: dict[str, Any], model: str, key: str, gathered: str, entries: dict, what: str) -> None:
+    base = schema["$defs"][model]
+    shared = {k: v for k, v in base["properties"].items() if k not in (key, gathered)}
+    required = [k for k in base.get("required", []) if k not in (key, gathered)]
     variants = []
-    for name, info in available_operations().items():
+    for name, info in entries.items():
         params = info.params.model_json_schema()
         schema.setdefault("$defs", {}).update(params.pop("$defs", {}))
-        props = {**trigger, "op": {"const": name, "description": info.summary}, **params.get("properties", {})}
+        props = {**shared, key: {"const": name, "description": info.summary}, **params.get("properties", {})}
         variants.append(
             {
                 "type": "object",
-                "title": f"growth operation {name}",
+                "title": f"{what} {name}",
                 "properties": props,
-                "required": ["op", *params.get("required", [])],
+                "required": [key, *required, *params.get("required", [])],
                 "additionalProperties": False,
             }
         )
-    schema["$defs"]["GrowthEvent"] = {"description": event.get("description", ""), "oneOf": variants}
+    schema["$defs"][model] = {"description": base.get("description", ""), "oneOf": variants}

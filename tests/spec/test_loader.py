@@ -151,3 +151,15 @@ def test_distance_file_sets_the_number_of_neurons(tmp_path):
     assert prepared.n_neurons == 5 and prepared.capacity == 20
     with pytest.raises(SpecError, match=r"initial_connections: must be <= 20"):
         _load_and_prepare(spec, ["growth.initial_connections=21"])
+
+
+def test_resolved_yaml_keeps_every_section_and_reads_back_to_the_same_spec():
+    from pathlib import Path
+
+    from growsim.spec import load_spec, load_spec_text
+
+    loaded = load_spec(Path(__file__).parents[2] / "specs" / "bimt_grid2d.yaml")
+    text = loaded.resolved_yaml()
+    assert "regularisers:" in text
+    again = load_spec_text(text, base_dir=loaded.base_dir)
+    assert again.resolved() == loaded.resolved()
