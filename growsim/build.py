@@ -324,6 +324,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         eval_seed=eval_seed,
         checkpoint_every=log.checkpoint_every or log.every,
         functional_every=log.functional.every,
+        lr_at=lr_schedule(spec),
     )
     geo = prepared.geometry
     info = RunInfo(
@@ -365,6 +366,23 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         regularisers=regularisers,
         functional=functional,
     )
+
+
+def lr_schedule(spec: Spec):
+    """The learning rate at each step, a pure function (None for a constant rate, which
+    leaves the optimizer's own)."""
+    import functools
+
+    from growsim.schedules import lr_factor
+
+    sched, lr, batches = spec.train.lr_schedule, spec.train.optimizer.lr, spec.train.batches
+    if sched.kind == "constant" and not sched.warmup:
+        return None
+    factor = functools.partial(
+        lr_factor, sched.kind, batches=batches, gamma=sched.gamma, every=sched.every or 1, at=tuple(sched.at or ()),
+        min_factor=sched.min_factor, warmup=sched.warmup,
+    )
+    return lambda step: lr * factor(step)
 
 
 def growth_program(spec: Spec):

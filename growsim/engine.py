@@ -17,7 +17,7 @@ engine names none of them. The engine emits plain numbers and arrays to its logg
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,7 @@ class EngineConfig:
     checkpoint_every: int | None = None  # None: no checkpoints
     progress_every: int = 25  # batches between progress updates (and divergence checks)
     functional_every: int | None = None  # None: no functional/anatomical metrics
+    lr_at: Callable[[int], float] | None = None  # the learning rate of the batch at a step; None: the optimizer's own
 
 
 @dataclass
@@ -309,7 +310,12 @@ class Engine:
         return loss + penalty
 
     def clip_and_step(self) -> None:
-        """Clip this network's gradients (by value or by its own norm) and take the optimizer step."""
+        """Clip this network's gradients (by value or by its own norm) and take the optimizer
+        step, at the learning rate the schedule gives this step."""
+        if self.cfg.lr_at is not None:
+            lr = self.cfg.lr_at(self.step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
         if self.cfg.grad_clip_mode == "value":
             torch.nn.utils.clip_grad_value_(self._params, self.cfg.grad_clip_max)
         elif self.cfg.grad_clip_mode == "norm":
@@ -350,7 +356,9 @@ class Engine:
         scalars: dict[str, float] = dict(result.scalars)
         arrays: dict[str, np.ndarray] = dict(result.arrays)
         scalars.update(self.network.sizes())
-        scalars["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        # The rate the next batch trains at (the schedule's, or the optimizer's own).
+        lr_at = self.cfg.lr_at
+        scalars["lr"] = float(lr_at(step) if lr_at is not None else self.optimizer.param_groups[0]["lr"])
         if train_loss is not None:
             scalars["train_loss"] = train_loss
         if self.regularisers is not None:

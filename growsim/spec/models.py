@@ -419,6 +419,36 @@ class OptimizerSpec(StrictModel):
     nesterov: bool = Field(False, description="SGD Nesterov momentum.")
 
 
+class LRScheduleSpec(StrictModel):
+    """The learning rate over training: `train.optimizer.lr` times a factor that is a pure
+    function of the step (growsim.schedules), set before every optimizer step."""
+
+    kind: Literal["constant", "step", "milestones", "exponential", "cosine"] = Field(
+        "constant",
+        description="constant: 1; step: gamma^floor(step/every); milestones: gamma^(milestones passed); "
+        "exponential: gamma^step; cosine: min_factor + (1 - min_factor)(1 + cos(pi step/batches))/2.",
+    )
+    gamma: float = Field(0.1, gt=0, le=1, description="Decay factor (step, milestones: per drop; exponential: per batch).")
+    every: int | None = Field(None, gt=0, description="step: batches between drops.")
+    at: list[Annotated[int, Field(gt=0)]] | None = Field(None, description="milestones: the batches at which the rate drops.")
+    min_factor: float = Field(0.0, ge=0, le=1, description="cosine: the factor reached at the end.")
+    warmup: int = Field(0, ge=0, description="Batches of linear warm-up, (step + 1) / warmup, before the schedule (any kind).")
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> LRScheduleSpec:
+        if self.kind == "step" and self.every is None:
+            raise ValueError("a step schedule needs `every` (batches between drops)")
+        if self.kind == "milestones" and not self.at:
+            raise ValueError("a milestones schedule needs `at` (the batches at which the rate drops)")
+        if self.kind != "step" and self.every is not None:
+            raise ValueError("`every` goes with kind: step")
+        if self.kind != "milestones" and self.at is not None:
+            raise ValueError("`at` goes with kind: milestones")
+        if self.at is not None and any(b <= a for a, b in zip(self.at, self.at[1:])):
+            raise ValueError("`at` must increase strictly")
+        return self
+
+
 class GradClipSpec(StrictModel):
     mode: Literal["value", "norm", "none"] = Field("value", description="Clip each gradient entry, the global norm, or nothing.")
     max: float = Field(1.0, gt=0, le=1e15, description="Bound (Yang: entries clipped to [-1, 1]).")
@@ -432,6 +462,7 @@ class TrainSpec(StrictModel):
     )
     optimizer: OptimizerSpec = Field(OptimizerSpec(), description="Optimizer and its settings.")
     grad_clip: GradClipSpec = Field(GradClipSpec(), description="Gradient clipping.")
+    lr_schedule: LRScheduleSpec = Field(LRScheduleSpec(), description="The learning rate over training (default constant).")
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$", description="cpu, cuda or cuda:N.")
     threads: int | None = Field(
         None,
