@@ -28,6 +28,7 @@ TASK_STREAM = "task_selection"  # the random stream that draws a run's tasks (ta
 class Prepared:
     loaded: LoadedSpec
     geometry: Geometry | None  # None for a chain of modules, which has no positions
+    connectivity: np.ndarray | None = None  # (N, N) [post, pre], from growth.initial_connections: {file: ...}
 
     @property
     def spec(self) -> Spec:
@@ -52,6 +53,8 @@ class Prepared:
         """The synapses placed before training: `growth.initial_connections`, with all
         meaning the capacity (every synapse the network's autapse policy allows)."""
         initial = self.spec.growth.initial_connections
+        if self.connectivity is not None:
+            return int(np.count_nonzero(self.connectivity))
         return self.capacity if initial == "all" else initial
 
 
@@ -122,11 +125,12 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     except GeometryError as exc:
         loc = ("network", "geometry", "path") if hasattr(spec.network.geometry, "path") else ("network", "geometry")
         raise SpecError([issue_at(loc, str(exc), lines, sources)], _file(loaded)) from None
-    prepared = Prepared(loaded, geo)
     issues: list[SpecIssue] = []
+    connectivity = _connectivity(spec, loaded.base_dir, geo.n, lines, sources, issues)
+    prepared = Prepared(loaded, geo, connectivity)
     capacity = prepared.capacity
     growth = spec.growth
-    if growth.initial_connections != "all" and growth.initial_connections > capacity:
+    if isinstance(growth.initial_connections, int) and growth.initial_connections > capacity:
         issues.append(
             issue_at(
                 ("growth", "initial_connections"),
@@ -144,6 +148,38 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     if issues:
         raise SpecError(issues, _file(loaded))
     return prepared
+
+
+def _connectivity(spec: Spec, base_dir: Path, n: int, lines, sources, issues: list) -> np.ndarray | None:
+    """The matrix of `growth.initial_connections: {file: ...}` as [post, pre], checked
+    against the network (its size, and no autapses unless it has them); None otherwise."""
+    from growsim.geometry import read_connectivity_file
+    from growsim.spec.loader import issue_at
+
+    initial = spec.growth.initial_connections
+    if isinstance(initial, (int, str)):
+        return None
+    path = Path(initial.file)
+    path = path if path.is_absolute() else base_dir / path
+    loc = ("growth", "initial_connections", "file")
+    try:
+        matrix = read_connectivity_file(path, n)
+    except GeometryError as exc:
+        issues.append(issue_at(loc, str(exc), lines, sources))
+        return None
+    if initial.orientation == "pre_post":
+        matrix = matrix.T.copy()
+    if not spec.network.autapses and np.any(np.diagonal(matrix) != 0):
+        i = int(np.flatnonzero(np.diagonal(matrix) != 0)[0])
+        issues.append(issue_at(
+            loc, f"{path}: entry [{i}, {i}] is a synapse from neuron {i} onto itself; set network.autapses: true "
+            "to allow autapses, or zero the diagonal", lines, sources,
+        ))
+        return None
+    if not np.count_nonzero(matrix):
+        issues.append(issue_at(loc, f"{path}: has no non-zero entry, so no synapse", lines, sources))
+        return None
+    return matrix
 
 
 def _file(loaded: LoadedSpec) -> str | None:
@@ -318,6 +354,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         eval_noise=log.eval_noise,
         modularity=log.modularity,
         initial_connections=prepared.initial_connections if spec.network.kind != "chain" else 0,
+        initial_synapses=_initial_synapses(prepared),
         new_synapse_init=spec.growth.new_synapse.init,
         new_synapse_value=spec.growth.new_synapse.value,
         allow_autapses=getattr(spec.network, "autapses", False),
@@ -366,6 +403,17 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         regularisers=regularisers,
         functional=functional,
     )
+
+
+def _initial_synapses(prepared: Prepared):
+    """(pairs (k, 2) post, pre; starting weights (k,) or None) of a connectivity file, or None
+    when the wiring rule places the initial synapses."""
+    matrix = prepared.connectivity
+    if matrix is None:
+        return None
+    pairs = np.argwhere(matrix != 0).astype(np.int64)
+    weights = prepared.spec.growth.initial_connections.weights
+    return pairs, (matrix[pairs[:, 0], pairs[:, 1]].astype(np.float64) if weights else None)
 
 
 def lr_schedule(spec: Spec):

@@ -61,6 +61,9 @@ class EngineConfig:
     checkpoint_every: int | None = None  # None: no checkpoints
     progress_every: int = 25  # batches between progress updates (and divergence checks)
     functional_every: int | None = None  # None: no functional/anatomical metrics
+    # (pairs (k, 2) post, pre; starting weights (k,) or None: the initial draw) from a
+    # connectivity file; None: the wiring rule places `initial_connections` synapses.
+    initial_synapses: tuple[np.ndarray, np.ndarray | None] | None = None
     lr_at: Callable[[int], float] | None = None  # the learning rate of the batch at a step; None: the optimizer's own
 
 
@@ -438,13 +441,22 @@ class Engine:
         self.step = self.start_step
         if self._resumed_step is None and self.cfg.initial_connections:
             try:
-                pairs = self.grow(self.cfg.initial_connections)
+                pairs, source = self._initial_synapses()
             except BaseException as exc:
                 self.close(*self.status_of(exc))
                 raise
-            details = {"count": len(pairs), "requested": self.cfg.initial_connections,
-                       "connections": self.network.n_connections, "initial": True}
+            details = {"count": len(pairs), "requested": self.cfg.initial_connections, **self._sizes(),
+                       "initial": True, "source": source}
             self.loggers.log_event(0, "add_connections", details, pairs)
+
+    def _initial_synapses(self) -> tuple[np.ndarray, str]:
+        """Place the synapses of a connectivity file, or those the wiring rule chooses."""
+        if self.cfg.initial_synapses is None:
+            return self.grow(self.cfg.initial_connections), "wiring"
+        pairs, values = self.cfg.initial_synapses
+        init = "initial" if values is None else "given"
+        add_connections(self.network, self.optimizer, pairs, init=init, values=values, step=0)
+        return pairs, "file"
 
     def at_boundary(self, step: int) -> bool:
         """Process the step boundary `step`; True when training is over (step == batches).

@@ -61,7 +61,10 @@ def test_spec_validates_and_runs(path, tmp_path):
         if drawn:
             assert f["tasks"].attrs["selection"].startswith("drawn 3 of the 20 Yang tasks")
         connections = f["series/connections"][()]
-        if path.stem.startswith("prune_conn"):  # fully connected, 150 pruned at batches 2 and 4
+        if path.stem == "connectome_file":  # the file's 830 synapses, and no growth
+            assert list(connections) == [830] * 3
+            assert f["events/details"].shape == (1,)
+        elif path.stem.startswith("prune_conn"):  # fully connected, 150 pruned at batches 2 and 4
             n = f["geometry/distances"].shape[0]
             assert list(connections) == [n * (n - 1), n * (n - 1) - 150, n * (n - 1) - 300]
         elif path.stem.startswith("fix_conn"):
@@ -73,3 +76,22 @@ def test_spec_validates_and_runs(path, tmp_path):
                 assert "fn_isolated_fraction" in f["series"]
         else:
             assert list(connections) == [0, 10, 20]
+
+
+def test_the_example_connectivity_file_is_what_its_tool_writes():
+    """specs/data/desikan_knn8.csv is made from growsim's own atlas, reproducibly."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("make_knn", ROOT / "tools" / "make_knn_connectome.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    from growsim.geometry import atlas
+
+    expected = tool.knn_adjacency(atlas("desikan_killiany").distances, 8)
+    shipped = np.loadtxt(ROOT / "specs" / "data" / "desikan_knn8.csv", delimiter=",")
+    np.testing.assert_array_equal(shipped, expected)
+    assert (expected == expected.T).all() and not np.diagonal(expected).any()
+    assert (expected.sum(axis=1) >= 8).all()  # every region keeps its 8 nearest
+

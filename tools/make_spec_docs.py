@@ -179,6 +179,30 @@ An `add_connections` event then has nothing to add, and is refused; a chain of m
 no synapses to place, so `all` is refused there as any number is. Integers keep their
 meaning.
 
+## Initial connectivity from a file
+
+`growth.initial_connections: {file: PATH}` starts the network with the synapses of a
+connectivity matrix: an adjacency or weight matrix, N x N (N the geometry's neurons), a
+`.npy` array or a text table (read as a distance-matrix file is: a header line and row
+labels are allowed). Every non-zero entry is a synapse:
+
+```yaml
+growth:
+  initial_connections:
+    file: data/desikan_knn8.csv   # relative to the spec file
+    orientation: post_pre         # [i, j] is j -> i; pre_post: [i, j] is i -> j (rows are sources)
+    weights: false                # true: each synapse starts at the file's value
+  events: []
+```
+
+With `weights: false` a synapse starts at the initial draw of `network.w_rec`, as synapses
+placed by a wiring rule do. The file is read and checked when the run is prepared
+(`growsim validate` does it too): its size must be the network's, every entry finite, the
+diagonal zero unless `network.autapses: true`, and at least one entry non-zero; a problem
+is reported at `growth.initial_connections.file`. The run file's `/events` records the
+synapses as the initial `add_connections` row, `source: file`. Growth events then add
+(or prune) synapses as usual. `specs/connectome_file.yaml` is an example.
+
 """
 
 

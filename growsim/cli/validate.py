@@ -43,6 +43,8 @@ def validate(
         else:
             initial = prepared.initial_connections
             every = " (all)" if spec.growth.initial_connections == "all" else ""
+            if prepared.connectivity is not None:
+                every = f" (from {spec.growth.initial_connections.file})"
             what = f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, {initial} initial synapses{every}"
             if isinstance(getattr(spec.task, "tasks", None), TaskDraw):  # a parity task has no list
                 what += f", {spec.task.tasks.draw} tasks drawn per seed"

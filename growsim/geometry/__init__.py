@@ -13,7 +13,7 @@ This module depends on numpy and scipy only.
 from ._atlas import ATLASES, atlas
 from ._build import grid, random_points
 from ._core import METRICS, Geometry, GeometryError, distance_matrix
-from ._files import from_coordinates_file, from_distance_file
+from ._files import from_coordinates_file, from_distance_file, read_connectivity_file
 
 __all__ = [
     "ATLASES",
@@ -26,4 +26,5 @@ __all__ = [
     "from_distance_file",
     "grid",
     "random_points",
+    "read_connectivity_file",
 ]

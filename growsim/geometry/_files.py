@@ -12,7 +12,7 @@ import numpy as np
 
 from ._core import Geometry, GeometryError, check_metric, distance_matrix
 
-__all__ = ["from_coordinates_file", "from_distance_file"]
+__all__ = ["from_coordinates_file", "from_distance_file", "read_connectivity_file"]
 
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 # A header cell over the first column with one of these names marks a label column
@@ -319,3 +319,30 @@ def from_distance_file(path: str | os.PathLike, *, units: str = "mm") -> Geometr
         labels=None if labels is None else tuple(labels),
         units=units,
     )
+
+
+def read_connectivity_file(path: str | os.PathLike, n: int) -> np.ndarray:
+    """An ``(n, n)`` connectivity (adjacency or weight) matrix read from a file.
+
+    The file is a ``.npy`` array or a text table read as :func:`from_distance_file` reads
+    one (header and row labels allowed). Non-zero entries are synapses. Every entry must be
+    finite; the matrix must be ``n x n``, the network's size.
+
+    Raises
+    ------
+    GeometryError
+        The file is missing, unreadable, not ``n x n``, or holds a NaN or infinite entry;
+        the message names the file and the first offending entry.
+    """
+    p, table = _read_table(path)
+    m = table.values
+    if m.ndim != 2 or m.shape != (n, n):
+        shape = f"{m.shape[0]} rows x {m.shape[1]} columns" if m.ndim == 2 else f"shape {m.shape}"
+        raise GeometryError(f"{p}: connectivity must be {n} x {n}, one row and column per neuron; got {shape}")
+    bad = ~np.isfinite(m)
+    if bad.any():
+        i, j = _first_bad(bad)
+        raise GeometryError(
+            f"{p}: entry {m[i, j]} at {table.where(i, j)} is not finite ({int(bad.sum())} NaN or infinite entries in all)"
+        )
+    return m

@@ -25,20 +25,29 @@ def reset_optimizer(optimizer: torch.optim.Optimizer) -> None:
 
 
 def add_connections(
-    network, optimizer: torch.optim.Optimizer, pairs: np.ndarray, *, init: str, value: float = 0.0, step: int = 0
+    network,
+    optimizer: torch.optim.Optimizer,
+    pairs: np.ndarray,
+    *,
+    init: str,
+    value: float = 0.0,
+    step: int = 0,
+    values: np.ndarray | None = None,
 ) -> None:
     """Add synapses `pairs` ((k, 2) int: post, pre) to `network`, born at `step`, starting at
-    their initial draw or `value`."""
+    their initial draw (init "initial"), at `value` ("constant") or at `values` ("given")."""
     if len(pairs) == 0:
         return
     device = network.w_rec.device
     post = torch.as_tensor(pairs[:, 0], device=device)
     pre = torch.as_tensor(pairs[:, 1], device=device)
     if init == "initial":
-        values = network.w_rec_initial[post, pre]
+        start = network.w_rec_initial[post, pre]
+    elif init == "given":
+        start = torch.as_tensor(values, device=device, dtype=network.w_rec.dtype)
     else:
-        values = torch.full((len(pairs),), float(value), device=device, dtype=network.w_rec.dtype)
-    network.add_synapses(post, pre, values, step)
+        start = torch.full((len(pairs),), float(value), device=device, dtype=network.w_rec.dtype)
+    network.add_synapses(post, pre, start, step)
     zero_optimizer_state_at(optimizer, network.w_rec, (post, pre))
 
 

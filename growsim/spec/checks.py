@@ -155,7 +155,7 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
             issues.append(issue_at((*loc, "stop"), f"must be >= start ({start})", lines, sources))
         if event.op == "add_connections":
             until = event.params.get("until")
-            if until is not None and initial != "all" and until <= initial:
+            if until is not None and isinstance(initial, int) and until <= initial:
                 issues.append(
                     issue_at(
                         (*loc, "until"),
@@ -256,6 +256,11 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
             issues.append(
                 issue_at(("network", "geometry", "path"), f"file {full} does not exist", lines, sources)
             )
+    initial = spec.growth.initial_connections
+    if not isinstance(initial, (int, str)):
+        full = Path(initial.file) if Path(initial.file).is_absolute() else base_dir / initial.file
+        if not full.is_file():
+            issues.append(issue_at(("growth", "initial_connections", "file"), f"file {full} does not exist", lines, sources))
     every = spec.log.every
     if spec.log.checkpoint_every is not None and spec.log.checkpoint_every % every:
         issues.append(

@@ -242,21 +242,40 @@ class GrowthEvent(_Trigger):
         return {**{k: v for k, v in data.items() if k != "params"}, **data.get("params", {})}
 
 
+class InitialFromFile(StrictModel):
+    """The initial synapses read from a connectivity file (an adjacency or weight matrix,
+    N x N, .npy or a text table): every non-zero entry is a synapse."""
+
+    file: str = Field(description="The matrix file, relative to the spec file.")
+    orientation: Literal["post_pre", "pre_post"] = Field(
+        "post_pre",
+        description="post_pre: entry [i, j] is the synapse j -> i (growsim's W_rec[post, pre]); "
+        "pre_post: [i, j] is i -> j (rows are sources, as many connectome files).",
+    )
+    weights: bool = Field(
+        False, description="Start each synapse at the file's value (else at the initial draw of network.w_rec)."
+    )
+
+
 def _count_or_all(value: Any) -> str | None:
-    """Which form `growth.initial_connections` takes: a count, or the word all."""
+    """Which form `growth.initial_connections` takes: a count, the word all, or a file."""
     if isinstance(value, str):
         return "all"
     if isinstance(value, (int, float)):
         return "count"
+    if isinstance(value, (dict, InitialFromFile)):
+        return "from_file"  # not "file": a tag that names one of the model's keys would hide it in error paths
     return None
 
 
 InitialConnections = Annotated[
-    Annotated[Annotated[int, Field(ge=0)], Tag("count")] | Annotated[Literal["all"], Tag("all")],
+    Annotated[Annotated[int, Field(ge=0)], Tag("count")]
+    | Annotated[Literal["all"], Tag("all")]
+    | Annotated[InitialFromFile, Tag("from_file")],
     Discriminator(
         _count_or_all,
         custom_error_type="count_or_all",
-        custom_error_message="must be a number of synapses (an integer >= 0) or all",
+        custom_error_message="must be a number of synapses (an integer >= 0), all, or {file: PATH}",
     ),
 ]
 
@@ -267,7 +286,8 @@ class GrowthSpec(StrictModel):
     initial_connections: InitialConnections = Field(
         0,
         description="Synapses placed by the wiring rule before training, an integer >= 0 (0 for add_conn, 800 for "
-        "fix_conn), or all: every synapse the network can have (N(N-1) without autapses, N^2 with them).",
+        "fix_conn); all: every synapse the network can have (N(N-1) without autapses, N^2 with them); or "
+        "{file: PATH}: the synapses of a connectivity matrix file (see Initial connectivity from a file).",
     )
     new_synapse: NewSynapseInit = Field(NewSynapseInit(), description="Starting weight of added synapses.")
     events: list[GrowthEvent] = Field(default_factory=list, description="Growth events, in order of priority.")
