@@ -145,6 +145,15 @@ def prepare(loaded: LoadedSpec) -> Prepared:
             issues.append(
                 issue_at(("growth", "events", i, "until"), f"must be <= {capacity}, the synapses this network can have", lines, sources)
             )
+    dale = getattr(spec.network, "dale", None)
+    if dale is not None:
+        n_e = int(round(dale.excitatory * prepared.n_neurons))
+        if not 0 < n_e < prepared.n_neurons:
+            issues.append(issue_at(
+                ("network", "dale", "excitatory"),
+                f"gives {n_e} excitatory of {prepared.n_neurons} neurons; both populations need at least one",
+                lines, sources,
+            ))
     if issues:
         raise SpecError(issues, _file(loaded))
     return prepared
@@ -504,6 +513,12 @@ def make_leaky_rnn(prepared: Prepared, objective, init_rng):
     w_out = draw_weight(net.w_out.dist, (objective.n_output, n), net.w_out.gain, init_rng)
     if not net.autapses:
         np.fill_diagonal(w_rec, 0.0)
+    sign = None
+    if net.dale is not None:
+        sign = populations(net.dale, n, spec.seed)
+        if net.dale.balance:  # inhibitory columns x n_E / n_I: equal expected E and I input
+            n_e, n_i = int((sign > 0).sum()), int((sign < 0).sum())
+            w_rec[:, sign < 0] *= n_e / n_i
     dtype = torch.float32
     return LeakyRNN(
         w_in=torch.as_tensor(w_in, dtype=dtype),
@@ -515,7 +530,18 @@ def make_leaky_rnn(prepared: Prepared, objective, init_rng):
         sigma_rec=net.sigma_rec,
         sigma_x=net.sigma_x,
         train_biases=net.train_biases,
+        neuron_sign=None if sign is None else torch.as_tensor(sign, dtype=dtype),
     )
+
+
+def populations(dale, n: int, seed: int) -> np.ndarray:
+    """(n,) +1 for excitatory and -1 for inhibitory neurons: round(excitatory x n) of them
+    excitatory, drawn from the `populations` stream or the first ones."""
+    n_e = int(round(dale.excitatory * n))
+    sign = -np.ones(n)
+    chosen = np.arange(n_e) if dale.assign == "first" else numpy_stream(seed, "populations").permutation(n)[:n_e]
+    sign[chosen] = 1.0
+    return sign
 
 
 def make_chain(spec: Spec, objective, init_rng):

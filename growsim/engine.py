@@ -324,6 +324,7 @@ class Engine:
         elif self.cfg.grad_clip_mode == "norm":
             torch.nn.utils.clip_grad_norm_(self._params, self.cfg.grad_clip_max)
         self.optimizer.step()
+        self.network.constrain()
 
     # --- metrics ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional", "task_selection")
+STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional", "task_selection", "populations")
 
 
 def _key(name: str) -> int:

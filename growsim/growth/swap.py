@@ -38,6 +38,7 @@ NEURON_AXES: dict[str, tuple[int, ...]] = {
     "mask": (0, 1),
     "w_rec_initial": (0, 1),
     "synapse_born": (0, 1),
+    "neuron_sign": (0,),
     "w_in": (0,),
     "b_rec": (0,),
     "w_out": (1,),

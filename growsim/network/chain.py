@@ -503,6 +503,9 @@ class ChainRNN(nn.Module):
             "n_trainable": float(sum(p.numel() for p in self.parameters() if p.requires_grad)),
         }
 
+    def constrain(self) -> None:
+        """Nothing: a chain's parameters are unconstrained (tau is clamped in its dynamics)."""
+
     def final_weights(self) -> dict[str, np.ndarray]:
         """The arrays of the run file's /final: the weights."""
         return self.weights()

@@ -23,6 +23,10 @@ class Network(Protocol):
         """Its size, logged at every evaluation and with every growth event (synapses,
         modules, trainable parameters: whatever the kind of network has)."""
 
+    def constrain(self) -> None:
+        """Project the parameters back onto their constraints after an optimizer step (Dale's
+        law's signs); nothing for an unconstrained network."""
+
     def structure(self) -> dict[str, Any] | None:
         """The JSON-able shape a checkpoint's weights need (None when the shape is fixed)."""
 

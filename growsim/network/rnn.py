@@ -33,6 +33,7 @@ class LeakyRNN(nn.Module):
         sigma_rec: float = 0.05,
         sigma_x: float = 0.01,
         train_biases: bool = True,
+        neuron_sign: torch.Tensor | None = None,  # (N,) +1 excitatory, -1 inhibitory: Dale's law; None: no constraint
     ):
         super().__init__()
         n = w_rec.shape[0]
@@ -47,6 +48,14 @@ class LeakyRNN(nn.Module):
         self.sigma_rec = float(sigma_rec)
         self.sigma_x = float(sigma_x)
         mask = mask.to(torch.bool)
+        self.dale = neuron_sign is not None
+        sign = torch.ones(n, dtype=w_rec.dtype) if neuron_sign is None else neuron_sign.to(w_rec.dtype)
+        if self.dale and not bool(((sign == 1) | (sign == -1)).all()):
+            raise ValueError("neuron_sign must be +1 (excitatory) or -1 (inhibitory) for every neuron")
+        # The sign of each neuron's outgoing synapses (column j of W_rec is neuron j's).
+        self.register_buffer("neuron_sign", sign)
+        if self.dale:
+            w_rec = w_rec.abs() * sign[None, :]
         self.register_buffer("mask", mask.to(w_rec.dtype))
         # The initial draw of every synapse, present or not: a synapse added later can start here.
         self.register_buffer("w_rec_initial", w_rec.detach().clone())
@@ -144,11 +153,20 @@ class LeakyRNN(nn.Module):
             "w_out": self.w_out.detach().cpu().numpy(),
             "b_rec": self.b_rec.detach().cpu().numpy(),
             "b_out": self.b_out.detach().cpu().numpy(),
+            **({"neuron_sign": self.neuron_sign.cpu().numpy().astype(np.int8)} if self.dale else {}),
         }
 
     def final_weights(self) -> dict[str, np.ndarray]:
         """The arrays of the run file's /final: the weights, and the initial draw of W_rec."""
         return {**self.weights(), "w_rec_initial": self.w_rec_initial.detach().cpu().numpy()}
+
+    @torch.no_grad()
+    def constrain(self) -> None:
+        """After an optimizer step: project W_rec back onto Dale's law (a weight that changed
+        sign becomes 0, staying a synapse); nothing without populations."""
+        if self.dale:
+            sign = self.neuron_sign[None, :]
+            self.w_rec.copy_(sign * (sign * self.w_rec).clamp_(min=0))
 
     def structure(self) -> None:
         """None: the shape of a leaky RNN never changes (growth fills its mask)."""
@@ -165,7 +183,10 @@ class LeakyRNN(nn.Module):
     def add_synapses(self, post: torch.Tensor, pre: torch.Tensor, values: torch.Tensor, step: int = 0) -> None:
         """Make synapses pre->post exist with the given starting weights, born at `step`."""
         self.mask[post, pre] = 1.0
-        self.w_rec[post, pre] = values.to(self.w_rec.dtype)
+        values = values.to(self.w_rec.dtype)
+        if self.dale:  # a synapse takes the sign of its presynaptic neuron
+            values = values.abs() * self.neuron_sign[pre]
+        self.w_rec[post, pre] = values
         self.synapse_born[post, pre] = int(step)
 
     @torch.no_grad()
@@ -183,6 +204,9 @@ class LeakyRNN(nn.Module):
         key = prefix + "synapse_born"
         if key not in state_dict and prefix + "mask" in state_dict:
             state_dict[key] = torch.where(state_dict[prefix + "mask"] > 0, 0, -1).to(torch.int32)
+        key = prefix + "neuron_sign"  # and before populations: every neuron's sign +1, unconstrained
+        if key not in state_dict and prefix + "mask" in state_dict and not self.dale:
+            state_dict[key] = torch.ones(state_dict[prefix + "mask"].shape[0], dtype=self.neuron_sign.dtype)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 

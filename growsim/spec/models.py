@@ -104,6 +104,23 @@ class WeightInit(StrictModel):
     gain: float = Field(1.0, description="Multiplies the drawn matrix.")
 
 
+class DaleSpec(StrictModel):
+    """Excitatory and inhibitory populations under Dale's law: every synapse of a neuron has
+    its sign (E: >= 0, I: <= 0), kept after every optimizer step by projection."""
+
+    excitatory: float = Field(0.8, gt=0, lt=1, description="The fraction of excitatory neurons (the rest are inhibitory).")
+    assign: Literal["random", "first"] = Field(
+        "random",
+        description="Which neurons are excitatory: random, drawn from the run's `populations` stream; first, the "
+        "first in the geometry's order.",
+    )
+    balance: bool = Field(
+        True,
+        description="Scale the inhibitory neurons' initial weights by n_E / n_I, so that each neuron's excitatory "
+        "and inhibitory input start equal in expected total.",
+    )
+
+
 class NetworkSpec(StrictModel):
     """Yang et al.'s leaky RNN: h <- (1 - alpha) h + alpha f(W_rec h + W_in (x + noise_x) + b + noise_rec)."""
 
@@ -123,6 +140,9 @@ class NetworkSpec(StrictModel):
     )
     w_out: WeightInit = Field(WeightInit(dist="normal", gain=1.0), description="Readout weights.")
     train_biases: bool = Field(True, description="Whether the recurrent and readout biases (initially 0) learn.")
+    dale: DaleSpec | None = Field(
+        None, description="Excitatory and inhibitory populations with sign-constrained recurrent weights; null: none."
+    )
 
 
 class ChainNetworkSpec(StrictModel):
