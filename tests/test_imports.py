@@ -33,10 +33,11 @@ EVERY = "all"
 ALLOWED: dict[str, frozenset[str] | str] = {
     # Small modules that import nothing of growsim, so that leaves may share them.
     "_process": frozenset(),  # whether a process runs: the reader and the logger both ask
-    "registry": frozenset(),  # the registry of extension points (wiring rules, growth operations)
+    "registry": frozenset(),  # registries of extension points (wiring rules, growth operations, loss terms)
     "_cpus": frozenset(),
     "_source": frozenset(),
     "streams": frozenset(),
+    "schedules": frozenset(),
     "losses": frozenset(),
     # Leaves.
     "geometry": frozenset(),
@@ -48,13 +49,14 @@ ALLOWED: dict[str, frozenset[str] | str] = {
     # Above them, from the bottom up.
     "log": frozenset({"_process"}),
     "growth": frozenset({"network", "registry"}),
-    "spec": frozenset({"wiring", "growth", "tasks", "registry"}),  # registries to validate parameters
+    "spec": frozenset({"wiring", "growth", "regularisers", "tasks", "registry"}),  # registries, to validate parameters
     "objectives": frozenset({"tasks", "losses", "metrics", "streams"}),
-    "regularisers": frozenset({"metrics"}),
+    "regularisers": frozenset({"metrics", "registry"}),
     "engine": frozenset({"network", "growth", "wiring", "metrics", "log"}),
     "ensemble": frozenset({"engine", "network", "objectives"}),
     "build": frozenset({"spec", "geometry", "wiring", "network", "growth", "objectives", "regularisers", "tasks",
-                        "metrics", "log", "engine", "streams", "losses", "registry", "_source", VERSION}),
+                        "metrics", "log", "engine", "streams", "schedules", "losses", "registry", "_source",
+                        VERSION}),
     "runner": frozenset({"spec", "build", "engine", "ensemble", "log", "wiring", "registry", "reader", "_cpus",
                          "_source", "_process", VERSION}),
     "analyses": frozenset({"reader", "network", "tasks", "metrics", "streams", VERSION}),
