@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from growsim.ledger._record import RecordError, check_record, make_record, record_file_name
+from growsim.ledger._record import RecordError, check_record, make_record, record_file_name, record_key
 from growsim.spec.yaml_lines import YamlSyntaxError, load_with_lines
 
 CONFIG = "ledger.yaml"
@@ -128,10 +128,11 @@ def load(folder: str | Path) -> Ledger:
             raise LedgerError(f"{folder}: {where}: protocol {protocol!r} is not in {CONFIG} ({', '.join(config.protocols)})")
         if path.parent.name != protocol:
             raise LedgerError(f"{folder}: {where}: a record of protocol {protocol!r} belongs in {RECORDS}/{protocol}/")
-        if record["key"] in seen:
-            raise LedgerError(f"{folder}: the same run is counted twice: {where} and {seen[record['key']].relative_to(folder)} "
+        key = record_key(record)
+        if key in seen:
+            raise LedgerError(f"{folder}: the same run is counted twice: {where} and {seen[key].relative_to(folder)} "
                               f"(run {record['run']['name']}, seed {record['run']['seed']})")
-        seen[record["key"]] = path
+        seen[key] = path
         ledger.records.append(record)
         ledger.files.append(path)
     return ledger
@@ -172,7 +173,7 @@ def add(folder: str | Path, runs: list[Path], protocol: str, *, skip_counted: bo
     ledger = load(folder)
     if protocol not in ledger.config.protocols:
         raise LedgerError(f"--protocol {protocol}: not a protocol of {folder / CONFIG} ({', '.join(ledger.config.protocols)})")
-    counted = {r["key"]: (r, p) for r, p in zip(ledger.records, ledger.files)}
+    counted = {record_key(r): (r, p) for r, p in zip(ledger.records, ledger.files)}
     report = AddReport()
     new: dict[str, tuple[dict[str, Any], Path]] = {}
     for run_path in runs:
@@ -183,7 +184,7 @@ def add(folder: str | Path, runs: list[Path], protocol: str, *, skip_counted: bo
                 report.skipped.append((run_path, "not completed"))
                 continue
             raise LedgerError(str(exc)) from None
-        key = record["key"]
+        key = record_key(record)
         if key in counted:
             old, old_path = counted[key]
             if skip_counted and old["run"]["file_sha256"] == record["run"]["file_sha256"]:

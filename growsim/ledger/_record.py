@@ -57,12 +57,35 @@ def sha256_text(text: str) -> str:
 
 def run_key(resolved_spec: dict[str, Any]) -> str:
     """The run's identity: sha256 of its resolved spec (seed included) without the
-    execution-only fields. The same key twice in a ledger is the same run counted twice."""
-    spec = json.loads(json.dumps(resolved_spec))
+    execution-only fields. The same key twice in a ledger is the same run counted twice.
+
+    The spec is first resolved again by this version of growsim, so that a field added
+    since the run (at a default that keeps what the run did) does not make the same run
+    look like another; a spec this version cannot read is hashed as it was written."""
+    return _key(_resolved_now(json.loads(json.dumps(resolved_spec))))
+
+
+def _key(spec: dict[str, Any]) -> str:
     for section, field in EXECUTION_FIELDS:
         if isinstance(spec.get(section), dict):
             spec[section].pop(field, None)
     return sha256_text(canonical_json(spec))
+
+
+def _resolved_now(spec: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from growsim.spec.models import Spec
+
+    try:
+        return Spec.model_validate(spec).model_dump(mode="json")
+    except (ValidationError, TypeError, ValueError):
+        return spec
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """The identity of a recorded run, from its spec (see run_key), whichever version wrote it."""
+    return run_key(record["spec"])
 
 
 def file_sha256(path: Path) -> str:
@@ -174,7 +197,9 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
         raise RecordError(f"{where}: record version {record.get('record_version')!r}; this growsim reads {RECORD_VERSION}")
     if record.get("digest") != record_digest(record):
         raise RecordError(f"{where}: the record's contents do not match its digest: it was changed after growsim wrote it")
-    if record.get("key") != run_key(record.get("spec", {})):
+    spec = record.get("spec", {})
+    # The key as the version that wrote the record computed it: from the spec as resolved then.
+    if record.get("key") not in (run_key(spec), _key(json.loads(json.dumps(spec)) if isinstance(spec, dict) else {})):
         raise RecordError(f"{where}: the record's key does not match its spec")
     return record
 
