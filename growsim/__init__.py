@@ -6,7 +6,7 @@ commands and functions that need them.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_spec", "SpecError", "open_run", "open_runs"]
+__all__ = ["__version__", "load_spec", "SpecError", "run", "resume", "RunError", "open_run", "open_runs"]
 
 
 def __getattr__(name: str):
@@ -15,6 +15,10 @@ def __getattr__(name: str):
         from growsim import spec
 
         return getattr(spec, name)
+    if name in ("run", "resume", "RunError"):
+        from growsim import runner
+
+        return getattr(runner, name)
     if name in ("open_run", "open_runs"):
         from growsim import reader
 

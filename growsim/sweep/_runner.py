@@ -14,7 +14,6 @@ import math
 import os
 import signal
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,13 +44,12 @@ def run_point(
     """
     path = Path(path)
     t0 = time.monotonic()
-    stop = _StopWatch(Path(control_dir) if control_dir is not None else None)
+    watch = _StopWatch(Path(control_dir) if control_dir is not None else None)
     before = file_summary(path)
     action = "none"
     error: str | None = None
-    started: list[bool] = []  # set once the run writes its file
     try:
-        if stop.requested():
+        if watch.requested():
             return _result(point, before, "pending", "the sweep was stopped before this point started", t0, action)
         status = before["status"] if before else None
         if status == "completed" or (status == "failed" and not retry_failed):
@@ -59,54 +57,45 @@ def run_point(
         if status == "running" and before["writer_alive"]:
             reason = f"being written by process {before['writer_pid']} on {before['host']}"
             return _result(point, before, "running", reason, t0, action)
-        checkpoint = None
-        if status in ("running", "interrupted"):
-            checkpoint = _checkpoint(path)
-        action = "resumed" if checkpoint is not None else "ran"
-        _run(point, path, threads, checkpoint, stop, started)
+        resumable = status in ("running", "interrupted") and _has_checkpoint(path)
+        action = "resumed" if resumable else "ran"
+        result = _run(point, path, threads, resumable, watch)
+        if result.status == "failed":  # the reason its file records, or else this
+            error = (getattr(result, "error", None) or "").replace("\n", " ") or None
     except BaseException as exc:
         if isinstance(exc, (SystemExit, GeneratorExit)):
             raise
         error = _describe(exc)
-    after = file_summary(path) if started else None
+    after = file_summary(path) if watch.started else None
     if after is None or (error is not None and after["status"] in ("running", "completed")):
         # The run never started (or its file could not record the end): the error says why.
         return _result(point, after, "failed", error or "no run file was written", t0, action)
     return _result(point, after, after["status"], after["reason"] or (error or ""), t0, action)
 
 
-def _run(point: Point, path: Path, threads: int | None, checkpoint, stop: _StopWatch, started: list) -> None:
-    from growsim.build import build_engine, prepare, resumed_spec
-    from growsim.log.hdf5 import HDF5Logger
-    from growsim.spec import load_spec
+def _run(point: Point, path: Path, threads: int | None, resumable: bool, watch: _StopWatch):
+    """Run the point, or resume it; its `growsim.runner` result."""
+    from growsim.runner import resume, run
 
-    if checkpoint is not None:
-        # As `growsim run --resume`: the spec, overrides and threads recorded in the file.
-        loaded = resumed_spec(checkpoint, point.spec.parent)
-    else:
-        extra = (f"train.threads={threads}",) if threads else ()
-        loaded = load_spec(point.spec, point.overrides + extra)
-    prepared = prepare(loaded)
-    log = loaded.spec.log
-    hdf5 = HDF5Logger(
-        path, compression=log.compression, overwrite=checkpoint is None, atomic=log.atomic_writes, resume=checkpoint
-    )
-    engine = build_engine(prepared, [hdf5, stop])
-    stop.engine = engine
-    if checkpoint is not None:
-        engine.load_state(checkpoint.step, checkpoint.arrays, checkpoint.texts)
-    with _signals_to(engine):
-        started.append(True)
-        engine.run()
+    how = {"extra_loggers": [watch], "stop": watch.stop}
+    try:
+        if resumable:
+            # As `growsim run --resume`: the spec, overrides and threads recorded in the file.
+            return resume(path, allow_plugins=True, base_dir=point.spec.parent, **how)
+        return run(point.spec, path, overrides=point.overrides, threads=threads or None, overwrite=True, **how)
+    finally:
+        if _STATE.pool_worker and signal.SIGTERM in watch.stop.signals:
+            os._exit(128 + signal.SIGTERM)  # the run is closed; now end as SIGTERM asked
 
 
-def _checkpoint(path: Path):
+def _has_checkpoint(path: Path) -> bool:
     from growsim.log.hdf5 import read_checkpoint
 
     try:
-        return read_checkpoint(path)
+        read_checkpoint(path)
     except (OSError, KeyError, ValueError):
-        return None  # no checkpoint yet: the point runs from the start
+        return False  # no checkpoint yet: the point runs from the start
+    return True
 
 
 def _describe(exc: BaseException) -> str:
@@ -194,26 +183,30 @@ _EMPTY: dict[str, Any] = {
 
 class _StopWatch:
     """A logger that only listens: at each progress call (every few batches) it looks for the
-    sweep's stop files, and asks the engine to stop (after a checkpoint) or stops it at once."""
+    sweep's stop files, and asks the run to stop (after a checkpoint) or stops it at once."""
 
     def __init__(self, folder: Path | None):
+        from growsim.runner import Stop
+
         self.folder = folder
-        self.engine = None
-        self._asked = False
+        self.stop = Stop()
+        self.started = False  # the run has written its file
 
     def requested(self) -> bool:
         return self.folder is not None and (self.folder / STOP_FILE).exists()
 
+    def start(self, info) -> None:
+        self.started = True
+
     def progress(self, step: int, values) -> None:
-        if self.folder is None or self.engine is None:
+        if self.folder is None:
             return
         from growsim.engine import RunInterrupted
 
         if (self.folder / STOP_NOW_FILE).exists():
             raise RunInterrupted("the sweep was stopped at once")
-        if not self._asked and (self.folder / STOP_FILE).exists():
-            self._asked = True
-            self.engine.request_stop("the sweep was stopped")
+        if not self.stop.requested and (self.folder / STOP_FILE).exists():
+            self.stop.request("the sweep was stopped")
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -226,62 +219,21 @@ def _ignore(*args, **kwargs) -> None:
 
 
 class _WorkerState:
-    """Signals in a worker process: the engine running now, and how many signals it had."""
-
-    engine = None
-    signals = 0
-    terminate = False
-    pool_worker = False
+    pool_worker = False  # this process is a worker of the local executor's pool
 
 
 _STATE = _WorkerState()
 
 
-def _on_signal(signum, frame) -> None:
-    """As in `growsim run`: the first Ctrl-C or SIGTERM stops the run at the next batch, after a
-    checkpoint; a second stops it at once. An idle pool worker ignores Ctrl-C (the sweep
-    decides) and ends on SIGTERM."""
-    from growsim.engine import RunInterrupted
-
-    engine = _STATE.engine
-    if engine is None:
-        if signum == signal.SIGTERM:
-            os._exit(128 + signum)
-        return
-    _STATE.signals += 1
-    _STATE.terminate = _STATE.terminate or signum == signal.SIGTERM
-    name = "stopped by the user (Ctrl-C)" if signum == signal.SIGINT else "terminated (SIGTERM)"
-    if _STATE.signals == 1:
-        engine.request_stop(name)
-    else:
-        raise RunInterrupted(name + ", twice")
-
-
-class _signals_to:
-    """Route SIGINT and SIGTERM to `engine` while it runs (main thread only: a Dask worker
-    runs tasks in threads, where the sweep's stop files do the job)."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.previous: dict = {}
-
-    def __enter__(self):
-        _STATE.engine, _STATE.signals = self.engine, 0
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, _on_signal)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        _STATE.engine = None
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-        if _STATE.terminate and _STATE.pool_worker:
-            os._exit(128 + signal.SIGTERM)  # the run is closed; now end as SIGTERM asked
+def _idle_worker_signal(signum, frame) -> None:
+    """Between runs a pool worker ignores Ctrl-C (the sweep decides) and ends on SIGTERM.
+    While a run trains, `growsim.runner` handles both as `growsim run` does."""
+    if signum == signal.SIGTERM:
+        os._exit(128 + signum)
 
 
 def init_pool_worker() -> None:
     """Initializer of the local executor's worker processes."""
     _STATE.pool_worker = True
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _idle_worker_signal)
+    signal.signal(signal.SIGTERM, _idle_worker_signal)

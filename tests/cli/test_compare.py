@@ -13,10 +13,7 @@ TINY = Path(__file__).parents[1] / "data" / "tiny.yaml"
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    from growsim.build import build_engine, prepare
-    from growsim.engine import RunInterrupted
-    from growsim.log.hdf5 import HDF5Logger
-    from growsim.spec import load_spec
+    from growsim.runner import Stop, run
 
     out = tmp_path_factory.mktemp("compare")
     for name, overrides in {
@@ -26,10 +23,9 @@ def folder(tmp_path_factory):
         "d_short": ["seed=4", "train.batches=20"],
     }.items():
         assert main(["run", str(TINY), "--out", str(out / f"{name}.h5"), "-q", *[a for o in overrides for a in ("--set", o)]]) == 0
-    engine = build_engine(prepare(load_spec(TINY, ["seed=5"])), [HDF5Logger(out / "e_stopped.h5")])
-    engine.request_stop("stopped by the test")
-    with pytest.raises(RunInterrupted):
-        engine.run()
+    stop = Stop()
+    stop.request("stopped by the test")  # before it starts: it stops at step 0
+    assert run(TINY, out / "e_stopped.h5", overrides=["seed=5"], stop=stop).status == "interrupted"
     return out
 
 

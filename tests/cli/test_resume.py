@@ -117,16 +117,12 @@ def test_resume_may_change_threads_and_progress_and_nothing_else(tmp_path, capsy
     ref, stopped = tmp_path / "ref.h5", tmp_path / "stopped.h5"
     base = [str(SPEC), "-q"] + [a for o in overrides for a in ("--set", o)]
     assert main(["run", *base, "--out", str(ref)]) == 0
-    # a run stopped by SIGTERM at its first step: the in-process way is the engine's stop request
-    from growsim.build import build_engine, prepare
-    from growsim.engine import RunInterrupted
-    from growsim.log.hdf5 import HDF5Logger
-    from growsim.spec import load_spec
+    # a run stopped by SIGTERM at its first step: the in-process way is a stop request
+    from growsim.runner import Stop, run
 
-    engine = build_engine(prepare(load_spec(SPEC, overrides)), [HDF5Logger(stopped)])
-    engine.request_stop("stopped by the test")
-    with pytest.raises(RunInterrupted):
-        engine.run()
+    stop = Stop()
+    stop.request("stopped by the test")
+    assert run(SPEC, stopped, overrides=overrides, stop=stop).status == "interrupted"
     for refused in ("train.batches=31", "seed=4", "train.device=cpu", "log.every=5"):
         assert main(["run", "--resume", str(stopped), "-q", "--set", refused]) == 2
         err = capsys.readouterr().err

@@ -37,17 +37,13 @@ def _spec_with_plugin(folder: Path, n: int) -> Path:
 
 
 def test_resume_does_not_run_a_run_files_plugins_unless_allowed(tmp_path, capsys):
-    from growsim.build import build_engine, prepare
-    from growsim.engine import RunInterrupted
-    from growsim.log.hdf5 import HDF5Logger
-    from growsim.spec import load_spec
+    from growsim.runner import Stop, run
 
     spec = _spec_with_plugin(tmp_path, 1)
     out = tmp_path / "theirs.h5"
-    engine = build_engine(prepare(load_spec(spec)), [HDF5Logger(out)])
-    engine.request_stop("stopped by the test")
-    with pytest.raises(RunInterrupted):
-        engine.run()
+    stop = Stop()
+    stop.request("stopped by the test")
+    assert run(spec, out, stop=stop).status == "interrupted"
     marker = tmp_path / "marker1.ran"
     marker.unlink()
     assert main(["run", "--resume", str(out), "-q"]) == 2
@@ -63,17 +59,13 @@ def test_resume_runs_them_when_allowed(tmp_path):
     spec = _spec_with_plugin(tmp_path, 2)
     out = tmp_path / "ours.h5"
     assert main(["run", str(spec), "--out", str(out), "-q", "--set", "train.batches=4"]) == 0
-    # made interrupted by hand: the last checkpoint is at the end, so rerun a stopped copy
-    from growsim.build import build_engine, prepare
-    from growsim.engine import RunInterrupted
-    from growsim.log.hdf5 import HDF5Logger
-    from growsim.spec import load_spec
+    # a completed run has nothing to resume: run a copy stopped before its first batch
+    from growsim.runner import Stop, run
 
     stopped = tmp_path / "stopped.h5"
-    engine = build_engine(prepare(load_spec(spec, ["train.batches=4"])), [HDF5Logger(stopped)])
-    engine.request_stop("stopped by the test")
-    with pytest.raises(RunInterrupted):
-        engine.run()
+    stop = Stop()
+    stop.request("stopped by the test")
+    assert run(spec, stopped, overrides=["train.batches=4"], stop=stop).status == "interrupted"
     unregister("marked_2")  # as in a fresh process, where the plugin is not loaded yet
     (tmp_path / "marker2.ran").unlink()
     assert main(["run", "--resume", str(stopped), "-q", "--allow-plugins"]) == 0

@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
+import growsim
 from growsim.build import build_engine, prepare
 from growsim.log.hdf5 import HDF5Logger
 from growsim.spec import load_spec
@@ -20,8 +21,7 @@ EASY = ["task.criterion.newest=0", "task.criterion.mean=0"]  # every evaluation 
 
 
 def _run(spec: Path, out: Path, overrides=()) -> Path:
-    engine = build_engine(prepare(load_spec(spec, list(overrides))), [HDF5Logger(out)])
-    assert engine.run() == "completed"
+    assert growsim.run(spec, out, overrides=overrides).status == "completed"
     return out
 
 
