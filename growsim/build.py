@@ -299,6 +299,15 @@ def provenance(loaded: LoadedSpec) -> dict[str, str]:
     ops = dict.fromkeys(event.op for event in spec.growth.events)
     if ops:
         out["growth_operations"] = "; ".join(f"{name}: {get_operation(name).origin}" for name in ops)
+    from growsim.metrics.analyses import get_analysis
+    from growsim.regularisers import get_term
+
+    kinds = dict.fromkeys(r.kind for r in spec.regularisers)
+    if kinds:
+        out["loss_terms"] = "; ".join(f"{name}: {get_term(name).origin}" for name in kinds)
+    kinds = dict.fromkeys(a.kind for a in spec.log.analyses)
+    if kinds:
+        out["analyses"] = "; ".join(f"{name}: {get_analysis(name).origin}" for name in kinds)
     for i, entry in enumerate(spec.plugins):
         if entry.endswith(".py") or "/" in entry or "\\" in entry:
             path = (Path(loaded.base_dir) / entry).resolve()
@@ -342,12 +351,12 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         network = make_chain(spec, objective, init_rng).to(device)
         wiring = None
         regularisers = None
-        functional = None
+        probes = []
     else:
         network = make_leaky_rnn(prepared, objective, init_rng).to(device)
         wiring = make_wiring(prepared)
         regularisers = make_regularisers(spec, prepared, device)
-        functional = make_functional(spec, prepared, objective)
+        probes = make_probes(spec, prepared, objective)
 
     optimizer = make_optimizer(network, spec)
     noise = torch.Generator(device=device)
@@ -369,7 +378,6 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         allow_autapses=getattr(spec.network, "autapses", False),
         eval_seed=eval_seed,
         checkpoint_every=log.checkpoint_every or log.every,
-        functional_every=log.functional.every,
         lr_at=lr_schedule(spec),
     )
     geo = prepared.geometry
@@ -410,7 +418,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         device=device,
         growth_rng=numpy_stream(spec.seed, "growth"),
         regularisers=regularisers,
-        functional=functional,
+        probes=probes,
     )
 
 
@@ -593,6 +601,52 @@ def make_regularisers(spec: Spec, prepared: Prepared, device):
         terms.append(Term(name=name, kind=r.kind, strength=r.strength, schedule=schedule, args=r.args))
     distances = torch.tensor(prepared.geometry.distances, dtype=torch.float32, device=device)
     return Regularisers(terms, distances)
+
+
+def make_probes(spec: Spec, prepared: Prepared, objective) -> list:
+    """(every, probe(network, step) -> (scalars, arrays)) for log.functional and each entry
+    of log.analyses."""
+    probes = []
+    functional = make_functional(spec, prepared, objective)
+    if functional is not None:
+        probes.append((spec.log.functional.every, lambda network, step: functional(network)))
+    probes += make_analyses(spec, prepared)
+    return probes
+
+
+def make_analyses(spec: Spec, prepared: Prepared) -> list:
+    """The analyses of log.analyses, each as (every, probe): it hands the analysis the
+    network's snapshot arrays and the geometry, and prefixes its results with its name."""
+    from growsim.metrics.analyses import AnalysisContext, get_analysis
+
+    geo = prepared.geometry
+    out = []
+    for i, entry in enumerate(spec.log.analyses):
+        func, params, name = get_analysis(entry.kind).func, dict(entry.args), entry.name or entry.kind
+        seed = stream_seed(spec.seed, "analyses") + i
+
+        def probe(network, step, func=func, params=params, name=name, seed=seed):
+            context = AnalysisContext(
+                step=step, weights=network.weights(), distances=geo.distances if geo is not None else None,
+                positions=geo.positions if geo is not None else None, seed=seed,
+            )
+            return _split_results(name, func(context, **params))
+
+        out.append((entry.every, probe))
+    return out
+
+
+def _split_results(name: str, results: dict) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """An analysis's results as series: floats and arrays, each key prefixed by the analysis's name."""
+    if not isinstance(results, dict):
+        raise TypeError(f"analysis {name!r} must return a dict of floats and arrays, not {type(results).__name__}")
+    scalars, arrays = {}, {}
+    for key, value in results.items():
+        if np.ndim(value) == 0:
+            scalars[f"{name}_{key}"] = float(value)
+        else:
+            arrays[f"{name}_{key}"] = np.asarray(value)
+    return scalars, arrays
 
 
 def make_functional(spec: Spec, prepared: Prepared, objective):

@@ -60,7 +60,6 @@ class EngineConfig:
     eval_seed: int
     checkpoint_every: int | None = None  # None: no checkpoints
     progress_every: int = 25  # batches between progress updates (and divergence checks)
-    functional_every: int | None = None  # None: no functional/anatomical metrics
     # (pairs (k, 2) post, pre; starting weights (k,) or None: the initial draw) from a
     # connectivity file; None: the wiring rule places `initial_connections` synapses.
     initial_synapses: tuple[np.ndarray, np.ndarray | None] | None = None
@@ -92,14 +91,16 @@ class Engine:
         device: torch.device,
         growth_rng: np.random.Generator | None = None,
         regularisers=None,
-        functional=None,
+        probes: Sequence[tuple[int, Callable]] = (),
     ):
         self.network = network
         self.optimizer = optimizer
         self.objective = objective
         self.growth_rng = growth_rng if growth_rng is not None else np.random.default_rng(0)
         self.regularisers = regularisers  # callable(named params, step, batches) -> (total, {name: value})
-        self.functional = functional  # callable(network) -> (scalars, arrays), or None
+        # (every, probe(network, step) -> (scalars, arrays)): metrics taken every `every` batches
+        # at log steps (functional anatomy, in-run analyses)
+        self.probes = list(probes)
         self.wiring = wiring
         self.events = list(events)
         self.cfg = config
@@ -117,7 +118,7 @@ class Engine:
         self._stop_reason: str | None = None
         self._reg_sums: dict[str, torch.Tensor] = {}
         self._reg_counts: dict[str, int] = {}
-        self._functional_shapes: tuple[list[str], dict[str, Any]] | None = None
+        self._probe_shapes: dict[int, tuple[list[str], dict[str, Any]]] = {}
         self._resumed_step: int | None = None  # the checkpoint's step, once load_state ran
 
     def _refresh_params(self) -> None:
@@ -380,24 +381,28 @@ class Engine:
             scalars["modularity_q"] = q
             scalars["n_communities"] = float(labels.max() + 1 if labels.size else 0)
             arrays["communities"] = labels.astype(np.int32)
-        every = self.cfg.functional_every
-        if self.functional is not None and every:
-            due = step % every == 0 or step == self.cfg.batches
-            if due or self._functional_shapes is None:
-                f_scalars, f_arrays = self.functional(self.network)
-                self._functional_shapes = (list(f_scalars), {k: (v.shape, v.dtype) for k, v in f_arrays.items()})
-            if not due:
-                # Every series has a row per log step: NaN (or -1) where this report was not taken.
-                names, shapes = self._functional_shapes
-                f_scalars = dict.fromkeys(names, float("nan"))
-                f_arrays = {
-                    k: np.full(shape, -1 if np.issubdtype(dtype, np.integer) else np.nan, dtype=dtype)
-                    for k, (shape, dtype) in shapes.items()
-                }
-            scalars.update(f_scalars)
-            arrays.update(f_arrays)
+        for index, (every, probe) in enumerate(self.probes):
+            p_scalars, p_arrays = self._probe(index, every, probe, step)
+            scalars.update(p_scalars)
+            arrays.update(p_arrays)
         self.loggers.log_metrics(step, scalars, arrays)
         return result.conditions
+
+    def _probe(self, index: int, every: int, probe, step: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """A probe's report at a log step where it is due (every `every` batches, and at the
+        end); elsewhere NaN (or -1) in the same names and shapes, so that every series has a
+        row per log step."""
+        due = step % every == 0 or step == self.cfg.batches
+        if due or index not in self._probe_shapes:
+            p_scalars, p_arrays = probe(self.network, step)
+            self._probe_shapes[index] = (list(p_scalars), {k: (v.shape, v.dtype) for k, v in p_arrays.items()})
+            if due:
+                return p_scalars, p_arrays
+        names, shapes = self._probe_shapes[index]
+        return dict.fromkeys(names, float("nan")), {
+            k: np.full(shape, -1 if np.issubdtype(dtype, np.integer) else np.nan, dtype=dtype)
+            for k, (shape, dtype) in shapes.items()
+        }
 
     def weights(self) -> dict[str, np.ndarray]:
         return self.network.weights()

@@ -13,7 +13,7 @@ import hashlib
 
 import numpy as np
 
-STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional", "task_selection", "populations")
+STREAMS = ("geometry", "init", "wiring", "task", "noise", "eval", "growth", "functional", "task_selection", "populations", "analyses")
 
 
 def _key(name: str) -> int:

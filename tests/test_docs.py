@@ -104,6 +104,22 @@ def test_loss_term_guide_example_runs():
         LOSS_TERMS.unregister("ridge")
 
 
+def test_analysis_guide_example_runs():
+    from growsim.metrics.analyses import ANALYSES, AnalysisContext, get_analysis
+
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "@analysis" in b)
+    try:
+        exec(compile(code, "docs/plugins.md", "exec"), {"__name__": "docs_analysis_example"})
+        w = np.array([[0.0, 0.5, 0.005], [0.2, 0.0, 0.0], [0.0, 0.0, 0.0]])
+        ctx = AnalysisContext(step=0, weights={"w_rec": w, "mask": (w != 0).astype(np.uint8)}, distances=None,
+                              positions=None, seed=0)
+        out = get_analysis("in_degree").func(ctx, threshold=0.01)
+        assert out["per_neuron"].tolist() == [1.0, 1.0, 0.0] and out["mean"] == 2 / 3
+    finally:
+        ANALYSES.unregister("in_degree")
+
+
 def test_readme_commands_name_real_files():
     readme = (ROOT / "README.md").read_text()
     for path in re.findall(r"specs/[a-z_]+\.yaml", readme):

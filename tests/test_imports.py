@@ -43,13 +43,13 @@ ALLOWED: dict[str, frozenset[str] | str] = {
     "geometry": frozenset(),
     "network": frozenset(),
     "tasks": frozenset(),
-    "metrics": frozenset(),
+    "metrics": frozenset({"registry"}),
     "wiring": frozenset({"registry"}),
     "reader": frozenset({"_process"}),
     # Above them, from the bottom up.
     "log": frozenset({"_process"}),
     "growth": frozenset({"network", "registry"}),
-    "spec": frozenset({"wiring", "growth", "regularisers", "tasks", "registry"}),  # registries, to validate parameters
+    "spec": frozenset({"wiring", "growth", "regularisers", "metrics", "tasks", "registry"}),  # registries, to validate parameters
     "objectives": frozenset({"tasks", "losses", "metrics", "streams"}),
     "regularisers": frozenset({"metrics", "registry"}),
     "engine": frozenset({"network", "growth", "wiring", "metrics", "log"}),

@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from growsim.spec import models
 from growsim.growth import available_operations
+from growsim.metrics.analyses import available_analyses
 from growsim.regularisers import available_terms
 from growsim.wiring import available_rules
 
@@ -99,7 +100,10 @@ def model_section(model: type[BaseModel], path: str, seen: set) -> list[str]:
     lines += ["| key | type | default | constraints | meaning |", "|---|---|---|---|---|"]
     nested = []
     for name, field in model.model_fields.items():
-        if (model, name) in ((models.WiringSpec, "params"), (models.GrowthEvent, "params"), (models.RegulariserSpec, "args")):
+        if (model, name) in (
+            (models.WiringSpec, "params"), (models.GrowthEvent, "params"), (models.RegulariserSpec, "args"),
+            (models.AnalysisSpec, "args"),
+        ):
             continue
         lines.append(
             f"| `{field.alias or name}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
@@ -266,6 +270,29 @@ def loss_terms_section() -> list[str]:
     return intro + entries_section(available_terms())
 
 
+def analyses_section() -> list[str]:
+    intro = [
+        "## Analyses",
+        "",
+        "Each entry of `log.analyses` names an analysis (`kind`) the run computes on its network",
+        "every `every` batches (a multiple of `log.every`, and at the end), with its own",
+        "parameters beside; its results are series named `<name>_<key>` (`name` defaults to the",
+        "kind), NaN at the log steps where it did not run:",
+        "",
+        "```yaml",
+        "log:",
+        "  every: 500",
+        "  analyses:",
+        "    - {kind: wiring_length, every: 1000, threshold: 0.01}",
+        "```",
+        "",
+        "Built-in analyses (a plugin's are listed by `growsim plugins --spec SPEC`;",
+        "[plugins.md](plugins.md) shows how to write one):",
+        "",
+    ]
+    return intro + entries_section(available_analyses())
+
+
 def entries_section(entries, networks: bool = False) -> list[str]:
     """One subsection per built-in entry of a registry: its summary and parameters."""
     lines: list[str] = []
@@ -297,6 +324,7 @@ def render() -> str:
     lines += wiring_section()
     lines += growth_section()
     lines += loss_terms_section()
+    lines += analyses_section()
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

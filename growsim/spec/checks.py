@@ -71,6 +71,17 @@ def validate_regulariser_args(raw: Any, lines, sources) -> tuple[list[SpecIssue]
     )
 
 
+def validate_analysis_args(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
+    """Validate each in-run analysis's own parameters with its model (as events' are)."""
+    from growsim.metrics.analyses import COMMON_KEYS, get_analysis
+
+    items = raw.get("analyses") if isinstance(raw, dict) else None
+    return _validate_entries(
+        items, lines, sources, prefix=("log", "analyses"), key="kind", common=COMMON_KEYS, gathered="args",
+        lookup=get_analysis, what="analysis",
+    )
+
+
 def _validate_entries(
     items: Any, lines, sources, *, prefix: tuple, key: str, common: tuple[str, ...], gathered: str, lookup, what: str
 ) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
@@ -266,6 +277,17 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
         issues.append(
             issue_at(("log", "checkpoint_every"), f"must be a multiple of log.every ({every})", lines, sources)
         )
+    names: dict[str, int] = {}
+    for i, entry in enumerate(spec.log.analyses):
+        if entry.every % every:
+            issues.append(issue_at(("log", "analyses", i, "every"), f"must be a multiple of log.every ({every})", lines, sources))
+        name = entry.name or entry.kind
+        if name in names:
+            issues.append(issue_at(
+                ("log", "analyses", i), f"its series would be named like analysis {names[name]}'s ({name}_...): give it a name",
+                lines, sources,
+            ))
+        names.setdefault(name, i)
     if spec.log.snapshot_every is not None and not spec.log.snapshots:
         issues.append(issue_at(("log", "snapshot_every"), "is set but log.snapshots is false", lines, sources))
     return issues

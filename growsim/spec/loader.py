@@ -111,21 +111,30 @@ def load_spec_text(
     except ValidationError as exc:
         issues.extend(_issues_from_validation(exc, data, lines, sources))
 
-    from growsim.spec.checks import check_spec, validate_event_params, validate_regulariser_args, validate_wiring_params
+    from growsim.spec.checks import (
+        check_spec,
+        validate_analysis_args,
+        validate_event_params,
+        validate_regulariser_args,
+        validate_wiring_params,
+    )
 
     wiring_issues, params = validate_wiring_params(data.get("wiring"), lines, sources)
     event_issues, event_params = validate_event_params(data.get("growth"), lines, sources)
     term_issues, term_args = validate_regulariser_args(data.get("regularisers"), lines, sources)
-    registered = [*wiring_issues, *event_issues, *term_issues]
+    analysis_issues, analysis_args = validate_analysis_args(data.get("log"), lines, sources)
+    registered = [*wiring_issues, *event_issues, *term_issues, *analysis_issues]
     issues.extend(registered)
     if spec is not None and not registered:
         events = [e.model_copy(update={"params": event_params[i]}) for i, e in enumerate(spec.growth.events)]
         terms = [r.model_copy(update={"args": term_args[i]}) for i, r in enumerate(spec.regularisers)]
+        analyses = [a.model_copy(update={"args": analysis_args[i]}) for i, a in enumerate(spec.log.analyses)]
         spec = spec.model_copy(
             update={
                 "wiring": spec.wiring.model_copy(update={"params": params}),
                 "growth": spec.growth.model_copy(update={"events": events}),
                 "regularisers": terms,
+                "log": spec.log.model_copy(update={"analyses": analyses}),
             }
         )
         issues.extend(check_spec(spec, lines, sources, base_dir))

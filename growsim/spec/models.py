@@ -554,6 +554,33 @@ class FunctionalLogSpec(StrictModel):
         return value
 
 
+class AnalysisSpec(StrictModel):
+    """An analysis the run computes on its network at log steps; its results are series
+    named <name>_<key>. Written flat in YAML: `kind: wiring_length` beside `every` and the
+    analysis's own parameters, validated by its model (see Analyses below)."""
+
+    kind: str = Field(description="A built-in analysis (wiring_length) or a plugin's.")
+    every: int = Field(gt=0, description="Batches between its runs, a multiple of log.every (and at the end).")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_]+$", description="Prefix of its series; default the kind.")
+    args: dict[str, Any] = Field(default_factory=dict, description="The analysis's parameters (written beside `kind` in YAML).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_args(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "args" not in data:
+            common = {"kind", "every", "name"}
+            return {
+                **{k: v for k, v in data.items() if k in common},
+                "args": {k: v for k, v in data.items() if k not in common},
+            }
+        return data
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler) -> dict[str, Any]:
+        data = handler(self)
+        return {**{k: v for k, v in data.items() if k != "args"}, **data.get("args", {})}
+
+
 class LogSpec(StrictModel):
     every: int = Field(500, gt=0, description="Evaluate and log metrics every this many batches (and at 0 and the end).")
     path: str | None = Field(
@@ -580,6 +607,9 @@ class LogSpec(StrictModel):
     )
     progress: bool = Field(
         True, description="Show progress: a bar on a terminal, else a plain line every 30 s and one at the end."
+    )
+    analyses: list[AnalysisSpec] = Field(
+        default_factory=list, description="In-run analyses (built-in or a plugin's), each on its own schedule."
     )
     functional: FunctionalLogSpec = Field(
         FunctionalLogSpec(), description="Functional clusters and anatomical modularity (grid networks)."

@@ -41,10 +41,12 @@ def _expand_events(schema: dict[str, Any]) -> None:
     """`GrowthEvent` and `RegulariserSpec`: one variant per registered operation or loss
     term, the keys every entry shares and its own parameters side by side (as in YAML)."""
     from growsim.growth import available_operations
+    from growsim.metrics.analyses import available_analyses
     from growsim.regularisers import available_terms
 
     _expand(schema, "GrowthEvent", "op", "params", available_operations(), "growth operation")
     _expand(schema, "RegulariserSpec", "kind", "args", available_terms(), "loss term")
+    _expand(schema, "AnalysisSpec", "kind", "args", available_analyses(), "analysis")
 
 
 def _expand(schema: dict[str, Any], model: str, key: str, gathered: str, entries: dict, what: str) -> None:
