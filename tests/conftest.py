@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import sys
 from pathlib import Path
@@ -150,3 +151,59 @@ def _stop_and_resume(folder: Path, spec: Path, overrides: list[str], stop_at: in
 @pytest.fixture(scope="session")
 def stop_and_resume():
     return _stop_and_resume
+
+
+class _FakeDist:
+    def __init__(self, name: str, version: str):
+        self.name, self.version = name, version
+
+
+class _FakeEntryPoint:
+    """What importlib.metadata.entry_points yields: a name, a value, a loader, a distribution."""
+
+    def __init__(self, name: str, module: str, dist: str, version: str):
+        self.name, self.value, self.dist = name, module, _FakeDist(dist, version)
+
+    def load(self):
+        return importlib.import_module(self.value)
+
+
+@pytest.fixture
+def fake_entry_point(monkeypatch):
+    """Offer a module as an installed entry point of one group: `fake_entry_point(group,
+    name, folder, module, dist, version)` puts `folder` on the path and makes
+    importlib.metadata.entry_points yield it for `group` (nothing for the others)."""
+    added: list[str] = []
+
+    def install(group: str, name: str, folder, module: str, dist: str = "growsim-extra", version: str = "1.0"):
+        monkeypatch.syspath_prepend(str(folder))
+        added.append(module)
+        point = _FakeEntryPoint(name, module, dist, version)
+        monkeypatch.setattr(importlib.metadata, "entry_points", lambda group_=None, **kw: [point] if (group_ or kw.get("group")) == group else [])
+
+    yield install
+    for module in added:
+        sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def restored_registry():
+    """`restored_registry(registry)`: the registry (and the loaded plugin files) as they were
+    when the test started, once it ends; its entry points are looked up afresh meanwhile."""
+    from growsim import registry as core
+
+    saved: list = []
+    files = dict(core._loaded_files)
+
+    def keep(registry):
+        saved.append((registry, set(registry.entries), registry.entry_points_loaded))
+        registry.entry_points_loaded = False
+        return registry
+
+    yield keep
+    for registry, names, loaded in saved:
+        for name in set(registry.entries) - names:
+            del registry.entries[name]
+        registry.entry_points_loaded = loaded
+    core._loaded_files.clear()
+    core._loaded_files.update(files)

@@ -3,8 +3,6 @@ point, is validated from the spec and trains like l1 and wiring."""
 
 from __future__ import annotations
 
-import importlib.metadata
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,7 +10,6 @@ import numpy as np
 import pytest
 import yaml
 
-from growsim import registry as core
 from growsim import regularisers
 from growsim.cli import main
 from growsim.reader import open_run
@@ -41,19 +38,6 @@ PLUGIN = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def clean():
-    names = set(regularisers.LOSS_TERMS.entries)
-    files = dict(core._loaded_files)
-    loaded = regularisers.LOSS_TERMS.entry_points_loaded
-    yield
-    for name in set(regularisers.LOSS_TERMS.entries) - names:
-        del regularisers.LOSS_TERMS.entries[name]
-    core._loaded_files.clear()
-    core._loaded_files.update(files)
-    regularisers.LOSS_TERMS.entry_points_loaded = loaded
-
-
 def _spec(tmp_path: Path, terms: list, plugins=(), name="spec.yaml") -> Path:
     data = yaml.safe_load(TINY.read_text())
     data["train"]["batches"] = 60
@@ -70,7 +54,12 @@ def _run(spec: Path, out: Path):
     return open_run(out)
 
 
-def test_plugin_term_from_a_file_trains_and_is_logged(clean, tmp_path):
+@pytest.fixture
+def restored(restored_registry):
+    return restored_registry(regularisers.LOSS_TERMS)
+
+
+def test_plugin_term_from_a_file_trains_and_is_logged(restored, tmp_path):
     (tmp_path / "l2.py").write_text(PLUGIN.format(name="l2_test"))
     spec = _spec(tmp_path, [{"kind": "l2_test", "strength": 0.5, "name": "ridge"}], ["l2.py"])
     assert load_spec(spec).spec.regularisers[0].args == {"params": ["w_out"]}
@@ -86,39 +75,15 @@ def test_plugin_term_from_a_file_trains_and_is_logged(clean, tmp_path):
     assert final < 0.9 * float((plain.final().w_out.astype(np.float64) ** 2).sum())
 
 
-class _FakeDist:
-    name = "growsim-extra-terms"
-    version = "2.0"
-
-
-class _FakeEntryPoint:
-    def __init__(self, name, value, loader):
-        self.name, self.value, self._loader, self.dist = name, value, loader, _FakeDist()
-
-    def load(self):
-        return self._loader()
-
-
-def test_plugin_term_from_an_entry_point(clean, tmp_path, monkeypatch):
+def test_plugin_term_from_an_entry_point(restored, tmp_path, fake_entry_point):
     (tmp_path / "growsim_ep_terms.py").write_text(PLUGIN.format(name="l2_ep"))
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def fake_entry_points(group=None, **kw):
-        if group != "growsim.loss_terms":
-            return []
-        return [_FakeEntryPoint("ridge", "growsim_ep_terms", lambda: __import__("growsim_ep_terms"))]
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
-    regularisers.LOSS_TERMS.entry_points_loaded = False
-    try:
-        run = _run(_spec(tmp_path, [{"kind": "l2_ep", "strength": 0.1, "params": ["w_in"]}]), tmp_path / "ep.h5")
-        assert "reg_l2_ep" in run.series().columns
-        assert regularisers.get_term("l2_ep").origin == "entry point ridge (growsim-extra-terms 2.0)"
-    finally:
-        sys.modules.pop("growsim_ep_terms", None)
+    fake_entry_point("growsim.loss_terms", "ridge", tmp_path, "growsim_ep_terms", "growsim-extra-terms", "2.0")
+    run = _run(_spec(tmp_path, [{"kind": "l2_ep", "strength": 0.1, "params": ["w_in"]}]), tmp_path / "ep.h5")
+    assert "reg_l2_ep" in run.series().columns
+    assert regularisers.get_term("l2_ep").origin == "entry point ridge (growsim-extra-terms 2.0)"
 
 
-def test_term_parameters_are_validated_by_path_and_line(clean, tmp_path):
+def test_term_parameters_are_validated_by_path_and_line(restored, tmp_path):
     (tmp_path / "l2.py").write_text(PLUGIN.format(name="l2_err"))
     spec = _spec(
         tmp_path,

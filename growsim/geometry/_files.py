@@ -186,6 +186,16 @@ def _first_bad(bad: np.ndarray) -> tuple[int, ...]:
     return tuple(int(x) for x in np.argwhere(bad)[0])
 
 
+def _require_finite(p: Path, table: _Table, values: np.ndarray, what: str, entries: str) -> None:
+    """GeometryError naming the first NaN or infinite entry of a 2-D table, if any."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = _first_bad(bad)
+        raise GeometryError(
+            f"{p}: {what} {values[i, j]} at {table.where(i, j)} is not finite ({int(bad.sum())} {entries} in all)"
+        )
+
+
 def from_coordinates_file(
     path: str | os.PathLike, *, metric: str = "euclidean", units: str = "mm"
 ) -> Geometry:
@@ -227,13 +237,7 @@ def from_coordinates_file(
         raise GeometryError(f"{p}: expected 1 to 3 coordinate columns, got {d}")
     if n < 2:
         raise GeometryError(f"{p}: expected coordinates of at least 2 neurons, got {n}")
-    bad = ~np.isfinite(pos)
-    if bad.any():
-        i, j = _first_bad(bad)
-        raise GeometryError(
-            f"{p}: coordinate {pos[i, j]} at {table.where(i, j)} is not finite "
-            f"({int(bad.sum())} non-finite entries in all)"
-        )
+    _require_finite(p, table, pos, "coordinate", "non-finite entries")
     return Geometry(
         distances=distance_matrix(pos, metric),
         positions=pos,
@@ -279,13 +283,7 @@ def from_distance_file(path: str | os.PathLike, *, units: str = "mm") -> Geometr
     if n < 2:
         raise GeometryError(f"{p}: distance matrix must be at least 2 x 2, got {n} x {n}")
 
-    bad = ~np.isfinite(dist)
-    if bad.any():
-        i, j = _first_bad(bad)
-        raise GeometryError(
-            f"{p}: distance {dist[i, j]} at {table.where(i, j)} is not finite "
-            f"({int(bad.sum())} NaN or infinite entries in all)"
-        )
+    _require_finite(p, table, dist, "distance", "NaN or infinite entries")
     neg = dist < 0
     if neg.any():
         i, j = _first_bad(neg)
@@ -339,10 +337,5 @@ def read_connectivity_file(path: str | os.PathLike, n: int) -> np.ndarray:
     if m.ndim != 2 or m.shape != (n, n):
         shape = f"{m.shape[0]} rows x {m.shape[1]} columns" if m.ndim == 2 else f"shape {m.shape}"
         raise GeometryError(f"{p}: connectivity must be {n} x {n}, one row and column per neuron; got {shape}")
-    bad = ~np.isfinite(m)
-    if bad.any():
-        i, j = _first_bad(bad)
-        raise GeometryError(
-            f"{p}: entry {m[i, j]} at {table.where(i, j)} is not finite ({int(bad.sum())} NaN or infinite entries in all)"
-        )
+    _require_finite(p, table, m, "entry", "NaN or infinite entries")
     return m

@@ -3,8 +3,6 @@ the engine calls whatever an event names, with the operation's validated paramet
 
 from __future__ import annotations
 
-import importlib.metadata
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,7 +11,6 @@ import pytest
 import yaml
 from pydantic import BaseModel, Field
 
-from growsim import registry as core
 from growsim.cli import main
 from growsim.growth import available_operations, get_operation, growth_operation, registry
 from growsim.reader import open_run
@@ -49,19 +46,6 @@ PLUGIN = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def clean():
-    names = set(registry.OPERATIONS.entries)
-    files = dict(core._loaded_files)
-    loaded = registry.OPERATIONS.entry_points_loaded
-    yield
-    for name in set(registry.OPERATIONS.entries) - names:
-        del registry.OPERATIONS.entries[name]
-    core._loaded_files.clear()
-    core._loaded_files.update(files)
-    registry.OPERATIONS.entry_points_loaded = loaded
-
-
 def _spec_with(tmp_path: Path, events: list, plugins: list[str] = ()) -> Path:
     data = yaml.safe_load(TINY.read_text())
     data["growth"]["events"] = events
@@ -72,6 +56,11 @@ def _spec_with(tmp_path: Path, events: list, plugins: list[str] = ()) -> Path:
     return path
 
 
+@pytest.fixture
+def restored(restored_registry):
+    return restored_registry(registry.OPERATIONS)
+
+
 def test_builtins_are_registered_with_the_networks_they_apply_to():
     ops = available_operations()
     assert {"add_connections", "prune_connections", "swap_neurons", "duplicate_module", "add_readout"} <= set(ops)
@@ -80,7 +69,7 @@ def test_builtins_are_registered_with_the_networks_they_apply_to():
     assert ops["add_readout"].meta["networks"] == ("chain",)
 
 
-def test_decorator_returns_the_function_and_refuses_duplicates_and_reserved_names(clean):
+def test_decorator_returns_the_function_and_refuses_duplicates_and_reserved_names(restored):
     class P(BaseModel):
         k: int = Field(1)
 
@@ -103,7 +92,7 @@ def test_decorator_returns_the_function_and_refuses_duplicates_and_reserved_name
         get_operation("add_readot")
 
 
-def test_plugin_operation_from_a_file_runs_from_a_spec(clean, tmp_path):
+def test_plugin_operation_from_a_file_runs_from_a_spec(restored, tmp_path):
     (tmp_path / "mark.py").write_text(PLUGIN.format(name="mark_test"))
     spec = _spec_with(
         tmp_path,
@@ -135,42 +124,18 @@ def test_plugin_operation_from_a_file_runs_from_a_spec(clean, tmp_path):
     assert not np.allclose(run.final().w_rec, open_run(out2).final().w_rec)
 
 
-class _FakeDist:
-    name = "growsim-extra-growth"
-    version = "0.1"
-
-
-class _FakeEntryPoint:
-    def __init__(self, name, value, loader):
-        self.name, self.value, self._loader, self.dist = name, value, loader, _FakeDist()
-
-    def load(self):
-        return self._loader()
-
-
-def test_plugin_operation_from_an_entry_point_runs_from_a_spec(clean, tmp_path, monkeypatch):
+def test_plugin_operation_from_an_entry_point_runs_from_a_spec(restored, tmp_path, fake_entry_point):
     (tmp_path / "growsim_ep_growth.py").write_text(PLUGIN.format(name="mark_ep"))
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def fake_entry_points(group=None, **kw):
-        if group != "growsim.growth":
-            return []
-        return [_FakeEntryPoint("mark", "growsim_ep_growth", lambda: __import__("growsim_ep_growth"))]
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
-    registry.OPERATIONS.entry_points_loaded = False
-    try:
-        spec = _spec_with(tmp_path, [{"op": "mark_ep", "every": 20, "label": "ep"}])
-        out = tmp_path / "run.h5"
-        assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
-        events = open_run(out).events()
-        assert list(events["step"]) == [20] and list(events["label"]) == ["ep"]
-        assert get_operation("mark_ep").origin == "entry point mark (growsim-extra-growth 0.1)"
-    finally:
-        sys.modules.pop("growsim_ep_growth", None)
+    fake_entry_point("growsim.growth", "mark", tmp_path, "growsim_ep_growth", "growsim-extra-growth", "0.1")
+    spec = _spec_with(tmp_path, [{"op": "mark_ep", "every": 20, "label": "ep"}])
+    out = tmp_path / "run.h5"
+    assert main(["run", str(spec), "--out", str(out), "-q"]) == 0
+    events = open_run(out).events()
+    assert list(events["step"]) == [20] and list(events["label"]) == ["ep"]
+    assert get_operation("mark_ep").origin == "entry point mark (growsim-extra-growth 0.1)"
 
 
-def test_spec_errors_name_the_event_and_the_parameter(clean, tmp_path):
+def test_spec_errors_name_the_event_and_the_parameter(restored, tmp_path):
     (tmp_path / "mark.py").write_text(PLUGIN.format(name="mark_err"))
     spec = _spec_with(
         tmp_path,
@@ -193,3 +158,16 @@ def test_an_operation_on_the_wrong_kind_of_network_is_refused(tmp_path):
     spec = _spec_with(tmp_path, [{"op": "duplicate_module", "every": 10}])
     with pytest.raises(SpecError, match=r"growth.events\[0\].op: duplicate_module does not apply to a leaky_rnn network \(it takes: add_connections, prune_connections, swap_neurons\) \(line 14\)"):
         load_spec(spec)
+
+
+def test_the_spec_and_the_registries_agree_on_the_shared_keys():
+    """The spec gathers every key but the shared ones into an entry's own parameters; the
+    registries refuse parameters named like a shared key. Both lists must be the same."""
+    from growsim.growth.registry import TRIGGER_KEYS
+    from growsim.metrics.analyses import COMMON_KEYS as ANALYSIS_KEYS
+    from growsim.regularisers import COMMON_KEYS as TERM_KEYS
+    from growsim.spec.models import AnalysisSpec, GrowthEvent, RegulariserSpec
+
+    assert GrowthEvent._SHARED == set(TRIGGER_KEYS)
+    assert RegulariserSpec._SHARED == set(TERM_KEYS)
+    assert AnalysisSpec._SHARED == set(ANALYSIS_KEYS)

@@ -3,8 +3,6 @@ case, and a plugin's analysis, from a file or an entry point, running from a spe
 
 from __future__ import annotations
 
-import importlib.metadata
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,7 +10,6 @@ import numpy as np
 import pytest
 import yaml
 
-from growsim import registry as core
 from growsim.cli import main
 from growsim.metrics import analyses
 from growsim.metrics.analyses import AnalysisContext, get_analysis
@@ -45,16 +42,8 @@ PLUGIN = textwrap.dedent(
 
 
 @pytest.fixture
-def clean():
-    names = set(analyses.ANALYSES.entries)
-    files = dict(core._loaded_files)
-    loaded = analyses.ANALYSES.entry_points_loaded
-    yield
-    for name in set(analyses.ANALYSES.entries) - names:
-        del analyses.ANALYSES.entries[name]
-    core._loaded_files.clear()
-    core._loaded_files.update(files)
-    analyses.ANALYSES.entry_points_loaded = loaded
+def restored(restored_registry):
+    return restored_registry(analyses.ANALYSES)
 
 
 def test_wiring_length_by_hand():
@@ -78,7 +67,7 @@ def _spec(tmp_path, entries, plugins=()):
     return path
 
 
-def test_a_plugin_analysis_from_a_file_runs_on_its_schedule(clean, tmp_path):
+def test_a_plugin_analysis_from_a_file_runs_on_its_schedule(restored, tmp_path):
     (tmp_path / "deg.py").write_text(PLUGIN.format(name="in_degree"))
     spec = _spec(tmp_path, [{"kind": "in_degree", "every": 20, "scale": 2.0}, {"kind": "wiring_length", "every": 10}],
                  ["deg.py"])
@@ -97,41 +86,17 @@ def test_a_plugin_analysis_from_a_file_runs_on_its_schedule(clean, tmp_path):
     assert "in_degree: file" in run.attrs.get("version_analyses", "")
 
 
-class _FakeDist:
-    name = "growsim-extra-analyses"
-    version = "0.3"
-
-
-class _FakeEntryPoint:
-    def __init__(self, name, value, loader):
-        self.name, self.value, self._loader, self.dist = name, value, loader, _FakeDist()
-
-    def load(self):
-        return self._loader()
-
-
-def test_a_plugin_analysis_from_an_entry_point(clean, tmp_path, monkeypatch):
+def test_a_plugin_analysis_from_an_entry_point(restored, tmp_path, fake_entry_point):
     (tmp_path / "growsim_ep_analyses.py").write_text(PLUGIN.format(name="in_degree_ep"))
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def fake_entry_points(group=None, **kw):
-        if group != "growsim.analyses":
-            return []
-        return [_FakeEntryPoint("deg", "growsim_ep_analyses", lambda: __import__("growsim_ep_analyses"))]
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
-    analyses.ANALYSES.entry_points_loaded = False
-    try:
-        out = tmp_path / "ep.h5"
-        assert main(["run", str(_spec(tmp_path, [{"kind": "in_degree_ep", "every": 40, "name": "deg"}])), "--out", str(out), "-q"]) == 0
-        series = open_run(out).series()
-        assert series["deg_mean"].iloc[-1] == 12 / 16
-        assert get_analysis("in_degree_ep").origin == "entry point deg (growsim-extra-analyses 0.3)"
-    finally:
-        sys.modules.pop("growsim_ep_analyses", None)
+    fake_entry_point("growsim.analyses", "deg", tmp_path, "growsim_ep_analyses", "growsim-extra-analyses", "0.3")
+    out = tmp_path / "ep.h5"
+    assert main(["run", str(_spec(tmp_path, [{"kind": "in_degree_ep", "every": 40, "name": "deg"}])), "--out", str(out), "-q"]) == 0
+    series = open_run(out).series()
+    assert series["deg_mean"].iloc[-1] == 12 / 16
+    assert get_analysis("in_degree_ep").origin == "entry point deg (growsim-extra-analyses 0.3)"
 
 
-def test_analysis_entries_are_checked(clean, tmp_path):
+def test_analysis_entries_are_checked(restored, tmp_path):
     spec = _spec(tmp_path, [
         {"kind": "wiring_lenght", "every": 10},
         {"kind": "wiring_length", "every": 15},

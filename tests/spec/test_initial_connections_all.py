@@ -21,7 +21,7 @@ TINY = DATA / "tiny.yaml"  # 16 neurons on a 4 x 4 grid, no autapses
     [
         ("{initial_connections: alll}", r"growth\.initial_connections: must be one of 'all' \(got 'alll'\); did you mean 'all'\?"),
         ("{initial_connections: -1}", r"growth\.initial_connections: must be >= 0 \(line 3\)"),
-        ("{initial_connections: [1]}", r"growth\.initial_connections: must be a number of synapses \(an integer >= 0\) or all"),
+        ("{initial_connections: [1]}", r"growth\.initial_connections: must be a number of synapses \(an integer >= 0\), all, or \{file: PATH\}"),
         (
             "{initial_connections: all, events: [{op: add_connections, every: 5, count: 2}]}",
             r"growth\.events\[0\]\.op: the network starts with every synapse .* would never add one",
