@@ -97,7 +97,7 @@ def baseline_evaluate(engine):
 def grown_engine():
     loaded = load_spec(SPEC)
     engine = build_engine(prepare(loaded), [])
-    engine.grow(loaded.spec.growth.events[0].until)
+    engine.grow(loaded.spec.growth.events[0].params["until"])
     return engine, loaded.spec
 
 
