@@ -26,9 +26,9 @@ def _setup(loss: str, eval_noise: bool, n_trials: int):
         mask=torch.tensor(rng.random((n, n)) < 0.6),
         alpha=0.2,
     )
-    with torch.no_grad():
-        net.b_rec.normal_()
-        net.b_out.normal_()
+    with torch.no_grad():  # from the test's own stream: torch's global one made the network differ per run
+        net.b_rec.copy_(torch.tensor(rng.standard_normal(n), dtype=torch.float32))
+        net.b_out.copy_(torch.tensor(rng.standard_normal(suite.n_output), dtype=torch.float32))
     objective = YangObjective(
         suite, loss=loss, eval_batch_size=n_trials, eval_noise=eval_noise, eval_seed=7, device=torch.device("cpu")
     )
