@@ -326,6 +326,7 @@ def _validate(sweep: Sweep) -> None:
         try:
             loaded = load_spec(point.spec, point.overrides)
             prepare(loaded)
+            _one_seed(loaded)
         except SpecError as exc:
             for issue in exc.issues:
                 found.setdefault(_place(sweep, point, issue), []).append(point.name)
@@ -340,6 +341,19 @@ def _validate(sweep: Sweep) -> None:
         issues.sort(key=lambda i: (i.file is not None, i.file or "", i.line or 0, str(i)))
         raise SweepError(issues, str(sweep.file.path))
     sweep.points = [replace(p, resolved_json=resolved[p.index]) for p in sweep.points]
+
+
+def _one_seed(loaded) -> None:
+    """A point is one run: its spec may not be an ensemble (a list or count of seeds)."""
+    if not loaded.spec.is_ensemble:
+        return
+    from growsim.build import _lines_and_sources
+    from growsim.spec.loader import issue_at
+
+    lines, sources = _lines_and_sources(loaded)
+    message = (f"gives {len(loaded.spec.seeds)} seeds (an ensemble), but a sweep's point is one run: "
+               "give the seeds in the sweep file's `seeds:`, which makes one point per seed")
+    raise SpecError([issue_at(("seed",), message, lines, sources)], str(loaded.path) if loaded.path else None)
 
 
 def _place(sweep: Sweep, point: Point, issue) -> tuple:

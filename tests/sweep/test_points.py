@@ -178,6 +178,18 @@ def test_a_mistake_in_the_base_spec_names_the_spec_file_and_its_line(tmp_path):
     ]
 
 
+def test_a_base_spec_with_several_seeds_is_refused_and_the_sweeps_seeds_are_the_way(tmp_path):
+    text = (DATA / "tiny.yaml").read_text().replace("seed: 0", "seed: [0, 1]")
+    assert "seed: [0, 1]" in text
+    (tmp_path / "pair.yaml").write_text(text)
+    path = write(tmp_path, "spec: pair.yaml\ngrid: {train.batches: [20, 30]}\n")
+    found = problems(path)
+    assert len(found) == 1 and found[0].startswith("pair.yaml: seed: gives 2 seeds (an ensemble), but a sweep's point is one run")
+    assert "(line 4; every point, all 2)" in found[0]  # the line of seed: in the spec
+    ok = write(tmp_path, "spec: pair.yaml\ngrid: {train.batches: [20, 30]}\nseeds: [0, 1]\n", name="ok.yaml")
+    assert len(expand(ok, ())) == 4  # the sweep's seeds replace the spec's list
+
+
 # --- the command line -----------------------------------------------------------------------
 
 
