@@ -60,7 +60,11 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError([SpecIssue((), f"spec file {path} does not exist")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+        message = f"spec file {path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} cannot be decoded"
+        raise SpecError([SpecIssue((), message, line)], str(path)) from None
+    except OSError as exc:
         raise SpecError([SpecIssue((), f"cannot read spec file {path}: {exc}")]) from None
     return load_spec_text(text, base_dir=path.resolve().parent, overrides=overrides, path=path)
 
@@ -79,7 +83,7 @@ def load_spec_text(
     try:
         data, lines = load_with_lines(text)
     except YamlSyntaxError as exc:
-        raise SpecError([SpecIssue((), str(exc), exc.line)], file) from None
+        raise SpecError([SpecIssue(exc.path, str(exc), exc.line)], file) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

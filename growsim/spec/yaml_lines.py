@@ -36,9 +36,10 @@ _Loader.add_implicit_resolver(
 class YamlSyntaxError(ValueError):
     """The text is not valid YAML; `line` is 1-based (None if unknown)."""
 
-    def __init__(self, message: str, line: int | None):
+    def __init__(self, message: str, line: int | None, path: tuple = ()):
         super().__init__(message)
         self.line = line
+        self.path = path  # where in the document, when known (a duplicate key's own path)
 
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
@@ -107,10 +108,16 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], constructor, c
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlSyntaxError("invalid YAML: a mapping key must be a scalar", key_node.start_mark.line + 1)
             key = _scalar(key_node, constructor)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
+            if key is None:
+                raise YamlSyntaxError(
+                    "a key is empty (null): every key must be a name", key_node.start_mark.line + 1, path
+                )
+            if not isinstance(key, (str, int, float, bool)):
                 raise YamlSyntaxError("invalid YAML: a mapping key must be a scalar", key_node.start_mark.line + 1)
             if key in out:
-                raise YamlSyntaxError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
+                raise YamlSyntaxError(
+                    f"duplicate key {key!r}, first at line {lines[(*path, key)]}", key_node.start_mark.line + 1, (*path, key)
+                )
             child = (*path, key)
             out[key] = _convert(value_node, child, lines, constructor, count, (*above, node))
             # A key's own line is more useful than its value's when the value is a block.

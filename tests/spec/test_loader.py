@@ -163,3 +163,22 @@ def test_resolved_yaml_keeps_every_section_and_reads_back_to_the_same_spec():
     assert "regularisers:" in text
     again = load_spec_text(text, base_dir=loaded.base_dir)
     assert again.resolved() == loaded.resolved()
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"seed: 0\nseed: 1\n", "seed: duplicate key 'seed', first at line 1 (line 2)"),
+        (b"seed: 0\nnetwork:\n  autapses: true\n  autapses: false\n", "network.autapses: duplicate key 'autapses', first at line 3 (line 4)"),
+        (b"seed: 0\n? null\n: 3\n", "(spec): a key is empty (null): every key must be a name (line 2)"),
+        (b"seed: 0\nnetwork: {}\n# caf\xe9\n", "(spec): spec file {path} is not UTF-8 text: byte 0xe9 cannot be decoded (line 3)"),
+    ],
+)
+def test_malformed_files_are_reported_by_path_and_line(tmp_path, data, expected):
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(data)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value).startswith(f"{path}: 1 problem in the spec:")
+    assert str(info.value).splitlines()[1].strip() == expected.format(path=path)
+
