@@ -8,6 +8,7 @@ spec.
 
 from __future__ import annotations
 
+import math
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -528,6 +529,16 @@ def make_leaky_rnn(prepared: Prepared, objective, init_rng):
             n_e, n_i = int((sign > 0).sum()), int((sign < 0).sum())
             w_rec[:, sign < 0] *= n_e / n_i
     dtype = torch.float32
+    tau = None
+    if net.tau is not None:  # drawn after the weights, so that these are the same with or without it
+        if net.tau.init == "uniform":
+            tau = init_rng.uniform(net.tau.low, net.tau.high, size=n)
+        else:
+            tau = np.full(n, net.tau_ms)
+    bounds = None
+    if net.tau is not None and net.tau.trainable:
+        bounds = (spec.task.dt_ms if net.tau.min_ms is None else net.tau.min_ms,
+                  math.inf if net.tau.max_ms is None else net.tau.max_ms)
     return LeakyRNN(
         w_in=torch.as_tensor(w_in, dtype=dtype),
         w_rec=torch.as_tensor(w_rec, dtype=dtype),
@@ -539,6 +550,10 @@ def make_leaky_rnn(prepared: Prepared, objective, init_rng):
         sigma_x=net.sigma_x,
         train_biases=net.train_biases,
         neuron_sign=None if sign is None else torch.as_tensor(sign, dtype=dtype),
+        tau_ms=None if tau is None else torch.as_tensor(tau, dtype=dtype),
+        dt_ms=spec.task.dt_ms,
+        train_tau=net.tau is not None and net.tau.trainable,
+        tau_bounds_ms=bounds,
     )
 
 

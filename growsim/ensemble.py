@@ -78,6 +78,8 @@ def why_not_stacked(engines: Sequence[Engine]) -> str | None:
     if any(ev.trigger.when is not None for e in engines for ev in e.events):
         return "growth on a condition (when:) happens at different steps for different seeds"
     net = first.network
+    if any(e.network.per_neuron_tau for e in engines):
+        return "per-neuron time constants (network.tau) differ from neuron to neuron, and the stacked recurrence takes one alpha"
     for e in engines[1:]:
         other = e.network
         same = (

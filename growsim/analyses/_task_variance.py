@@ -14,7 +14,7 @@ ACTIVE_VARIANCE = 1e-3
 _MAX_CLUSTERS = 20
 
 
-def _rates(snap: Snapshot, x: np.ndarray, alpha: float, activation: str) -> np.ndarray:
+def _rates(snap: Snapshot, x: np.ndarray, alpha: float | np.ndarray, activation: str) -> np.ndarray:
     """Noise-free rates of Yang et al.'s leaky RNN: x (T, B, n_input) -> (T, B, N) float64."""
     f = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh, "softplus": lambda v: np.logaddexp(0.0, v)}[activation]
     w_rec = snap.w_rec.astype(np.float64)
@@ -88,6 +88,8 @@ def task_variance(run: Run, *, step: int | None = None, trials: int = 64, seed: 
     if snap.w_in is None or snap.w_in.shape[1] != suite.n_input or snap.b_rec is None:
         raise RunFileError(f"{run.path}: the weights at step {snap.step} do not fit the spec's task inputs")
     alpha = float(task_spec.get("dt_ms", 20.0)) / float(net.get("tau_ms", 100.0))
+    if net.get("kind", "leaky_rnn") == "leaky_rnn" and "tau" in snap.extra:  # per-neuron time constants (network.tau), as they were at that step
+        alpha = float(task_spec.get("dt_ms", 20.0)) / snap.extra["tau"].astype(np.float64)
     rng = np.random.default_rng(seed)
     variance = np.zeros((len(suite.tasks), snap.n_neurons))
     for i, task in enumerate(suite.tasks):

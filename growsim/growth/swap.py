@@ -32,7 +32,8 @@ from growsim.network.swap import best_swaps, compose_swaps, permute_neurons
 __all__ = ["NEURON_AXES", "bimt_swap", "neuron_axes_of", "permute_network"]
 
 #: Neuron axes of the parameters and buffers of :class:`growsim.network.LeakyRNN`, and
-#: of per-neuron quantities a cell may add (``tau``, ``h0``). ``()``: not per neuron.
+#: of per-neuron quantities a cell may add (``tau``, ``h0``); ``log_tau`` is a leaky RNN's per-neuron
+#: time constants (``network.tau``). ``()``: not per neuron.
 NEURON_AXES: dict[str, tuple[int, ...]] = {
     "w_rec": (0, 1),
     "mask": (0, 1),
@@ -44,6 +45,7 @@ NEURON_AXES: dict[str, tuple[int, ...]] = {
     "w_out": (1,),
     "b_out": (),
     "tau": (0,),
+    "log_tau": (0,),
     "h0": (0,),
 }
 

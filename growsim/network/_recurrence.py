@@ -19,6 +19,15 @@ The same function serves one network (drive (T, B, N), weights (N, N)) and a sta
 networks of one shape (drive (T, S, B, N), weights (S, N, N)), with `addmm` or `baddbmm`.
 Without a gradient to compute (evaluation) it runs the forward loop alone and keeps
 nothing.
+
+alpha is a number (one time constant for every neuron: the default, and the fastest path)
+or a tensor (N,) of per-neuron alpha_i = dt / tau_i. With a tensor the carry takes two calls,
+(1 - alpha) * dh_t, then + du_t W. When that tensor requires a gradient (trainable time
+constants), the total gradient dh_t reaching every h_t is kept, and
+
+    dalpha_i = sum over t and trials of dh_t,i (h_t - h_{t-1})_i / alpha_i
+
+since h_t = h_{t-1} + alpha (f(u_t) - h_{t-1}) and u_t does not depend on alpha.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import torch
 from torch.nn import functional as F
 
 
-def _derivative(activation: str, pre: torch.Tensor, alpha: float) -> torch.Tensor:
+def _derivative(activation: str, pre: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
     """alpha f'(pre), computed in place of `pre` where the activation allows."""
     if activation == "relu":
         return pre.gt_(0).mul_(alpha)  # gt_ writes 1.0 / 0.0 in the tensor's own dtype
@@ -41,7 +50,7 @@ def _derivative(activation: str, pre: torch.Tensor, alpha: float) -> torch.Tenso
 ACTIVATIONS = {"relu": torch.relu, "softplus": F.softplus, "tanh": torch.tanh}
 
 
-def _forward(drive: torch.Tensor, w_t: torch.Tensor, alpha: float, f, pre_out: torch.Tensor | None):
+def _forward(drive: torch.Tensor, w_t: torch.Tensor, alpha: float | torch.Tensor, f, pre_out: torch.Tensor | None):
     """Rates (T, ...) of the recurrence; the pre-activations into `pre_out` when given."""
     stacked = w_t.dim() == 3
     product = torch.baddbmm if stacked else torch.addmm
@@ -59,9 +68,11 @@ def _forward(drive: torch.Tensor, w_t: torch.Tensor, alpha: float, f, pre_out: t
 
 class _LeakyRecurrence(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, drive: torch.Tensor, w_rec: torch.Tensor, alpha: float, activation: str):
+    def forward(ctx, drive: torch.Tensor, w_rec: torch.Tensor, alpha: float | torch.Tensor, activation: str):
         pre = torch.empty_like(drive)
         w_t = w_rec.transpose(-1, -2)
+        if isinstance(alpha, torch.Tensor):
+            alpha = alpha.detach()
         rates = _forward(drive, w_t, alpha, ACTIVATIONS[activation], pre)
         ctx.alpha = alpha
         ctx.save_for_backward(rates, _derivative(activation, pre, alpha), w_rec)
@@ -72,18 +83,28 @@ class _LeakyRecurrence(torch.autograd.Function):
     def backward(ctx, grad_rates: torch.Tensor):
         rates, gain, w_rec = ctx.saved_tensors
         alpha = ctx.alpha
+        per_neuron = isinstance(alpha, torch.Tensor)
+        keep = per_neuron and ctx.needs_input_grad[2]  # dh_t of every step, for dalpha
         stacked = w_rec.dim() == 3
         product = torch.baddbmm if stacked else torch.addmm
         grad_rates = grad_rates.contiguous()
         grad_pre = torch.empty_like(rates)
+        grad_h = torch.empty_like(rates) if keep else None
         carry = None
         last = rates.shape[0] - 1
         steps = list(zip(grad_rates.unbind(0), gain.unbind(0), grad_pre.unbind(0)))
+        if per_neuron:
+            leak = 1.0 - alpha
         for k, (grad_t, gain_t, grad_pre_t) in enumerate(reversed(steps)):  # t = last - k
             dh = grad_t if carry is None else grad_t + carry
+            if keep:
+                grad_h[last - k] = dh
             du = torch.mul(dh, gain_t, out=grad_pre_t)
             if k < last:  # the gradient reaching h_{t-1}
-                carry = product(dh, du, w_rec, beta=1.0 - alpha)
+                if per_neuron:
+                    carry = product(dh * leak, du, w_rec)
+                else:
+                    carry = product(dh, du, w_rec, beta=1.0 - alpha)
         grad_w = None
         if ctx.needs_input_grad[1] and rates.shape[0] > 1:
             # dW[i, j] = sum over steps t >= 1 and trials of du_t[i] h_{t-1}[j]: one product.
@@ -98,15 +119,27 @@ class _LeakyRecurrence(torch.autograd.Function):
                 grad_w = du.reshape(-1, n).t() @ h_prev.reshape(-1, n)
         elif ctx.needs_input_grad[1]:
             grad_w = torch.zeros_like(w_rec)
-        return (grad_pre if ctx.needs_input_grad[0] else None), grad_w, None, None
+        grad_alpha = None
+        if keep:
+            change = rates.clone()  # h_t - h_{t-1}, with h_{-1} = 0
+            change[1:] -= rates[:-1]
+            grad_alpha = (grad_h * change).reshape(-1, rates.shape[-1]).sum(0) / alpha
+            grad_alpha = grad_alpha.reshape(alpha.shape)
+        return (grad_pre if ctx.needs_input_grad[0] else None), grad_w, grad_alpha, None
 
 
-def leaky_recurrence(drive: torch.Tensor, w_rec: torch.Tensor, alpha: float, activation: str) -> torch.Tensor:
+def leaky_recurrence(
+    drive: torch.Tensor, w_rec: torch.Tensor, alpha: float | torch.Tensor, activation: str
+) -> torch.Tensor:
     """Rates (T, ...) of the leaky recurrence from rest, driven by `drive` (T, ...).
 
     `w_rec` is (N, N), or (S, N, N) for a stack whose drive is (T, S, B, N);
-    W[i, j] is the synapse from neuron j onto neuron i.
+    W[i, j] is the synapse from neuron j onto neuron i. `alpha` is a number, or a tensor
+    (N,) of per-neuron alphas (a gradient reaches it when it requires one).
     """
-    if torch.is_grad_enabled() and (drive.requires_grad or w_rec.requires_grad):
+    needs = drive.requires_grad or w_rec.requires_grad or (isinstance(alpha, torch.Tensor) and alpha.requires_grad)
+    if torch.is_grad_enabled() and needs:
         return _LeakyRecurrence.apply(drive, w_rec, alpha, activation)
+    if isinstance(alpha, torch.Tensor):
+        alpha = alpha.detach()
     return _forward(drive, w_rec.transpose(-1, -2), alpha, ACTIVATIONS[activation], None)

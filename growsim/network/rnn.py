@@ -7,6 +7,12 @@ with n_x ~ N(0, (sqrt(2/alpha) sigma_x)^2) and n_rec ~ N(0, (sqrt(2/alpha) sigma
 W_rec[i, j] is the synapse from neuron j onto neuron i. Absent synapses are exact zeros
 in W_rec itself, and a gradient hook zeroes their gradients, so no optimizer ever moves
 them. The class takes flat arguments; it never sees the spec.
+
+alpha = dt / tau is one number for every neuron (the default), or, given `tau_ms` (N,), one
+per neuron: alpha_i = dt / tau_i, kept as log tau (a parameter when `train_tau`, clamped to
+`tau_bounds_ms` by `constrain`; a buffer otherwise). The recurrent noise of neuron i is then
+scaled by sqrt(2/alpha_i) at the current tau (no gradient flows through the noise's size);
+the input noise, drawn in input space, keeps the scalar alpha.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ class LeakyRNN(nn.Module):
         sigma_x: float = 0.01,
         train_biases: bool = True,
         neuron_sign: torch.Tensor | None = None,  # (N,) +1 excitatory, -1 inhibitory: Dale's law; None: no constraint
+        tau_ms: torch.Tensor | None = None,  # (N,) per-neuron time constants; None: the scalar alpha for all
+        dt_ms: float | None = None,  # the time step, with tau_ms: alpha_i = dt_ms / tau_i
+        train_tau: bool = False,
+        tau_bounds_ms: tuple[float, float] | None = None,  # (lowest, highest) a trained tau may take
     ):
         super().__init__()
         n = w_rec.shape[0]
@@ -67,6 +77,28 @@ class LeakyRNN(nn.Module):
         self.w_out = nn.Parameter(w_out.detach().clone())
         self.b_out = nn.Parameter(torch.zeros(w_out.shape[0], dtype=w_rec.dtype), requires_grad=train_biases)
         self.w_rec.register_hook(self._mask_grad)
+        self.per_neuron_tau = tau_ms is not None
+        self.dt_ms = None if dt_ms is None else float(dt_ms)
+        self.tau_bounds_ms = None
+        if self.per_neuron_tau:
+            tau_ms = tau_ms.detach().to(w_rec.dtype)
+            if tau_ms.shape != (n,):
+                raise ValueError(f"tau_ms must have one time constant per neuron, shape ({n},); got {tuple(tau_ms.shape)}")
+            if self.dt_ms is None or not self.dt_ms > 0:
+                raise ValueError("per-neuron time constants need the time step dt_ms > 0")
+            if not bool((tau_ms >= self.dt_ms).all()):
+                raise ValueError(f"every tau_i must be at least dt_ms = {self.dt_ms:g} (alpha_i = dt / tau_i <= 1)")
+            low, high = (self.dt_ms, math.inf) if tau_bounds_ms is None else (float(tau_bounds_ms[0]), float(tau_bounds_ms[1]))
+            if not self.dt_ms <= low <= high:
+                raise ValueError(f"tau bounds must satisfy dt_ms <= low <= high; got {(low, high)} with dt_ms {self.dt_ms:g}")
+            self.tau_bounds_ms = (low, high)
+            log_tau = tau_ms.log()
+            if train_tau:
+                self.log_tau = nn.Parameter(log_tau)
+            else:
+                self.register_buffer("log_tau", log_tau)
+        elif train_tau or tau_bounds_ms is not None:
+            raise ValueError("train_tau and tau_bounds_ms need per-neuron time constants (tau_ms)")
 
     def _mask_grad(self, grad: torch.Tensor) -> torch.Tensor:
         return grad * self.mask
@@ -86,8 +118,23 @@ class LeakyRNN(nn.Module):
         hidden = self.rates(self.drive(x, noise=noise, generator=generator))
         return self.readout(hidden), hidden
 
+    def alphas(self) -> torch.Tensor:
+        """(N,) alpha_i = dt / tau_i of every neuron (with a gradient when tau learns)."""
+        if not self.per_neuron_tau:
+            return torch.full((self.n_neurons,), self.alpha, dtype=self.w_rec.dtype, device=self.w_rec.device)
+        # at most 1 also where a tau clamped to dt_ms rounds a hair below it in float32
+        return (self.dt_ms * torch.exp(-self.log_tau)).clamp(max=1.0)
+
+    def _noise_scale(self) -> float | torch.Tensor:
+        """sqrt(2/alpha): a number, or (N,) with per-neuron time constants (no gradient)."""
+        if not self.per_neuron_tau:
+            return math.sqrt(2.0 / self.alpha)
+        return (2.0 / self.alphas().detach()).sqrt_()
+
     def rates(self, drive: torch.Tensor) -> torch.Tensor:
         """The rates (T, B, N) the recurrence makes of an external drive (T, B, N), from rest."""
+        if self.per_neuron_tau:
+            return leaky_recurrence(drive, self.w_rec, self.alphas(), self.activation)
         return leaky_recurrence(drive, self.w_rec, self.alpha, self.activation)
 
     def drive(self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -96,7 +143,7 @@ class LeakyRNN(nn.Module):
         Draws the input noise, then the recurrent noise, from `generator` (in that order).
         """
         steps, batch, _ = x.shape
-        scale = math.sqrt(2.0 / self.alpha)
+        scale = math.sqrt(2.0 / self.alpha)  # the input noise's, in input space: the scalar alpha's
         # Each noise is drawn already scaled (normal_ with its std: the same numbers as
         # std * randn) into a buffer of its own, to which the rest is added in place.
         if noise and self.sigma_x > 0:
@@ -104,7 +151,11 @@ class LeakyRNN(nn.Module):
         bias = self.b_rec
         if noise and self.sigma_rec > 0:
             rec_noise = x.new_empty(steps * batch, self.n_neurons)
-            bias = rec_noise.normal_(0.0, scale * self.sigma_rec, generator=generator).add_(self.b_rec)
+            if self.per_neuron_tau:  # sqrt(2/alpha_i) sigma_rec for neuron i
+                rec_noise.normal_(0.0, 1.0, generator=generator).mul_(self._noise_scale() * self.sigma_rec)
+                bias = rec_noise.add_(self.b_rec)
+            else:
+                bias = rec_noise.normal_(0.0, scale * self.sigma_rec, generator=generator).add_(self.b_rec)
         # The input drive of every step at once: one large matmul instead of T small ones.
         return torch.addmm(bias, x.reshape(steps * batch, -1), self.w_in.t()).view(steps, batch, -1)
 
@@ -122,7 +173,10 @@ class LeakyRNN(nn.Module):
             x_noise.normal_(0.0, scale * self.sigma_x, generator=generator)
         noise = w_in.new_zeros(steps * batch, self.n_neurons)
         if self.sigma_rec > 0:
-            noise.normal_(0.0, scale * self.sigma_rec, generator=generator)
+            if self.per_neuron_tau:
+                noise.normal_(0.0, 1.0, generator=generator).mul_(self._noise_scale() * self.sigma_rec)
+            else:
+                noise.normal_(0.0, scale * self.sigma_rec, generator=generator)
         if x_noise is not None:
             noise = torch.addmm(noise, x_noise, w_in.t())
         return noise.view(steps, batch, -1)
@@ -154,6 +208,7 @@ class LeakyRNN(nn.Module):
             "b_rec": self.b_rec.detach().cpu().numpy(),
             "b_out": self.b_out.detach().cpu().numpy(),
             **({"neuron_sign": self.neuron_sign.cpu().numpy().astype(np.int8)} if self.dale else {}),
+            **({"tau": self.log_tau.detach().exp().cpu().numpy()} if self.per_neuron_tau else {}),
         }
 
     def final_weights(self) -> dict[str, np.ndarray]:
@@ -163,10 +218,13 @@ class LeakyRNN(nn.Module):
     @torch.no_grad()
     def constrain(self) -> None:
         """After an optimizer step: project W_rec back onto Dale's law (a weight that changed
-        sign becomes 0, staying a synapse); nothing without populations."""
+        sign becomes 0, staying a synapse); and clamp trained time constants to their bounds."""
         if self.dale:
             sign = self.neuron_sign[None, :]
             self.w_rec.copy_(sign * (sign * self.w_rec).clamp_(min=0))
+        if self.per_neuron_tau and isinstance(self.log_tau, nn.Parameter):
+            low, high = self.tau_bounds_ms
+            self.log_tau.clamp_(min=math.log(low), max=math.log(high) if math.isfinite(high) else None)
 
     def structure(self) -> None:
         """None: the shape of a leaky RNN never changes (growth fills its mask)."""
@@ -223,6 +281,8 @@ def stacked_rates(networks: list[LeakyRNN], drives: list[torch.Tensor]) -> list[
     if len(networks) == 1:
         return [networks[0].rates(drives[0])]
     first = networks[0]
+    if any(net.per_neuron_tau for net in networks):
+        raise ValueError("networks with per-neuron time constants do not stack")
     lengths = [d.shape[0] for d in drives]
     steps = max(lengths)
     padded = [d if d.shape[0] == steps else torch.nn.functional.pad(d, (0, 0, 0, 0, 0, steps - d.shape[0])) for d in drives]

@@ -365,6 +365,31 @@ def check_dynamics(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
                 "most 1 (a time step longer than the time constant): lower task.dt_ms or raise network.tau_ms",
                 lines, sources,
             ))
+        tau, dt = spec.network.tau, spec.task.dt_ms
+        if tau is not None:
+            def short(where: str, value: float, what: str) -> None:
+                issues.append(issue_at(
+                    ("network", "tau", where),
+                    f"{what} {value:g} ms is shorter than the time step task.dt_ms = {dt:g} ms: alpha_i = dt / tau_i "
+                    "must be at most 1",
+                    lines, sources,
+                ))
+
+            if tau.init == "uniform" and tau.low < dt:
+                short("low", tau.low, "a time constant of")
+            if tau.min_ms is not None and tau.min_ms < dt:
+                short("min_ms", tau.min_ms, "a lower bound of")
+            if tau.trainable:
+                low, high = (tau.low, tau.high) if tau.init == "uniform" else (spec.network.tau_ms, spec.network.tau_ms)
+                lowest = dt if tau.min_ms is None else tau.min_ms
+                if low < lowest:
+                    issues.append(issue_at(("network", "tau", "low" if tau.init == "uniform" else "min_ms"),
+                                           f"the initial time constants ({low:g} ms) start below min_ms ({lowest:g} ms)",
+                                           lines, sources))
+                if tau.max_ms is not None and high > tau.max_ms:
+                    issues.append(issue_at(("network", "tau", "high" if tau.init == "uniform" else "max_ms"),
+                                           f"the initial time constants ({high:g} ms) start above max_ms ({tau.max_ms:g} ms)",
+                                           lines, sources))
     opt = spec.train.optimizer
     if opt.kind == "sgd" and opt.nesterov and opt.momentum == 0:
         issues.append(issue_at(("train", "optimizer", "nesterov"), "Nesterov momentum needs momentum > 0", lines, sources))

@@ -146,6 +146,42 @@ class DaleSpec(StrictModel):
     )
 
 
+class TauSpec(StrictModel):
+    """A time constant for each neuron, alpha_i = task.dt_ms / tau_i, fixed or trained within
+    bounds. The recurrent noise of neuron i is scaled by sqrt(2/alpha_i); the input noise keeps
+    network.tau_ms's alpha (it is drawn in input space, before any neuron)."""
+
+    init: Literal["constant", "uniform"] = Field(
+        "uniform",
+        description="constant: every tau_i = network.tau_ms; uniform: tau_i ~ U(low, high), drawn from the run's "
+        "`init` stream after the weights.",
+    )
+    low: float | None = Field(None, gt=0, description="Lowest initial tau_i in ms (init: uniform); at least task.dt_ms.")
+    high: float | None = Field(None, gt=0, description="Highest initial tau_i in ms (init: uniform).")
+    trainable: bool = Field(
+        False, description="Whether tau learns (as log tau, clamped to [min_ms, max_ms] after every optimizer step)."
+    )
+    min_ms: float | None = Field(
+        None, gt=0, description="Lower bound of a trained tau_i; null: task.dt_ms (alpha_i <= 1). At least task.dt_ms."
+    )
+    max_ms: float | None = Field(None, gt=0, description="Upper bound of a trained tau_i; null: none.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TauSpec":
+        if self.init == "uniform":
+            if self.low is None or self.high is None:
+                raise ValueError("init: uniform needs low and high (ms)")
+            if self.high < self.low:
+                raise ValueError(f"high ({self.high:g}) must be >= low ({self.low:g})")
+        elif self.low is not None or self.high is not None:
+            raise ValueError("low and high are for init: uniform (init: constant takes network.tau_ms)")
+        if self.min_ms is not None and self.max_ms is not None and self.max_ms < self.min_ms:
+            raise ValueError(f"max_ms ({self.max_ms:g}) must be >= min_ms ({self.min_ms:g})")
+        if not self.trainable and (self.min_ms is not None or self.max_ms is not None):
+            raise ValueError("min_ms and max_ms bound a trained tau: set trainable: true, or drop them")
+        return self
+
+
 class NetworkSpec(StrictModel):
     """Yang et al.'s leaky RNN: h <- (1 - alpha) h + alpha f(W_rec h + W_in (x + noise_x) + b + noise_rec)."""
 
@@ -167,6 +203,9 @@ class NetworkSpec(StrictModel):
     train_biases: bool = Field(True, description="Whether the recurrent and readout biases (initially 0) learn.")
     dale: DaleSpec | None = Field(
         None, description="Excitatory and inhibitory populations with sign-constrained recurrent weights; null: none."
+    )
+    tau: TauSpec | None = Field(
+        None, description="A time constant for each neuron, fixed or trained; null: tau_ms for every neuron."
     )
 
 
