@@ -17,9 +17,9 @@ engine names none of them. The engine emits plain numbers and arrays to its logg
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -28,8 +28,16 @@ from growsim.growth import GrowthContext, ScheduledOp, on_condition, scheduled_a
 from growsim.growth.ops import add_connections
 from growsim.log.base import Loggers, RunInfo
 from growsim.metrics import communities
-from growsim.objectives import Evaluation
 from growsim.wiring import RuleInfo, WiringRequest, candidate_mask, choose_synapses
+
+
+class Evaluated(Protocol):
+    """What an objective's evaluation gives the engine (growsim.objectives.Evaluation is one):
+    numbers and arrays to log, and the conditions it met (level_solved)."""
+
+    scalars: Mapping[str, float]
+    arrays: Mapping[str, np.ndarray]
+    conditions: set[str]
 
 
 class RunInterrupted(BaseException):
@@ -329,7 +337,7 @@ class Engine:
 
     # --- metrics ----------------------------------------------------------------------
 
-    def evaluate(self) -> Evaluation:
+    def evaluate(self) -> Evaluated:
         """The objective's evaluation of the network (noise and test trials as configured)."""
         self.network.eval()
         try:

@@ -76,14 +76,7 @@ SHARED = ("_process", "registry")
 # Imports the table does not allow, in files whose owners are changing them now. Each is
 # listed with where it is and why it breaks the documented direction; remove the entry
 # with the import (a test fails while an entry names an import that no longer exists).
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    # growsim/engine.py: `from growsim.objectives import Evaluation`, the result type of
-    # objective.evaluate. The table lets the engine know network, growth, wiring, metrics
-    # and the logger protocol: it meets the objective only through what build hands it, as
-    # it meets loggers through their protocol (docs/architecture.md: "The engine does not
-    # know the task"). Remove when the engine's own protocol carries the result type.
-    ("engine", "objectives"): "growsim/engine.py imports growsim.objectives.Evaluation",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def _allowed(part: str) -> frozenset[str]:
