@@ -299,12 +299,12 @@ def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
     sizes = (16, 25, 32, 64)
     for k in (1, 3, 5, 10, 15, 20):
         counts = [stat(n, k, "perf_mean", "n") for n in sizes]
-        assert counts == [5, 5, {15: 4, 20: 2}.get(k, 5), 2]
+        assert counts == [5, 5, {20: 3}.get(k, 5), 2]
     for k in (3, 5, 10, 15, 20):
         means = [stat(n, k, "perf_mean", "mean") for n in sizes]
         assert means == sorted(means) and len(set(means)) == 4, (k, means)
-    for n, want in zip(sizes, (0.406, 0.495, 0.598, 0.730)):
+    for n, want in zip(sizes, (0.406, 0.495, 0.597, 0.730)):
         assert stat(n, 20, "perf_mean", "mean") == pytest.approx(want, abs=0.0006)
-    for n, rho, p in ((64, 0.68, 0.015), (32, 0.65, 0.00032), (25, 0.53, 0.0024), (16, 0.10, 0.6)):
+    for n, rho, p in ((64, 0.68, 0.015), (32, 0.70, 0.00004), (25, 0.53, 0.0024), (16, 0.10, 0.6)):
         assert stat(n, "all", "modularity_q~n_tasks", "spearman_rho") == pytest.approx(rho, abs=0.005)
         assert stat(n, "all", "modularity_q~n_tasks", "spearman_p") == pytest.approx(p, abs=0.0015 if p < 0.1 else 0.005)
