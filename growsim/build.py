@@ -296,19 +296,16 @@ def provenance(loaded: LoadedSpec) -> dict[str, str]:
     if spec.network.kind == "leaky_rnn":
         out["wiring_rule"] = f"{spec.wiring.rule}: {get_rule(spec.wiring.rule).origin}"
     from growsim.growth import get_operation
-
-    ops = dict.fromkeys(event.op for event in spec.growth.events)
-    if ops:
-        out["growth_operations"] = "; ".join(f"{name}: {get_operation(name).origin}" for name in ops)
     from growsim.metrics.analyses import get_analysis
     from growsim.regularisers import get_term
 
-    kinds = dict.fromkeys(r.kind for r in spec.regularisers)
-    if kinds:
-        out["loss_terms"] = "; ".join(f"{name}: {get_term(name).origin}" for name in kinds)
-    kinds = dict.fromkeys(a.kind for a in spec.log.analyses)
-    if kinds:
-        out["analyses"] = "; ".join(f"{name}: {get_analysis(name).origin}" for name in kinds)
+    for key, names, lookup in (
+        ("growth_operations", [e.op for e in spec.growth.events], get_operation),
+        ("loss_terms", [r.kind for r in spec.regularisers], get_term),
+        ("analyses", [a.kind for a in spec.log.analyses], get_analysis),
+    ):
+        if names:  # each name once, in the order the spec first uses it
+            out[key] = "; ".join(f"{name}: {lookup(name).origin}" for name in dict.fromkeys(names))
     for i, entry in enumerate(spec.plugins):
         if entry.endswith(".py") or "/" in entry or "\\" in entry:
             path = (Path(loaded.base_dir) / entry).resolve()

@@ -243,8 +243,3 @@ def _describe_failure(what: str, exc: BaseException) -> str:
         tb = tb.tb_next
     where = f" (line {line})" if line else ""
     return f"{what} failed to import{where}: {type(exc).__name__}: {exc}"
-
-
-def registries() -> dict[str, Registry]:
-    """The registries created so far (each package creates its own on import), by kind."""
-    return {r.kind: r for r in _registries}
