@@ -34,7 +34,7 @@ import time
 import torch
 
 from growsim.build import build_engine, member_specs, prepare
-from growsim.ensemble import Ensemble
+from growsim.train.ensemble import Ensemble
 from growsim.spec import load_spec_text
 
 SPEC = """

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from growsim import losses
+from growsim.train import losses
 from growsim.build import build_engine, prepare
 from growsim.spec import load_spec
 

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from growsim.engine import Engine
+from growsim.train.engine import Engine
 from growsim.spec import load_spec_text
 from growsim.tasks import Piecewise, TrialBatch
 

@@ -297,7 +297,7 @@ def provenance(loaded: LoadedSpec) -> dict[str, str]:
         out["wiring_rule"] = f"{spec.wiring.rule}: {get_rule(spec.wiring.rule).origin}"
     from growsim.growth import get_operation
     from growsim.metrics.analyses import get_analysis
-    from growsim.regularisers import get_term
+    from growsim.train.regularisers import get_term
 
     for key, names, lookup in (
         ("growth_operations", [e.op for e in spec.growth.events], get_operation),
@@ -323,7 +323,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
     """Everything the loop needs, from the spec, with flat arguments."""
     import torch
 
-    from growsim.engine import Engine, EngineConfig
+    from growsim.train.engine import Engine, EngineConfig
     from growsim.log import Loggers, RunInfo
 
     loaded = prepared.loaded
@@ -436,7 +436,7 @@ def lr_schedule(spec: Spec):
     leaves the optimizer's own)."""
     import functools
 
-    from growsim.schedules import lr_factor
+    from growsim.train.schedules import lr_factor
 
     sched, lr, batches = spec.train.lr_schedule, spec.train.optimizer.lr, spec.train.batches
     if sched.kind == "constant" and not sched.warmup:
@@ -473,7 +473,7 @@ def growth_program(spec: Spec):
 
 def make_objective(spec: Spec, device, eval_seed: int, selection: TaskSelection | None = None):
     """The objective of a run; `selection` (default: `select_tasks(spec)`) names Yang's tasks."""
-    from growsim.objectives import ParityObjective, YangObjective
+    from growsim.train.objectives import ParityObjective, YangObjective
     from growsim.tasks import Criterion, YangSuite
 
     task, log = spec.task, spec.log
@@ -583,7 +583,7 @@ def make_chain(spec: Spec, objective, init_rng):
 
 
 def make_wiring(prepared: Prepared):
-    from growsim.engine import Wiring
+    from growsim.train.engine import Wiring
     from growsim.wiring import get_rule
 
     spec = prepared.spec
@@ -602,7 +602,7 @@ def make_regularisers(spec: Spec, prepared: Prepared, device):
         return None
     import torch
 
-    from growsim.regularisers import Regularisers, Term
+    from growsim.train.regularisers import Regularisers, Term
 
     terms, seen = [], {}
     for r in spec.regularisers:
@@ -667,7 +667,7 @@ def make_functional(spec: Spec, prepared: Prepared, objective):
     if fspec.every is None:
         return None
     from growsim.metrics.functional import grid_coords
-    from growsim.objectives import FunctionalProbe
+    from growsim.train.objectives import FunctionalProbe
 
     return FunctionalProbe(
         objective.suite,

@@ -339,7 +339,7 @@ class _Signals:
 
     def __enter__(self) -> _Signals:
         if self.enabled and threading.current_thread() is threading.main_thread():
-            from growsim.engine import RunInterrupted
+            from growsim.train.engine import RunInterrupted
 
             self._interrupted = RunInterrupted  # not imported inside the handler
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -515,7 +515,7 @@ def _resume_ensemble(paths: list[Path], settings, allow_plugins: bool, base_dir,
 
 def _drive_members(engines: list, paths: list[Path], reason: str | None, how: _How) -> EnsembleResult:
     """Train the members as one stacked model, or one after another when they cannot be stacked."""
-    from growsim.ensemble import why_not_stacked
+    from growsim.train.ensemble import why_not_stacked
 
     seeds = ", ".join(str(e.info.seed) for e in engines)
     reason = reason or why_not_stacked(engines)
@@ -534,8 +534,8 @@ def _drive_members(engines: list, paths: list[Path], reason: str | None, how: _H
 
 
 def _drive_stacked(engines: list, paths: list[Path], seeds: str, how: _How) -> EnsembleResult:
-    from growsim.engine import RunInterrupted
-    from growsim.ensemble import Ensemble
+    from growsim.train.engine import RunInterrupted
+    from growsim.train.ensemble import Ensemble
 
     retired: dict[int, str] = {}
 
@@ -583,7 +583,7 @@ def _close_members(engines, paths, retired, outcome, how: _How) -> list[RunResul
 
 def _failure(exc: BaseException, step: int, path: Path) -> str | None:
     """The message of a run that failed for a reason of its own (not a bug), else None."""
-    from growsim.engine import DivergenceError
+    from growsim.train.engine import DivergenceError
     from growsim.wiring import WiringRuleError
 
     if isinstance(exc, DivergenceError):  # its message names the batch where the loss or weights went bad
@@ -599,7 +599,7 @@ def _drive(engine, path: Path, how: _How, *, signals: bool = True) -> RunResult:
     """Train one engine to its end; its result. A bug raises (the file closed as failed)."""
     from contextlib import nullcontext
 
-    from growsim.engine import RunInterrupted
+    from growsim.train.engine import RunInterrupted
 
     how.stop._attach(engine)
     error = None

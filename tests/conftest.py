@@ -119,7 +119,7 @@ def _stop_and_resume(folder: Path, spec: Path, overrides: list[str], stop_at: in
     `stop_at` is about to train (-1: before the run starts, so at step 0), then resumed from
     its checkpoint. Returns (ref, int, the checkpoint's step)."""
     from growsim.build import build_engine, prepare
-    from growsim.engine import RunInterrupted
+    from growsim.train.engine import RunInterrupted
     from growsim.log.hdf5 import HDF5Logger, read_checkpoint
     from growsim.runner import resume, run
     from growsim.spec import load_spec

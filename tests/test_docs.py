@@ -90,7 +90,7 @@ def test_growth_operation_guide_example_runs():
 def test_loss_term_guide_example_runs():
     import torch
 
-    from growsim.regularisers import LOSS_TERMS, Regularisers, Term
+    from growsim.train.regularisers import LOSS_TERMS, Regularisers, Term
 
     text = (ROOT / "docs" / "plugins.md").read_text()
     code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "@loss_term" in b)

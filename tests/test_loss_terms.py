@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from growsim import regularisers
+from growsim.train import regularisers
 from growsim.cli import main
 from growsim.reader import open_run
 from growsim.spec import SpecError, load_spec
@@ -21,7 +21,7 @@ PLUGIN = textwrap.dedent(
     """
     from pydantic import BaseModel, ConfigDict, Field
 
-    from growsim.regularisers import loss_term
+    from growsim.train.regularisers import loss_term
 
 
     class L2Params(BaseModel):

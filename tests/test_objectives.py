@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from growsim import losses
+from growsim.train import losses
 from growsim.network import LeakyRNN
-from growsim.objectives import EVAL_BLOCK, YangObjective
+from growsim.train.objectives import EVAL_BLOCK, YangObjective
 from growsim.tasks import YangSuite
 
 TASKS = ["fdgo", "delayanti", "dm1"]

@@ -1,4 +1,4 @@
-"""Regularisation terms (growsim.regularisers) against hand-computed values."""
+"""Regularisation terms (growsim.train.regularisers) against hand-computed values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from growsim.metrics.wiring_cost import distance_weighted_l1, l1_cost
 from growsim.network import LeakyRNN
-from growsim.regularisers import ALL_PARAMS, Regularisers, Term, liu_terms, strength_at
+from growsim.train.regularisers import ALL_PARAMS, Regularisers, Term, liu_terms, strength_at
 
 
 def _params(dtype=torch.float64, requires_grad=True):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from growsim.cli import main
-from growsim.schedules import lr_factor
+from growsim.train.schedules import lr_factor
 from growsim.spec import SpecError, load_spec
 
 TINY = Path(__file__).parent / "data" / "tiny.yaml"

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from growsim.spec import models
 from growsim.growth import available_operations
 from growsim.metrics.analyses import available_analyses
-from growsim.regularisers import available_terms
+from growsim.train.regularisers import available_terms
 from growsim.wiring import available_rules
 
 DOC = Path(__file__).parents[1] / "docs" / "spec.md"

@@ -28,7 +28,7 @@ def plugins(
     from growsim.growth import available_operations
     from growsim.registry import RegistryError, load_plugin_file
     from growsim.metrics.analyses import available_analyses
-    from growsim.regularisers import available_terms
+    from growsim.train.regularisers import available_terms
     from growsim.spec import load_spec
     from growsim.wiring import available_rules
 

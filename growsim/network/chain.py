@@ -349,6 +349,11 @@ class ChainRNN(nn.Module):
             logits = torch.bmm(last, w.transpose(1, 2)).add_(b)
         return logits, None if rates is None else rates.permute(0, 2, 1, 3)
 
+    def outputs(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """What training reads: the logits (H, B, 2) of every head at the last step (the
+        rates are not kept); r(0) drawn from `generator`."""
+        return self(x, generator=generator, keep_rates=False)[0]
+
     # --- growth -----------------------------------------------------------------------
 
     @torch.no_grad()

@@ -13,6 +13,10 @@ import numpy as np
 
 @runtime_checkable
 class Network(Protocol):
+    def outputs(self, x: Any, *, generator: Any = None) -> Any:
+        """What training reads of a batch's inputs `x` (a tensor): the outputs the objective's
+        loss scores, with the network's noise drawn from the torch generator `generator`."""
+
     def weights(self) -> dict[str, np.ndarray]:
         """The arrays of a snapshot (numpy, on the host)."""
 

@@ -118,6 +118,10 @@ class LeakyRNN(nn.Module):
         hidden = self.rates(self.drive(x, noise=noise, generator=generator))
         return self.readout(hidden), hidden
 
+    def outputs(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """What training reads: the outputs (T, B, n_output) of inputs x, with noise from `generator`."""
+        return self.readout(self.rates(self.drive(x, noise=True, generator=generator)))
+
     def alphas(self) -> torch.Tensor:
         """(N,) alpha_i = dt / tau_i of every neuron (with a gradient when tau learns)."""
         if not self.per_neuron_tau:

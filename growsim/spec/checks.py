@@ -63,7 +63,7 @@ def validate_event_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], di
 
 def validate_regulariser_args(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
     """Validate each regulariser's own parameters with its kind's model (as events' are)."""
-    from growsim.regularisers import COMMON_KEYS, get_term
+    from growsim.train.regularisers import COMMON_KEYS, get_term
 
     return _validate_entries(
         raw, lines, sources, prefix=("regularisers",), key="kind", common=COMMON_KEYS, gathered="args",

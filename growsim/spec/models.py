@@ -498,7 +498,7 @@ class OptimizerSpec(StrictModel):
 
 class LRScheduleSpec(StrictModel):
     """The learning rate over training: `train.optimizer.lr` times a factor that is a pure
-    function of the step (growsim.schedules), set before every optimizer step."""
+    function of the step (growsim.train.schedules), set before every optimizer step."""
 
     kind: Literal["constant", "step", "milestones", "exponential", "cosine"] = Field(
         "constant",

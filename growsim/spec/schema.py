@@ -42,7 +42,7 @@ def _expand_events(schema: dict[str, Any]) -> None:
     term, the keys every entry shares and its own parameters side by side (as in YAML)."""
     from growsim.growth import available_operations
     from growsim.metrics.analyses import available_analyses
-    from growsim.regularisers import available_terms
+    from growsim.train.regularisers import available_terms
 
     _expand(schema, "GrowthEvent", "op", "params", available_operations(), "growth operation")
     _expand(schema, "RegulariserSpec", "kind", "args", available_terms(), "loss term")

@@ -201,7 +201,7 @@ class _StopWatch:
     def progress(self, step: int, values) -> None:
         if self.folder is None:
             return
-        from growsim.engine import RunInterrupted
+        from growsim.train.engine import RunInterrupted
 
         if (self.folder / STOP_NOW_FILE).exists():
             raise RunInterrupted("the sweep was stopped at once")

@@ -10,9 +10,9 @@ import torch
 
 from growsim.build import build_engine, member_output, prepare
 from growsim.cli import main
-from growsim.engine import RunInterrupted
+from growsim.train.engine import RunInterrupted
 from growsim.log.hdf5 import HDF5Logger
-from growsim.objectives import YangObjective, on_device
+from growsim.train.objectives import YangObjective, on_device
 from growsim.spec import load_spec
 from growsim.tasks import TASK_NAMES, YangSuite
 

@@ -13,10 +13,10 @@ import torch
 
 from growsim.build import build_engine, member_output, member_specs, prepare
 from growsim.cli import main
-from growsim.engine import RunInterrupted
+from growsim.train.engine import RunInterrupted
 from growsim.growth import ScheduledOp, Trigger
-from growsim import ensemble as ensemble_module
-from growsim.ensemble import CPU_GROUP_SIZE, Ensemble, cpu_group_size, group_sizes, why_not_stacked
+from growsim.train import ensemble as ensemble_module
+from growsim.train.ensemble import CPU_GROUP_SIZE, Ensemble, cpu_group_size, group_sizes, why_not_stacked
 from growsim.log.hdf5 import HDF5Logger, read_checkpoint
 from growsim.spec import SpecError, load_spec
 
@@ -290,3 +290,37 @@ def test_a_failing_group_is_raised_only_after_every_other_group_is_done():
         with pytest.raises(RuntimeError, match="group failed"):
             ensemble_module._wait_all(futures)
         assert finished.is_set()  # no worker still changes weights when the caller goes on
+
+
+class _AbsoluteError:
+    """An objective of a user's own: Yang's tasks scored by the masked mean absolute error."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.scored = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def loss_of(self, out, t):
+        self.scored += 1
+        return ((out - t["y"]).abs() * t["c_mask"]).mean()
+
+
+def test_an_objective_of_ones_own_trains_stacked_as_it_trains_alone(tmp_path, h5_contents):
+    """The stacked step and the single run's step are one step: only the forward pass differs."""
+    engines = _engines(tmp_path / "ens", "[0, 1, 2]", ["train.batches=12"])
+    for e in engines:
+        e.objective = _AbsoluteError(e.objective)
+    ensemble = Ensemble(engines, workers=1, group_size=3)
+    assert ensemble.groups([0, 1, 2]) == [[0, 1, 2]]  # one stacked group
+    assert all(status == "completed" for status in ensemble.run().values())
+    assert [e.objective.scored for e in engines] == [12, 12, 12]
+    (alone,) = _engines(tmp_path / "alone", "[1]", ["train.batches=12"])
+    alone.objective = _AbsoluteError(alone.objective)
+    assert alone.run() == "completed"
+    stock = _solo(tmp_path, DATA / "tiny.yaml", 1, ["train.batches=12"])
+    stacked = h5_contents(member_output(tmp_path / "ens" / "ens.h5", 1))["final/w_rec"][0]
+    solo = h5_contents(member_output(tmp_path / "alone" / "ens.h5", 1))["final/w_rec"][0]
+    torch.testing.assert_close(torch.from_numpy(stacked), torch.from_numpy(solo), **TOL)
+    assert not (h5_contents(stock)["final/w_rec"][0] == solo).all()  # the objective's own loss trained it

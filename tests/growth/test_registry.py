@@ -165,7 +165,7 @@ def test_the_spec_and_the_registries_agree_on_the_shared_keys():
     registries refuse parameters named like a shared key. Both lists must be the same."""
     from growsim.growth.registry import TRIGGER_KEYS
     from growsim.metrics.analyses import COMMON_KEYS as ANALYSIS_KEYS
-    from growsim.regularisers import COMMON_KEYS as TERM_KEYS
+    from growsim.train.regularisers import COMMON_KEYS as TERM_KEYS
     from growsim.spec.models import AnalysisSpec, GrowthEvent, RegulariserSpec
 
     assert GrowthEvent._SHARED == set(TRIGGER_KEYS)

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from growsim.build import build_engine, member_specs, prepare
-from growsim.ensemble import why_not_stacked
+from growsim.train.ensemble import why_not_stacked
 from growsim.growth.swap import neuron_axes_of, permute_network
 from growsim.network import LeakyRNN
 from growsim.network._recurrence import ACTIVATIONS, leaky_recurrence

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from growsim import losses
+from growsim.train import losses
 from growsim.streams import substream_seed
 from growsim.tasks import Criterion, CurriculumState, ParitySuite, Piecewise, YangSuite, advance, parity_accuracy
 
@@ -91,15 +91,16 @@ class YangObjective:
             names["x"] = "x"
         return {key: on_device(batch.pieces[name], self.device, trials) for key, name in names.items()}
 
+    def inputs(self, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """What training feeds the network (x, (T, B, n_input)) and what `loss_of` scores its
+        outputs against (the batch's tensors)."""
+        t = self.tensors(batch)
+        return t["x"], t
+
     def loss_of(self, out: torch.Tensor, t: dict[str, torch.Tensor]) -> torch.Tensor:
         """The loss of outputs `out` (before the readout nonlinearity) on a batch's tensors."""
         target = t["y"] if self.loss_kind == "mse" else t["target"]
         return self._loss_fn(out, target, t["c_mask"])
-
-    def train_loss(self, network, batch, generator: torch.Generator) -> torch.Tensor:
-        t = self.tensors(batch)
-        out, _ = network(t["x"], noise=True, generator=generator)
-        return self.loss_of(out, t)
 
     @torch.no_grad()
     def evaluate(self, network) -> Evaluation:
@@ -200,22 +201,31 @@ class ParityObjective:
     def sample(self, rng: np.random.Generator, batch_size: int):
         return self._suite.sample(rng, batch_size)
 
-    def _logits(self, network, batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def inputs(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sequences (T, B, 1) and their labels (one row per level), on the device."""
         x = torch.from_numpy(batch.x).to(self.device, non_blocking=True)
         labels = torch.from_numpy(batch.labels).to(self.device, non_blocking=True)
-        logits, _ = network(x, generator=generator, keep_rates=False)  # the logits alone
+        return x, labels
+
+    @staticmethod
+    def _check_heads(logits: torch.Tensor, labels: torch.Tensor) -> None:
         if logits.shape[0] != labels.shape[0]:
             raise RuntimeError(
                 f"the network has {logits.shape[0]} readout heads for {labels.shape[0]} curriculum levels "
                 "(an add_readout event must fire when a level is solved)"
             )
-        return logits, labels
 
-    def train_loss(self, network, batch, generator: torch.Generator) -> torch.Tensor:
-        logits, labels = self._logits(network, batch, generator)
-        n_heads = logits.shape[0]
-        # Cross-entropy of each head, summed over heads (Hamidi et al.).
-        return F.cross_entropy(logits.reshape(-1, 2), labels.reshape(-1), reduction="mean") * n_heads
+    def loss_of(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of each head (logits (H, B, 2)) on its level's labels, summed over
+        heads (Hamidi et al.)."""
+        self._check_heads(logits, labels)
+        return F.cross_entropy(logits.reshape(-1, 2), labels.reshape(-1), reduction="mean") * logits.shape[0]
+
+    def _logits(self, network, batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x, labels = self.inputs(batch)
+        logits = network.outputs(x, generator=generator)
+        self._check_heads(logits, labels)
+        return logits, labels
 
     @torch.no_grad()
     def evaluate(self, network) -> Evaluation:

@@ -31,9 +31,9 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from growsim.engine import DivergenceError, Engine, RunInterrupted
 from growsim.network import LeakyRNN, stacked_rates
-from growsim.objectives import YangObjective
+from growsim.train.engine import DivergenceError, Engine, RunInterrupted
+from growsim.train.step import train_step
 
 
 CPU_GROUP_SIZE = 8  # the most members stacked in one group on a CPU
@@ -73,8 +73,6 @@ def why_not_stacked(engines: Sequence[Engine]) -> str | None:
     first = engines[0]
     if not all(isinstance(e.network, LeakyRNN) for e in engines):
         return "only leaky RNNs stack (a chain of modules grows differently for each seed)"
-    if not all(isinstance(e.objective, YangObjective) for e in engines):
-        return "only the cognitive-task objective stacks"
     if any(ev.trigger.when is not None for e in engines for ev in e.events):
         return "growth on a condition (when:) happens at different steps for different seeds"
     net = first.network
@@ -279,25 +277,22 @@ class Ensemble:
 
 
 def _train_group(engines: Sequence[Engine], group: list[int], batches: Sequence, losses: list) -> None:
-    """Forward, backward and optimizer step of one group of members, stacked.
+    """The training step (growsim.train.step) of one group of members, their recurrence stacked.
 
     Touches only the group's own engines (and its slots of `losses`), so groups can train
     on different threads at once.
     """
-    nets = [engines[i].network for i in group]
-    tensors = {i: engines[i].objective.tensors(batches[i]) for i in group}
-    drives = [net.drive(tensors[i]["x"], noise=True, generator=engines[i].noise_generator) for net, i in zip(nets, group)]
-    total = None
-    for i, net, h in zip(group, nets, stacked_rates(nets, drives)):
-        e = engines[i]
-        e.optimizer.zero_grad(set_to_none=True)
-        loss = e.objective.loss_of(net.readout(h), tensors[i])
-        losses[i] = loss.detach()
-        member_total = e.with_penalty(loss)
-        total = member_total if total is None else total + member_total
-    total.backward()  # each member's parameters get the gradient of its own loss
-    for i in group:
-        engines[i].clip_and_step()
+    members = [engines[i] for i in group]
+    for i, loss in zip(group, train_step(members, [batches[i] for i in group], forward=stacked)):
+        losses[i] = loss
+
+
+def stacked(engines: Sequence[Engine], inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The members' outputs, their recurrence run as one stacked model: each member's drive
+    (its noise from its own stream), one batched product per time step, each its readout."""
+    nets = [e.network for e in engines]
+    drives = [net.drive(x, noise=True, generator=e.noise_generator) for net, e, x in zip(nets, engines, inputs)]
+    return [net.readout(h) for net, h in zip(nets, stacked_rates(nets, drives))]
 
 
 def _outcome(fn: Callable, *args) -> tuple[object, BaseException | None]:

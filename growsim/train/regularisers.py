@@ -79,7 +79,7 @@ ENTRY_POINT_GROUP = "growsim.loss_terms"
 # The keys of a regulariser in the spec that every kind shares: no kind's parameter may take one.
 COMMON_KEYS = ("kind", "strength", "schedule", "name")
 
-LOSS_TERMS = Registry("loss term", ENTRY_POINT_GROUP, "growsim.regularisers", reserved=COMMON_KEYS)
+LOSS_TERMS = Registry("loss term", ENTRY_POINT_GROUP, "growsim.train.regularisers", reserved=COMMON_KEYS)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ met fire), then the next batch trains:
     -> gradient masks (in the network's hooks) -> clipping -> optimizer.step
 
 What is trained on, and how it is scored, is the objective's business
-(growsim.objectives). The network is anything that answers growsim.network.Network (a
+(growsim.train.objectives). The network is anything that answers growsim.network.Network (a
 LeakyRNN, a ChainRNN); the engine never tells kinds apart. Growth events are operations
 from the growth registry, called with a GrowthContext and their own parameters: the
 engine names none of them. The engine emits plain numbers and arrays to its loggers.
@@ -28,11 +28,12 @@ from growsim.growth import GrowthContext, ScheduledOp, on_condition, scheduled_a
 from growsim.growth.ops import add_connections
 from growsim.log.base import Loggers, RunInfo
 from growsim.metrics import communities
+from growsim.train.step import train_step
 from growsim.wiring import RuleInfo, WiringRequest, candidate_mask, choose_synapses
 
 
 class Evaluated(Protocol):
-    """What an objective's evaluation gives the engine (growsim.objectives.Evaluation is one):
+    """What an objective's evaluation gives the engine (growsim.train.objectives.Evaluation is one):
     numbers and arrays to log, and the conditions it met (level_solved)."""
 
     scalars: Mapping[str, float]
@@ -303,13 +304,9 @@ class Engine:
     # --- training ---------------------------------------------------------------------
 
     def train_step(self, batch) -> torch.Tensor:
-        """One optimisation step on a task batch; returns the task loss (a 0-d tensor, not synced)."""
-        loss = self.objective.train_loss(self.network, batch, self.noise_generator)
-        total = self.with_penalty(loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.clip_and_step()
-        return loss.detach()
+        """One optimisation step on a task batch (growsim.train.step, the step an ensemble's
+        members take too); returns the task loss (a 0-d tensor, not synced)."""
+        return train_step([self], [batch])[0]
 
     def with_penalty(self, loss: torch.Tensor) -> torch.Tensor:
         """The task loss plus the regularisers at this step (their values kept for the log)."""
