@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -163,6 +163,20 @@ def _nan_summary() -> np.ndarray:
     return np.full(len(NULL_QUANTILES), np.nan)
 
 
+class ReportOptions(TypedDict, total=False):
+    """How a report is made, as `report_from_task_variance` takes it (and `functional_report`
+    passes on): thresholds, clustering, shuffles."""
+
+    active_threshold: float
+    connection_threshold: float
+    method: str
+    n_shuffles: int
+    k_range: tuple[int, int]
+    n_init: int
+    cluster_seed: int
+    chunk_size: int
+
+
 def report_from_task_variance(
     tv: np.ndarray,
     coords: np.ndarray,
@@ -266,14 +280,7 @@ def functional_report(
     distances: Any,
     *,
     rng: np.random.Generator | int,
-    active_threshold: float = 1e-3,
-    connection_threshold: float = 1e-2,
-    method: str = "kmeans",
-    n_shuffles: int = 10_000,
-    k_range: tuple[int, int] = (2, 29),
-    n_init: int = 20,
-    cluster_seed: int = 0,
-    chunk_size: int = 500,
+    **options: Unpack[ReportOptions],
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Liu et al.'s functional and anatomical measures of a network, for logging.
 
@@ -321,18 +328,4 @@ def functional_report(
     if missing:
         raise ValueError(f"epoch_masks has no entry for tasks {missing}")
     tv = task_variance([rates_by_task[k] for k in rates_by_task], [epoch_masks[k] for k in rates_by_task])
-    return report_from_task_variance(
-        tv,
-        coords,
-        w_rec,
-        distances,
-        rng=rng,
-        active_threshold=active_threshold,
-        connection_threshold=connection_threshold,
-        method=method,
-        n_shuffles=n_shuffles,
-        k_range=k_range,
-        n_init=n_init,
-        cluster_seed=cluster_seed,
-        chunk_size=chunk_size,
-    )
+    return report_from_task_variance(tv, coords, w_rec, distances, rng=rng, **options)

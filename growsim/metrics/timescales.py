@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict, Unpack
 
 import numpy as np
 import scipy.fft
@@ -322,13 +322,25 @@ def _aic_ols(rss: float, n: int, p: int) -> float:
     return n * math.log(max(rss, n * _RSS_FLOOR_PER_LAG) / n) + 2 * p
 
 
+MAX_LAG = 30  # the last lag fitted by default (Hamidi et al.: lags 0 to 30)
+
+
+class FitOptions(TypedDict, total=False):
+    """How the fits run, as `fit_timescales` takes them (and `effective_timescales` passes on)."""
+
+    method: Literal["gls", "ols"]
+    min_lag: int
+    max_lag: int
+    tau_bounds: tuple[float, float]
+
+
 def fit_timescales(
     ac: np.ndarray,
     *,
     n_samples: int | None = None,
     method: Literal["gls", "ols"] = "gls",
     min_lag: int = 0,
-    max_lag: int = 30,
+    max_lag: int = MAX_LAG,
     tau_bounds: tuple[float, float] = (1e-2, 1e4),
 ) -> TimescaleResult:
     """Fit one and two exponentials to autocorrelations and choose by AIC.
@@ -447,22 +459,14 @@ def fit_timescales(
     )
 
 
-def effective_timescales(
-    activity: np.ndarray,
-    *,
-    method: Literal["gls", "ols"] = "gls",
-    min_lag: int = 0,
-    max_lag: int = 30,
-    tau_bounds: tuple[float, float] = (1e-2, 1e4),
-) -> TimescaleResult:
+def effective_timescales(activity: np.ndarray, **fit: Unpack[FitOptions]) -> TimescaleResult:
     """Effective timescale of each neuron: AC, one- and two-exponential fits, AIC.
 
     Args:
         activity: (T, n) or (T, n_trials, n) activity, time first, transient removed
             (paper: T = 1e5 steps). float32 is fine; the work is in float64.
-        method: "gls" (default) or "ols"; see the module docstring.
-        min_lag, max_lag: fitted lags, inclusive (paper: 0 to 30).
-        tau_bounds: (low, high) allowed taus in steps.
+        fit: ``method``, ``min_lag``, ``max_lag``, ``tau_bounds``, as
+            :func:`fit_timescales` takes them (and with its defaults).
     Returns:
         :class:`TimescaleResult`: ``tau`` (n,) in steps, NaN with a ``reason`` for
         neurons without variance ("no variance") or with NaN/inf activity
@@ -473,11 +477,9 @@ def effective_timescales(
     25 ms per neuron at T = 1e5 on one core.
     """
     x = _activity_3d(activity)
-    max_lag = _as_int(max_lag, "max_lag", 1)
+    max_lag = _as_int(fit.get("max_lag", MAX_LAG), "max_lag", 1)
     ac, status = _ac_and_status(x, max_lag)
-    res = fit_timescales(
-        ac, n_samples=x.shape[0] * x.shape[1], method=method, min_lag=min_lag, max_lag=max_lag, tau_bounds=tau_bounds
-    )
+    res = fit_timescales(ac, n_samples=x.shape[0] * x.shape[1], **{**fit, "max_lag": max_lag})
     reason = res.reason.astype(object)
     for code in (_NO_VARIANCE, _NON_FINITE):
         reason[status == code] = _REASONS[code]

@@ -98,6 +98,29 @@ def message(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.35", wrap=True)
 
 
+def step_edges(steps: np.ndarray) -> np.ndarray:
+    """Cell edges of logged steps (k,) -> (k+1,): halfway between neighbours, the ends at the
+    first and last step (so a map spans the same batches as the curves above it)."""
+    if len(steps) == 1:
+        return np.array([steps[0] - 0.5, steps[0] + 0.5])
+    return np.concatenate([[steps[0]], (steps[1:] + steps[:-1]) / 2, [steps[-1]]])
+
+
+def accuracy_map(ax, steps: np.ndarray, values: np.ndarray, rows: list[str], *, vmin: float, title: str,
+                 every: int = 1, fontsize: float = 8) -> None:
+    """A heat map of the fraction correct of each row (a task, a level) at the logged steps:
+    values (k steps, rows), NaN drawn white; every `every`-th row labelled. Its colour bar is
+    an inset beside the axes, which keeps the x axis aligned with the panels above."""
+    n = len(rows)
+    mesh = ax.pcolormesh(step_edges(np.asarray(steps, dtype=float)), np.arange(n + 1) - 0.5, values.T,
+                         cmap="viridis", vmin=vmin, vmax=1, shading="flat")
+    ticks = np.arange(0, n, every)
+    ax.set_yticks(ticks, [rows[i] for i in ticks], fontsize=fontsize)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.figure.colorbar(mesh, cax=ax.inset_axes([1.01, 0.0, 0.015, 1.0]), label="fraction correct")
+    ax.set_title(title, loc="left", fontsize=9)
+
+
 def loss_panel(ax, series, train, *, over: str) -> None:
     """Training loss (each batch, and a running mean) and test loss (its mean `over` the
     tasks or levels, at each log step) on one axis; log-scaled when every value is > 0."""

@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 from growsim.plots._common import (
     NEGATIVE,
     POSITIVE,
+    accuracy_map,
     community_colors,
     event_rug,
     loss_panel,
@@ -49,7 +50,6 @@ def plot_chain_training(run: Run) -> Figure:
     """Four panels over training batches: loss; the curriculum (N_solved and the level being
     trained); accuracy of the newest level and the mean over levels, with the criterion;
     and the accuracy of every level reached as a heat map."""
-    from growsim.plots.training import _edges
 
     series, train = run.series(), run.train()
     cols = _levels_reached(run, series)
@@ -90,15 +90,8 @@ def plot_chain_training(run: Run) -> Figure:
         if cols and len(series):
             perf = series[cols].to_numpy(dtype=float)
             levels = [int(c.rsplit("_", 1)[1]) for c in cols]
-            mesh = ax_map.pcolormesh(_edges(steps.astype(float)), np.arange(len(cols) + 1) - 0.5, perf.T, cmap="viridis",
-                                     vmin=0.5, vmax=1, shading="flat")
-            every = max(1, len(cols) // 12)
-            ticks = np.arange(0, len(cols), every)
-            ax_map.set_yticks(ticks, [f"N={levels[i]}" for i in ticks], fontsize=7)
-            ax_map.set_ylim(len(cols) - 0.5, -0.5)
-            cax = ax_map.inset_axes([1.01, 0.0, 0.015, 1.0])
-            fig.colorbar(mesh, cax=cax, label="fraction correct")
-            ax_map.set_title("accuracy of each level (white: not yet trained)", loc="left", fontsize=9)
+            accuracy_map(ax_map, steps, perf, [f"N={n}" for n in levels], vmin=0.5,
+                         title="accuracy of each level (white: not yet trained)", every=max(1, len(cols) // 12), fontsize=7)
         else:
             message(ax_map, "no accuracy logged yet")
         ax_map.set_xlabel("training batches")

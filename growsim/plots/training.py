@@ -5,16 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from growsim.plots._common import loss_panel, message, new_figure, style, title
+from growsim.plots._common import accuracy_map, loss_panel, message, new_figure, style, title
 from growsim.reader import Run
-
-
-def _edges(steps: np.ndarray) -> np.ndarray:
-    """Cell edges of logged steps (k,) -> (k+1,): halfway between neighbours, the ends at the
-    first and last step (so the map spans the same batches as the curves above)."""
-    if len(steps) == 1:
-        return np.array([steps[0] - 0.5, steps[0] + 0.5])
-    return np.concatenate([[steps[0]], (steps[1:] + steps[:-1]) / 2, [steps[-1]]])
 
 
 def plot_training(run: Run) -> Figure:
@@ -47,14 +39,8 @@ def plot_training(run: Run) -> Figure:
 
         # 3. every task's performance: a heat map reads better than 20 crossing lines
         if perf_cols and len(series):
-            mesh = ax_map.pcolormesh(_edges(series["step"].to_numpy(float)), np.arange(len(perf_cols) + 1) - 0.5,
-                                     perf.T, cmap="viridis", vmin=0, vmax=1, shading="flat")
-            ax_map.set_yticks(np.arange(len(perf_cols)), [c.split("/", 1)[1] for c in perf_cols],
-                              fontsize=7 if len(perf_cols) > 12 else 8)
-            ax_map.set_ylim(len(perf_cols) - 0.5, -0.5)
-            cax = ax_map.inset_axes([1.01, 0.0, 0.015, 1.0])  # keeps the x axis aligned with the panels above
-            fig.colorbar(mesh, cax=cax, label="fraction correct")
-            ax_map.set_title("performance per task", loc="left", fontsize=9)
+            accuracy_map(ax_map, series["step"].to_numpy(float), perf, [c.split("/", 1)[1] for c in perf_cols],
+                         vmin=0, title="performance per task", fontsize=7 if len(perf_cols) > 12 else 8)
         else:
             message(ax_map, "no performance logged yet")
         ax_map.set_xlabel("training batches")

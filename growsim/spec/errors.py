@@ -40,6 +40,8 @@ class SpecIssue:
 class SpecError(Exception):
     """A spec that cannot run. `issues` lists every problem found."""
 
+    what = "spec"  # what the problems are in, as the message says
+
     def __init__(self, issues: Iterable[SpecIssue], file: str | None = None):
         self.issues = tuple(issues)
         self.file = file
@@ -48,6 +50,6 @@ class SpecError(Exception):
     def __str__(self) -> str:
         head = f"{self.file}: " if self.file else ""
         n = len(self.issues)
-        lines = [f"{head}{n} problem{'s' if n != 1 else ''} in the spec:"]
+        lines = [f"{head}{n} problem{'s' if n != 1 else ''} in the {self.what}:"]
         lines += [f"  {issue}" for issue in self.issues]
         return "\n".join(lines)

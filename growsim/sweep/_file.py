@@ -104,12 +104,7 @@ def _which_points(points: tuple[str, ...], of: int) -> str:
 class SweepError(SpecError):
     """A sweep that cannot run. `issues` lists every problem found (SweepIssue)."""
 
-    def __str__(self) -> str:
-        head = f"{self.file}: " if self.file else ""
-        n = len(self.issues)
-        lines = [f"{head}{n} problem{'s' if n != 1 else ''} in the sweep:"]
-        lines += [f"  {issue}" for issue in self.issues]
-        return "\n".join(lines)
+    what = "sweep"
 
 
 @dataclass(frozen=True)
