@@ -10,6 +10,8 @@ into ``/analysis/<name>``, which the reader reads back (``Run.analysis``). One f
 - ``task_variance``: Yang et al.'s task variance and clusters of neurons (leaky-RNN runs).
 - ``robustness``: accuracy per level after perturbing W_rec, W_ff or tau (chain runs).
 - ``timescales``: trained and effective timescale of every neuron (chain runs).
+- ``registered_analysis``: any analysis of the registry a spec's ``log.analyses`` names
+  (``wiring_length``, a plugin's), at every stored step.
 - ``network_at``: the ``ChainRNN`` of a stored step; ``parity_test_set``: the run's own
   parity test sequences, on which a rebuilt network gives the logged accuracy.
 
@@ -23,6 +25,7 @@ from growsim.analyses._data import ANALYSIS_METRICS, METRICS_BY_KIND, AnalysisDa
 from growsim.analyses._modularity import modularity_over_snapshots
 from growsim.analyses._network import network_at, parameter_arrays, require_chain, structure_of
 from growsim.analyses._parity import ParityTestSet, parity_test_set
+from growsim.analyses._registered import registered_analysis
 from growsim.analyses._robustness import DEFAULT_EPS, ROBUSTNESS_TARGETS, robustness
 from growsim.analyses._summary import result_summary
 from growsim.analyses._task_variance import ACTIVE_VARIANCE, task_variance
@@ -44,6 +47,7 @@ __all__ = [
     "network_at",
     "parameter_arrays",
     "parity_test_set",
+    "registered_analysis",
     "require_chain",
     "result_summary",
     "robustness",

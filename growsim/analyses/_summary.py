@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from growsim.analyses._data import AnalysisData
 from growsim.analyses._modularity import summary as modularity_summary
+from growsim.analyses._registered import summary as registered_summary
 from growsim.analyses._robustness import summary as robustness_summary
 from growsim.analyses._task_variance import summary as task_variance_summary
 from growsim.analyses._timescales import summary as timescales_summary
@@ -21,5 +22,5 @@ _SUMMARIES: dict[str, Callable[[AnalysisData], str]] = {
 
 
 def result_summary(result: AnalysisData) -> str:
-    """One line saying what an analysis found."""
-    return _SUMMARIES[result.metric](result)
+    """One line saying what an analysis found (a registered analysis: its numbers at the last step)."""
+    return _SUMMARIES.get(result.metric, registered_summary)(result)

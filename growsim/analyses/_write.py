@@ -38,8 +38,12 @@ def write_analysis(path: str | Path, name: str, result: AnalysisData) -> None:
         g.attrs["description"] = result.description
         g.attrs["parameters"] = json.dumps(result.parameters, sort_keys=True)
         for key, value in {**result.parameters, **result.attrs}.items():
-            if value is not None:
+            if value is None:
+                continue
+            try:
                 g.attrs[key] = value
+            except (TypeError, ValueError):  # a nested parameter: the JSON of `parameters` holds it
+                pass
         g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
         g.attrs["version_growsim"] = __version__
         for key, (data, units, text) in result.datasets.items():

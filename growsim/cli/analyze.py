@@ -23,13 +23,18 @@ EXAMPLES = """Examples:
 
   growsim analyze runs/killed.h5 modularity --force      # a run whose writer was killed (status still running)
 
+  growsim analyze runs/add_conn_distance.h5 wiring_length --param threshold=0.01
+
+  growsim analyze runs/x.h5 my_metric --plugin my_metrics.py --param bins=20   # an analysis of one's own
+
 RUN and METRIC may come in either order.
 """
 
 METRIC_HELP = (
     "modularity (Q and communities at every snapshot), task_variance (Yang et al.'s clusters at one step; leaky-RNN "
     "runs), robustness (accuracy after perturbing W_rec, W_ff or tau; chain runs), timescales (trained and effective "
-    "timescale of every neuron; chain runs)."
+    "timescale of every neuron; chain runs); or any registered analysis, as log.analyses names it (wiring_length, "
+    "or a plugin's: see --plugin), at every stored step."
 )
 
 
@@ -51,6 +56,53 @@ def _parse_eps(text: str) -> list[float]:
     return values
 
 
+def _registered_analyses(plugins: list[Path]) -> list[str]:
+    """The names of registered analyses, after loading the plugin files named."""
+    from growsim.metrics.analyses import available_analyses
+    from growsim.registry import RegistryError, load_plugin_file
+
+    for path in plugins:
+        try:
+            load_plugin_file(path)
+        except RegistryError as exc:
+            raise UserError(f"--plugin {path}: {exc}") from None
+    return sorted(available_analyses())
+
+
+def _parse_params(items: list[str]) -> dict:
+    """``KEY=VALUE`` pairs, each value read as YAML (``0.01``, ``[1, 2]``, ``true``)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--param {item!r}: write KEY=VALUE, e.g. --param threshold=0.01")
+        try:
+            out[key.strip()] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise UserError(f"--param {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def _run_registered(run, name: str, params: dict, seed: int):
+    """A registered analysis at every stored step, its parameters and failures as user errors."""
+    from pydantic import ValidationError
+
+    from growsim.analyses import registered_analysis
+    from growsim.reader import RunFileError
+
+    try:
+        return registered_analysis(run, name, params, seed=seed)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"--param for {name}: {problems}") from None
+    except RunFileError as exc:
+        raise UserError(str(exc)) from None
+    except Exception as exc:  # the analysis's own code (a plugin's) failed on this run
+        raise UserError(f"the analysis {name} failed on {run.path}: {type(exc).__name__}: {exc}") from None
+
+
 def analyze(
     first: Annotated[str, typer.Argument(help="A run's HDF5 file (RUN), or the METRIC.", show_default=False, metavar="RUN")],
     second: Annotated[str, typer.Argument(help=f"The METRIC (or RUN): {METRIC_HELP}", show_default=False, metavar="METRIC")],
@@ -68,6 +120,8 @@ def analyze(
     burn_in: Annotated[int, typer.Option(help="timescales: steps run before recording.", min=0)] = 1000,
     name: Annotated[str | None, typer.Option(help="Name of the /analysis group; default: modularity_<method>, or the metric's name.", show_default=False)] = None,
     force: Annotated[bool, typer.Option(help="Analyse a file whose status is still running (its writer was killed).")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", help="A registered analysis's parameter, KEY=VALUE (the value read as YAML); repeat for more.", show_default=False)] = None,
+    plugin: Annotated[list[Path] | None, typer.Option("--plugin", help="A Python file that registers analyses, loaded before the analysis is looked up (code runs only from files named here, never from the run file); repeat for more.", show_default=False)] = None,
 ) -> None:
     """Recompute a metric from the stored weights into /analysis/<name>; the training record is not touched."""
     from growsim.analyses import (
@@ -85,11 +139,16 @@ def analyze(
     from growsim.metrics import METHODS
     from growsim.reader import RunFileError
 
+    registered = _registered_analyses(plugin or [])
+    known = (*ANALYSIS_METRICS, *(n for n in registered if n not in ANALYSIS_METRICS))
     metric, run_file = second, first
-    if first in ANALYSIS_METRICS and second not in ANALYSIS_METRICS and not Path(first).exists():
+    if first in known and second not in known and not Path(first).exists():
         metric, run_file = first, second  # growsim analyze METRIC RUN
-    if metric not in ANALYSIS_METRICS:
-        raise UserError(f"unknown metric {metric!r}; choose one of: {', '.join(ANALYSIS_METRICS)}")
+    if metric not in known:
+        raise UserError(f"unknown metric {metric!r}; choose one of: {', '.join(known)}")
+    params = _parse_params(param or [])
+    if params and metric in ANALYSIS_METRICS:
+        raise UserError(f"--param is for registered analyses ({', '.join(registered)}); {metric} takes its own options")
     if method not in METHODS:
         raise UserError(f"unknown --method {method!r}; choose one of: {', '.join(METHODS)}")
     if not resolution > 0:
@@ -108,7 +167,8 @@ def analyze(
         raise UserError(f"--name: {exc}") from None
     run = open_or_fail(Path(run_file))
     try:
-        check_applicable(run, metric)
+        if metric in ANALYSIS_METRICS:
+            check_applicable(run, metric)
     except RunFileError as exc:
         raise UserError(str(exc)) from None
     if run.status == "running":
@@ -123,7 +183,9 @@ def analyze(
                 "wait for it to end, or pass --force to analyse a killed run as it is"
             )
     try:
-        if metric == "modularity":
+        if metric not in ANALYSIS_METRICS:
+            result = _run_registered(run, metric, params, seed)
+        elif metric == "modularity":
             result = modularity_over_snapshots(run, method=method, seed=seed, resolution=resolution)
         elif metric == "task_variance":
             result = task_variance(run, step=step, trials=trials or 64, seed=seed)
