@@ -127,13 +127,37 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _tau_text(net: dict[str, Any]) -> str:
+    """The leaky RNN's time constant: one for all, or one per neuron (drawn, trained, bounded)."""
+    tau = net.get("tau")
+    if not tau:
+        return f"tau {_short(net.get('tau_ms', '?'))} ms"
+    if tau.get("init") == "uniform":
+        start = f"from U({_short(tau.get('low'))}, {_short(tau.get('high'))}) ms"
+    else:
+        start = f"all {_short(net.get('tau_ms', '?'))} ms at the start"
+    if not tau.get("trainable"):
+        return f"tau per neuron {start}, fixed"
+    low, high = tau.get("min_ms"), tau.get("max_ms")
+    bounds = f" within [{_short(low) if low is not None else 'dt'}, {_short(high) if high is not None else 'inf'}] ms"
+    return f"tau per neuron {start}, trained{bounds}"
+
+
+def _dale_text(net: dict[str, Any]) -> str:
+    dale = net.get("dale")
+    if not dale:
+        return ""
+    balance = ", balanced" if dale.get("balance") else ""
+    return f"; Dale's law: {_short(dale.get('excitatory'))} excitatory ({dale.get('assign', '?')}{balance})"
+
+
 def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     net = spec.get("network", {})
     geo = dict(net.get("geometry", {}))
     kind = geo.pop("kind", "?")
     n = run.n_neurons
     rows = [("network", (f"{n} neurons; geometry {kind} ({_params(geo)}); {net.get('activation', '?')}, "
-                         f"tau {_short(net.get('tau_ms', '?'))} ms, sigma_rec {_short(net.get('sigma_rec', '?'))}"))]
+                         f"{_tau_text(net)}, sigma_rec {_short(net.get('sigma_rec', '?'))}{_dale_text(net)}"))]
     wiring = spec.get("wiring", {})
     params = _params(wiring.get("params", {}))
     rows.append(("wiring", f"{wiring.get('rule', '?')}" + (f" ({params})" if params else "")))
@@ -165,10 +189,18 @@ def _training_and_logging(run, spec: dict[str, Any], *, loss: str, tests: str) -
     opt = train.get("optimizer", {})
     log = spec.get("log", {})
     snaps = "no snapshots" if not log.get("snapshots", True) else f"snapshots every {log.get('snapshot_every') or log.get('every')}"
+    schedule = dict(train.get("lr_schedule") or {})
+    lr_kind = schedule.pop("kind", "constant")
+    lr = f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}"
+    if lr_kind != "constant":
+        lr += f" on a {lr_kind} schedule ({_params({k: v for k, v in schedule.items() if v is not None})})"
+    terms = [f"{r.get('name') or r.get('kind')} {_short(r.get('strength'))}" for r in spec.get("regularisers") or []]
+    loss += f" + {', '.join(terms)}" if terms else ""
+    analyses = [f"{a.get('name') or a.get('kind')} every {a.get('every')}" for a in log.get("analyses") or []]
     return [
-        ("training", (f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; "
-                      f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}; {loss}")),
-        ("logging", f"metrics every {log.get('every')} batches ({tests}); {snaps}"),
+        ("training", f"{train.get('batches', run.batches)} batches of {train.get('batch_size', '?')}; {lr}; {loss}"),
+        ("logging", (f"metrics every {log.get('every')} batches ({tests}); {snaps}"
+                     + (f"; analyses: {', '.join(analyses)}" if analyses else ""))),
     ]
 
 

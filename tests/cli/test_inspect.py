@@ -108,3 +108,28 @@ def test_stored_size_of_text_datasets_counts_the_text(small_runs):
     with h5py.File(small_runs["tiny"], "r") as f:
         verbatim = f["spec/verbatim"][()]
     assert rows["spec/verbatim"]["stored_bytes"] >= len(verbatim)  # not the 16 bytes of its reference
+
+
+def test_inspect_names_tau_per_neuron_dale_schedule_loss_terms_and_analyses(tmp_path, capsys):
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parents[1] / "data" / "tiny.yaml").read_text())
+    data["network"]["tau"] = {"init": "uniform", "low": 50, "high": 200, "trainable": True, "min_ms": 20}
+    data["network"]["dale"] = {"excitatory": 0.75, "assign": "first"}
+    data["train"]["batches"] = 20
+    data["train"]["lr_schedule"] = {"kind": "cosine", "min_factor": 0.1}
+    data["regularisers"] = [{"kind": "l1", "strength": 1.0e-3}]
+    data["log"]["analyses"] = [{"kind": "wiring_length", "every": 20}]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    out_file = tmp_path / "run.h5"
+    assert main(["run", str(spec), "--out", str(out_file), "-q"]) == 0
+    out = _inspect(out_file, capsys)
+    for text in (
+        "tau per neuron from U(50, 200) ms, trained within [20, inf] ms",
+        "Dale's law: 0.75 excitatory (first, balanced)",
+        "adam lr 0.001 on a cosine schedule (min_factor=0.1",
+        "mse loss + l1 0.001",
+        "analyses: wiring_length every 20",
+    ):
+        assert text in " ".join(out.split()), f"{text!r} not in:\n{out}"
