@@ -193,7 +193,10 @@ def _training_and_logging(run, spec: dict[str, Any], *, loss: str, tests: str) -
     lr_kind = schedule.pop("kind", "constant")
     lr = f"{opt.get('kind', '?')} lr {_short(opt.get('lr'))}"
     if lr_kind != "constant":
-        lr += f" on a {lr_kind} schedule ({_params({k: v for k, v in schedule.items() if v is not None})})"
+        keys = {"step": ("gamma", "every"), "milestones": ("gamma", "at"), "exponential": ("gamma",),
+                "cosine": ("min_factor",)}.get(lr_kind, tuple(schedule))
+        shown = {k: schedule.get(k) for k in keys} | ({"warmup": schedule["warmup"]} if schedule.get("warmup") else {})
+        lr += f" on a {lr_kind} schedule ({_params(shown)})"
     terms = [f"{r.get('name') or r.get('kind')} {_short(r.get('strength'))}" for r in spec.get("regularisers") or []]
     loss += f" + {', '.join(terms)}" if terms else ""
     analyses = [f"{a.get('name') or a.get('kind')} every {a.get('every')}" for a in log.get("analyses") or []]

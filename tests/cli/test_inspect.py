@@ -128,7 +128,7 @@ def test_inspect_names_tau_per_neuron_dale_schedule_loss_terms_and_analyses(tmp_
     for text in (
         "tau per neuron from U(50, 200) ms, trained within [20, inf] ms",
         "Dale's law: 0.75 excitatory (first, balanced)",
-        "adam lr 0.001 on a cosine schedule (min_factor=0.1",
+        "adam lr 0.001 on a cosine schedule (min_factor=0.1);",
         "mse loss + l1 0.001",
         "analyses: wiring_length every 20",
     ):
