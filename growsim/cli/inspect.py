@@ -240,7 +240,8 @@ def _print_chain_metrics(run, series) -> None:
 
     last = _print_final_line(series, (
         ("n_solved", "N_solved", ".0f"), ("n_current", "level in training", ".0f"),
-        ("n_modules", "modules", ".0f"), ("n_trainable", "trainable parameters", ".0f"),
+        ("n_modules", "modules", ".0f"), ("n_parameters", "parameters", ".0f"),
+        ("n_trainable", "trainable parameters", ".0f"),
         ("perf_newest", "accuracy of the newest level", ".3f"), ("perf_mean", "mean accuracy", ".3f")))
     if last is None:
         return

@@ -75,9 +75,24 @@ class DuplicateModuleParams(_Params):
         "recurrent_after_first: that, and the new module's W_rec is frozen too (from module 1 on); "
         "feedforward_after_first_link: that, and W_ff is frozen from module 2 on; none: everything learns.",
     )
+    freeze_also: list[Literal["input", "bias", "tau"]] = Field(
+        [],
+        description="Parts of the new module frozen along with the link its policy freezes (recurrent_after_first, "
+        "feedforward_after_first_link); [input, bias, tau] leaves only the other link learning, as Hamidi et al.'s "
+        "Fig. 6a trains it.",
+    )
     optimizer_state: Literal["zero", "copy"] = Field(
         "zero", description="The new module's optimizer state: none (zero moments) or a copy of the previous module's."
     )
+
+    @model_validator(mode="after")
+    def _also_needs_a_frozen_link(self):
+        if self.freeze_also and self.freeze not in ("recurrent_after_first", "feedforward_after_first_link"):
+            raise ValueError(
+                f"freeze_also freezes parts with the link a policy freezes: use freeze: recurrent_after_first or "
+                f"feedforward_after_first_link, not {self.freeze}"
+            )
+        return self
 
 
 @growth_operation("duplicate_module", params=DuplicateModuleParams, networks=("chain",))

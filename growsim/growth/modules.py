@@ -17,17 +17,27 @@ import torch
 FREEZE_POLICIES = ("previous_modules", "recurrent_after_first", "feedforward_after_first_link", "none")
 
 
-def apply_freeze_policy(network, policy: str) -> None:
+#: Parts of a new module that may be frozen along with the link a policy freezes.
+ALSO_FROZEN = ("input", "bias", "tau")
+
+
+def apply_freeze_policy(network, policy: str, also: tuple[str, ...] | list[str] = ()) -> None:
     """Freeze what `policy` says, the newest module being `network.n_modules - 1`.
 
     previous_modules: every module before the newest, and every head reading one of them
     (Hamidi et al.'s default); recurrent_after_first: that, and the newest module's W_rec
     (a copy of the first module's, never trained again); feedforward_after_first_link:
     that, and the newest module's W_ff from module 2 on (the first link, into module 1,
-    is learned); none: nothing.
+    is learned); none: nothing. `also` (input, bias, tau): parts of the newest module
+    frozen with the link the policy freezes, where it freezes one; with all three, the
+    new module learns only the other link, as in Hamidi et al.'s Fig. 6a.
     """
     if policy not in FREEZE_POLICIES:
         raise ValueError(f"unknown freeze policy {policy!r}; choose among {FREEZE_POLICIES}")
+    if also and policy not in ("recurrent_after_first", "feedforward_after_first_link"):
+        raise ValueError(f"parts frozen also ({', '.join(also)}) need a policy that freezes a link of the new module, not {policy!r}")
+    if unknown := [p for p in also if p not in ALSO_FROZEN]:
+        raise ValueError(f"unknown parts {unknown}; choose among {ALSO_FROZEN}")
     if policy == "none":
         return
     newest = network.n_modules - 1
@@ -37,9 +47,9 @@ def apply_freeze_policy(network, policy: str) -> None:
         if m < newest:
             network.freeze_head(h)
     if policy == "recurrent_after_first" and newest >= 1:
-        network.freeze(newest, ["recurrent"])
+        network.freeze(newest, ["recurrent", *also])
     if policy == "feedforward_after_first_link" and newest >= 2:
-        network.freeze(newest, ["feedforward"])
+        network.freeze(newest, ["feedforward", *also])
 
 
 def _copy_state(optimizer: torch.optim.Optimizer, source: dict, target: dict) -> int:
@@ -68,6 +78,7 @@ def duplicate_module(
     noise_tau: float,
     freeze: str,
     optimizer_state: str,
+    freeze_also: tuple[str, ...] | list[str] = (),
 ) -> dict[str, Any]:
     """Append a module copied (as flagged) from the newest, apply `freeze`, and give its
     parameters to the optimizer with no state ("zero") or a copy of the previous module's
@@ -83,7 +94,7 @@ def duplicate_module(
         noise_tau=noise_tau,
     )
     new = network.n_modules - 1
-    apply_freeze_policy(network, freeze)
+    apply_freeze_policy(network, freeze, freeze_also)
     optimizer.add_param_group({"params": params})
     copied = _copy_state(optimizer, source, network.module_parameters(new)) if optimizer_state == "copy" else 0
     return {
@@ -92,6 +103,7 @@ def duplicate_module(
         "copied": [part for part, flag in (("recurrent", copy_recurrent), ("feedforward", copy_feedforward and new >= 2),
                                            ("input", copy_input), ("tau", copy_tau)) if flag],
         "freeze": freeze,
+        "freeze_also": list(freeze_also),
         "optimizer_state_copied": copied,
         "count": 1,
     }

@@ -501,10 +501,12 @@ class ChainRNN(nn.Module):
         return net
 
     def sizes(self) -> dict[str, float]:
-        """What the run logs of its size at every evaluation and event: modules, and the
-        parameters that still learn."""
+        """What the run logs of its size at every evaluation and event: modules, every
+        parameter of the network (its modules and heads, frozen or not: Hamidi et al.'s
+        learnable parameters of Fig. 2b), and the parameters that still learn."""
         return {
             "n_modules": float(self.n_modules),
+            "n_parameters": float(sum(p.numel() for p in self.parameters())),
             "n_trainable": float(sum(p.numel() for p in self.parameters() if p.requires_grad)),
         }
 

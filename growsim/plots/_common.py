@@ -48,6 +48,7 @@ METRIC_LABELS = {
     "n_current": "parity level in training",
     "n_modules": "modules",
     "n_trainable": "trainable parameters",
+    "n_parameters": "parameters",
     "perf_newest": "accuracy of the newest level",
 }
 

@@ -152,8 +152,12 @@ def plot_chain_growth(run: Run) -> Figure:
         event_rug(ax_h, grown["step"].to_numpy())
 
         if "n_trainable" in series and series["n_trainable"].notna().any():
+            top = float(series["n_trainable"].max())
+            if "n_parameters" in series and series["n_parameters"].notna().any():  # runs before it was logged lack it
+                ax_p.plot(series["step"], series["n_parameters"], "o-", color="#7f8c8d", ms=3, lw=1.3, label="all parameters")
+                top = float(series["n_parameters"].max())
             ax_p.plot(series["step"], series["n_trainable"], "o-", color="#16a085", ms=3, lw=1.3, label="trainable parameters")
-            ax_p.set_ylim(0, float(series["n_trainable"].max()) * 1.15)
+            ax_p.set_ylim(0, top * 1.15)
             ax_p.legend(loc="lower right")
         else:
             message(ax_p, "trainable parameters not logged")

@@ -88,6 +88,30 @@ def test_freeze_policies(tmp_path, freeze):
                 np.testing.assert_array_equal(w[m], s0)
 
 
+@pytest.mark.parametrize(("freeze", "learns"), [("recurrent_after_first", "feedforward"),
+                                              ("feedforward_after_first_link", "recurrent")])
+def test_the_papers_freezing_leaves_one_link_learning(tmp_path, freeze, learns):
+    """Hamidi et al.'s Fig. 6a: the new module trains only the link that is not frozen."""
+    sets = [*EASY, f"growth.events[0].freeze={freeze}", "growth.events[0].freeze_also=[input, bias, tau]"]
+    out = _run(CHAIN, tmp_path / "p.h5", sets)
+    with h5py.File(out) as f:
+        trainable = f["final/trainable"][()]  # (K, parts): recurrent, feedforward, input, bias, tau
+        assert trainable.shape[0] == 7 and not trainable[:6].any()
+        assert list(trainable[6]) == [learns == "recurrent", learns == "feedforward", False, False, False]
+        # By hand, M = 4 neurons a module, one input: module 0 has W_rec 16, W_in 4, bias 4,
+        # tau 4 (28); modules 1-6 also W_ff 16 (44 each); 7 heads of 2 x 4 + 2. What learns
+        # at the end: the newest module's one link (16) and its head (10).
+        assert f["series/n_parameters"][-1] == 28 + 6 * 44 + 7 * 10
+        assert f["series/n_trainable"][-1] == 16 + 10
+        details = [json.loads(d) for d in f["events/details"][()]]
+        assert details[-2]["freeze_also"] == ["input", "bias", "tau"]  # the last duplication
+
+
+def test_freeze_also_needs_a_policy_that_freezes_a_link(tmp_path):
+    with pytest.raises(growsim.SpecError, match=r"growth.events\[0\].*freeze_also freezes parts with the link"):
+        growsim.load_spec(CHAIN, ["growth.events[0].freeze_also=[tau]"])
+
+
 def test_bimt_run_logs_costs_swaps_and_anatomy(tmp_path):
     out = _run(BIMT, tmp_path / "bimt.h5")
     with h5py.File(out) as f:
@@ -101,6 +125,8 @@ def test_bimt_run_logs_costs_swaps_and_anatomy(tmp_path):
                      "fn_wiring_length", "fn_cluster_spread"):
             assert s[name].shape == (4,)
         assert s["fn_task_variance"].shape == (4, 16, 2)
+        percentiles = s["fn_isolated_fraction_null_percentiles"][()]  # the shuffles' quantile function
+        assert percentiles.shape == (4, 101) and np.all(np.diff(percentiles[np.isfinite(percentiles[:, 0])], axis=1) >= 0)
 
 
 def test_functional_metrics_less_often_than_the_log_keep_one_row_per_log_step(tmp_path):
