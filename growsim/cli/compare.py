@@ -61,6 +61,8 @@ def compare(
         raise UserError(f"--metric {metric}: not logged by these runs{hint} (logged: {', '.join(shown)}, and perf/<task>, task_loss/<task>)")
     if table[metric].isna().all():
         raise UserError(f"--metric {metric}: no values in these runs")
+    table, by, split = split_architectures(table, by)
+    notes += split
     fig = plot_compare(table, by, metric)
     try:
         save(fig, out, dpi=dpi)
@@ -105,6 +107,34 @@ def select_runs(table, *, include_unfinished: bool = False):
     out = table[table["run"].isin(kept)].copy()
     out.attrs.update(table.attrs)
     return out, notes
+
+
+def architecture(path: str) -> str:
+    """What kind of network a run grows: a chain that grows by duplicating modules (modular),
+    a chain of one module (non-modular), or a leaky RNN."""
+    from growsim.reader import open_run
+
+    run = open_run(path)
+    if run.network_kind != "chain":
+        return run.network_kind.replace("_", " ")
+    ops = {event.get("op") for event in run.spec.get("growth", {}).get("events", [])}
+    return "modular" if "duplicate_module" in ops else "non-modular"
+
+
+def split_architectures(table, by: list[str]):
+    """Keep runs of different architectures apart: when a curve of `by` would mix them (modules
+    of 20 neurons and a one-module network of 20 neurons, grouped by network.module_size),
+    the curves are made by `by[0]` and the architecture together. Returns the table, the
+    fields to group by, and a note when it split."""
+    kinds = {path: architecture(path) for path in table["path"].unique()}
+    runs = table.drop_duplicates("run").assign(architecture=lambda t: t["path"].map(kinds))
+    if "architecture" in by or (runs.groupby(by, dropna=False)["architecture"].nunique() <= 1).all():
+        return table, by, []
+    field = f"{by[0]}, architecture"
+    table = table.assign(**{field: [f"{value}, {kinds[path]}" for value, path in zip(table[by[0]], table["path"])]})
+    note = (f"runs of different architectures ({', '.join(sorted(set(kinds.values())))}) share values of {by[0]}: "
+            f"the curves are by {by[0]} and architecture")
+    return table, [field, *by[1:]], [note]
 
 
 def uneven_lengths(table, by: list[str]) -> list[str]:

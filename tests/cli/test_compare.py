@@ -53,3 +53,26 @@ def test_legend_gives_the_runs_behind_the_points(folder):
     fig = plot_compare(table, ["wiring.rule"])
     (label,) = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert label.endswith("(n = 2 to 3)")  # 3 runs up to batch 20, then the 2 that go on to 40
+
+
+def test_modular_and_non_modular_runs_of_one_size_stay_apart(tmp_path, capsys):
+    """Grouped by network.module_size, modules of 4 neurons and a one-module network of 4
+    neurons are different curves (Hamidi et al.'s Fig. 2a)."""
+    import growsim
+
+    chain = Path(__file__).parents[1] / "data" / "tiny_chain.yaml"
+    easy = ["task.criterion.newest=0", "task.criterion.mean=0", "train.batches=10"]
+    one_module = "growth.events=[{op: add_readout, when: level_solved, module: first}]"
+    for name, sets in (("modular", []), ("flat", [one_module])):
+        for seed in (0, 1):
+            out = tmp_path / "runs" / f"{name}{seed}.h5"
+            assert growsim.run(chain, out, overrides=[*easy, *sets, f"seed={seed}"]).status == "completed"
+    png = tmp_path / "fig2a.png"
+    assert main(["compare", str(tmp_path / "runs"), "--by", "network.module_size", "--metric", "n_solved", "-o", str(png)]) == 0
+    captured = capsys.readouterr()
+    assert "by network.module_size, architecture: 4, modular: 2 runs; 4, non-modular: 2 runs" in " ".join(captured.out.split())
+    assert "runs of different architectures (modular, non-modular) share values of network.module_size" in captured.err
+    assert png.stat().st_size > 0
+    # grouped by seed, each seed's curve would mix the two: split as well
+    assert main(["compare", str(tmp_path / "runs"), "--by", "seed", "--metric", "n_solved", "-o", str(png)]) == 0
+    assert "share values of seed" in capsys.readouterr().err
