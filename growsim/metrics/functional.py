@@ -67,6 +67,7 @@ from .taskvar import (
 from .wiring_cost import active_connections, wiring_length
 
 __all__ = [
+    "NULL_PERCENTILE_LEVELS",
     "NULL_QUANTILES",
     "REPORT_ARRAYS",
     "REPORT_SCALARS",
@@ -79,6 +80,10 @@ __all__ = [
 
 #: Percent levels of the null distributions' summaries (``*_null_quantiles`` arrays).
 NULL_QUANTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
+#: Percent levels of the null distributions' quantile functions (``*_null_percentiles``
+#: arrays): 0, 1, ..., 100, so that a histogram of the shuffles (Liu et al., Fig. 2b) can be
+#: drawn from a run file at a resolution of 1% of the shuffles.
+NULL_PERCENTILE_LEVELS: tuple[float, ...] = tuple(float(p) for p in range(101))
 
 #: Keys of the scalar half of a report, always all present (floats, NaN when undefined).
 REPORT_SCALARS: tuple[str, ...] = (
@@ -97,7 +102,7 @@ REPORT_ARRAYS: tuple[str, ...] = (
     "labels",
     "active",
     "null_quantile_levels",
-    *(f"{s}_null_quantiles" for s in ANATOMY_STATISTICS),
+    *(key for s in ANATOMY_STATISTICS for key in (f"{s}_null_quantiles", f"{s}_null_percentiles")),
 )
 
 
@@ -234,6 +239,7 @@ def report_from_task_variance(
     for s in ANATOMY_STATISTICS:
         scalars[s] = scalars[f"{s}_percentile"] = scalars[f"{s}_null_mean"] = float("nan")
         arrays[f"{s}_null_quantiles"] = _nan_summary()
+        arrays[f"{s}_null_percentiles"] = np.full(len(NULL_PERCENTILE_LEVELS), np.nan)
 
     clusters = None
     if n_active >= 3:
@@ -269,6 +275,7 @@ def report_from_task_variance(
         scalars[f"{s}_percentile"] = float(cmp.percentile)
         scalars[f"{s}_null_mean"] = float(cmp.null.mean())
         arrays[f"{s}_null_quantiles"] = np.percentile(cmp.null, NULL_QUANTILES)
+        arrays[f"{s}_null_percentiles"] = np.percentile(cmp.null, NULL_PERCENTILE_LEVELS)
     return scalars, arrays
 
 
@@ -321,7 +328,9 @@ def functional_report(
     :data:`REPORT_ARRAYS`): ``task_variance`` ``(N, n_tasks)`` float64, columns in the
     order of ``rates_by_task``; ``labels`` ``(N,)`` int64 cluster of each neuron, -1 for
     inactive ones; ``active`` ``(N,)`` bool; ``null_quantile_levels`` ``(3,)`` = 5, 50,
-    95; ``<name>_null_quantiles`` ``(3,)``, the null at those percent levels.
+    95; ``<name>_null_quantiles`` ``(3,)``, the null at those percent levels;
+    ``<name>_null_percentiles`` ``(101,)``, the null at 0, 1, ..., 100 percent (its
+    quantile function: the minimum, every percentile, the maximum).
     Undefined values are NaN (see the module docstring).
     """
     missing = [k for k in rates_by_task if k not in epoch_masks]

@@ -12,8 +12,9 @@ from growsim.reader import Run, RunFileError
 def plot_anatomy(run: Run, step: int | None = None) -> Figure:
     """Each neuron at its grid position, coloured by its functional cluster at `step` (default:
     the last step with a functional report); inactive neurons grey, isolated ones (no
-    neighbour of their cluster) ringed. Left: the grid; right: isolated fraction against its
-    shuffle distribution over training."""
+    neighbour of their cluster) ringed. Left: the grid; middle: isolated fraction against its
+    shuffle distribution over training; right (runs that store the shuffles' quantile
+    function): the shuffles' histogram at `step` with the observed value (Liu et al., Fig. 2b)."""
     from growsim.metrics import isolated_neurons
     from growsim.metrics.functional import grid_coords
 
@@ -35,12 +36,20 @@ def plot_anatomy(run: Run, step: int | None = None) -> Figure:
     _, iso_series = run.series_array("fn_isolated_fraction")
     _, pct_series = run.series_array("fn_isolated_fraction_percentile")
     _, q = run.series_array("fn_isolated_fraction_null_quantiles")
+    try:
+        _, percentiles = run.series_array("fn_isolated_fraction_null_percentiles")
+    except RunFileError:  # runs from before it was stored
+        percentiles = None
     with style():
-        fig = new_figure(10.0, 4.6)
+        fig = new_figure(10.0 if percentiles is None else 14.0, 4.6)
         k = int(lab.max() + 1) if (lab >= 0).any() else 0
         title(fig, f"Functional clusters on the grid at step {int(steps[row])}: {k} clusters, "
                    f"{int((lab >= 0).sum())} active neurons", run)
-        ax, ax2 = fig.subplots(1, 2, width_ratios=[1.1, 1])
+        if percentiles is None:
+            ax, ax2 = fig.subplots(1, 2, width_ratios=[1.1, 1])
+        else:
+            ax, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.1, 1, 1])
+            null_histogram(ax3, percentiles[row], iso_series[row], pct_series[row])
         ax.set_aspect("equal")
         ax.axis("off")
         active = lab >= 0
@@ -66,6 +75,24 @@ def plot_anatomy(run: Run, step: int | None = None) -> Figure:
         ax2.set_title("observed (its percentile) against shuffles", fontsize=9)
         ax2.legend(fontsize=7, frameon=False)
     return fig
+
+
+def null_histogram(ax, percentiles: np.ndarray, observed: float, percentile: float) -> None:
+    """The shuffles' histogram drawn from their quantile function (101 values, at 0 to 100
+    percent: each tenth of a percent of the shuffles placed by interpolating it), and the
+    observed value with its percentile."""
+    if not np.all(np.isfinite(percentiles)):
+        message(ax, "no shuffles at this step")
+        return
+    spread = np.interp(np.linspace(0.0, 100.0, 1001), np.linspace(0.0, 100.0, len(percentiles)), percentiles)
+    low, high = float(min(spread.min(), observed)), float(max(spread.max(), observed))
+    bins = np.linspace(low, high if high > low else low + 1e-9, 26)
+    ax.hist(spread, bins=bins, color="0.7", weights=np.full(spread.size, 100.0 / spread.size), label="shuffles")
+    ax.axvline(observed, color="C3", lw=1.8, label=f"observed ({percentile:.1f}th percentile)")
+    ax.set_xlabel("fraction of isolated neurons")
+    ax.set_ylabel("% of shuffles")
+    ax.set_title("observed against the shuffles at this step", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
 
 
 def _row(steps: np.ndarray, taken: np.ndarray, step: int, run: Run) -> int:

@@ -62,6 +62,26 @@ def test_keys_and_shapes_are_always_the_same():
         assert np.array_equal(a["null_quantile_levels"], NULL_QUANTILES)
         for name in ("isolated_fraction", "cluster_spread", "mean_cluster_size"):
             assert a[f"{name}_null_quantiles"].shape == (3,)
+            assert a[f"{name}_null_percentiles"].shape == (101,)
+
+
+def test_the_stored_percentiles_are_the_shuffles_quantile_function():
+    """Liu et al.'s Fig. 2b draws the shuffles' histogram: the report keeps the null's value at
+    every percent, which is what the shuffles themselves give."""
+    from growsim.metrics.anatomy import shuffle_baseline
+
+    labels = 2 * (COORDS[:, 0] >= 3) + (COORDS[:, 1] >= 3)
+    s, a = _report(labels, 4, n_shuffles=400)
+    # the clustering finds the quadrants (same partition), so the null is that of these labels
+    null = shuffle_baseline(COORDS, a["labels"], rng=0, n_shuffles=400)
+    for name in ("isolated_fraction", "cluster_spread", "mean_cluster_size"):
+        values = np.sort(null[name].null)
+        p = a[f"{name}_null_percentiles"]
+        assert p[0] == values[0] and p[100] == values[-1] and p[50] == pytest.approx(np.median(values))
+        assert np.all(np.diff(p) >= 0)
+        np.testing.assert_allclose(p[[5, 50, 95]], a[f"{name}_null_quantiles"])
+        for level in (10, 25, 75, 90):  # at least level% of the shuffles lie at or below it
+            assert np.mean(values <= p[level]) >= level / 100
 
 
 def test_perfectly_clustered_quadrants():

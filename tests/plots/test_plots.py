@@ -209,6 +209,12 @@ def test_anatomy_rings_exactly_the_isolated_neurons(shipped_runs, tmp_path):
     assert np.isclose(iso[lab >= 0].mean(), isolated_fraction(coords, lab))
     ringed = fig.axes[0].collections[2].get_offsets() if iso.any() else np.zeros((0, 2))
     assert len(ringed) == iso.sum()
+    # Fig. 2b: the shuffles' histogram at that step (percent of shuffles per bin, summing to
+    # 100) and the observed value
+    hist = fig.axes[2]
+    assert sum(p.get_height() for p in hist.patches) == pytest.approx(100.0)
+    _, observed = run.series_array("fn_isolated_fraction")
+    assert hist.lines[0].get_xdata()[0] == pytest.approx(observed[-1])
     assert_figure(save(fig, tmp_path / "a.png", dpi=60), min_bytes=5_000)
 
 
