@@ -18,8 +18,10 @@ from growsim.reader import Run
 
 __all__ = ["DEFAULT_EPS", "ROBUSTNESS_TARGETS", "SCOPES", "robustness", "summary"]
 
-#: What a robustness analysis can perturb (paper: W^R, W^FF, tau).
-ROBUSTNESS_TARGETS = ("recurrent", "feedforward", "tau")
+#: What a robustness analysis can perturb (paper: W^R, W^FF, tau; and the connections,
+#: W^R and W^FF together, of Fig. 3).
+ROBUSTNESS_TARGETS = ("recurrent", "feedforward", "tau", "connections")
+_PREFIXES = {"recurrent": ("w_rec/",), "feedforward": ("w_ff/",), "tau": ("tau/",), "connections": ("w_rec/", "w_ff/")}
 #: Relative perturbation sizes eps of Eq. 5 by default.
 DEFAULT_EPS = tuple(round(0.05 * i, 2) for i in range(11))  # 0, 0.05, ..., 0.5
 #: Scopes of the norm in Eq. 5: each module's tensor by itself, or all modules' as one.
@@ -50,7 +52,8 @@ def _load(net, arrays: dict[str, np.ndarray]) -> None:
 def _targets(what: str | Sequence[str], n_modules: int) -> list[str]:
     names = [what] if isinstance(what, str) else list(what)
     if names == ["all"]:
-        # "all": each kind in turn; a single module has no feed-forward weights.
+        # "all": each target in turn; a single module has no feed-forward weights (its
+        # connections are its recurrent weights).
         return [t for t in ROBUSTNESS_TARGETS if t != "feedforward" or n_modules > 1]
     bad = [t for t in names if t not in ROBUSTNESS_TARGETS]
     if bad or not names:
@@ -75,7 +78,8 @@ def robustness(
     """Accuracy per level after random perturbations (Hamidi et al., Eq. 5, Fig. 3 and 5).
 
     For each target in ``what`` (``recurrent``: every module's W_rec; ``feedforward``:
-    every W_ff; ``tau``: every neuron's tau, upward only; ``all``: each of these in turn),
+    every W_ff; ``tau``: every neuron's tau, upward only; ``connections``: every W_rec and
+    W_ff at once, as Fig. 3 perturbs a network's connections; ``all``: each of these in turn),
     each eps and each of ``draws`` random directions, all modules are perturbed at once
     and the network at ``step`` (default: the end) is evaluated on fixed test sequences
     (:func:`parity_test_set`: by default the run's own evaluation sequences). A level
@@ -120,18 +124,20 @@ def robustness(
 
     try:
         for i, target in enumerate(targets):
-            prefix = {"recurrent": "w_rec/", "feedforward": "w_ff/", "tau": "tau/"}[target]
-            names = [n for n in base if n.startswith(prefix)]
+            names = [n for n in base if n.startswith(_PREFIXES[target])]
             kind = "tau" if target == "tau" else "weight"
-            masks = {n: off_diagonal for n in names} if target == "recurrent" and off_diagonal is not None else None
+            recurrent = [n for n in names if n.startswith("w_rec/")]
+            masks = {n: off_diagonal for n in recurrent} if off_diagonal is not None and recurrent else None
             result = robustness_curve(
                 evaluate, base, perturb={n: kind for n in names}, eps=eps_arr, n_draws=int(draws),
                 rng=np.random.default_rng([int(seed), ROBUSTNESS_TARGETS.index(target)]),
                 threshold=threshold, scope="tensor" if scope == "module" else "group", masks=masks,
             )  # fmt: skip
             accuracy[i], n_solved[i] = result.accuracies, result.n_solved
-            for n in names:
-                norms[i, int(n.split("/")[1])] = float(np.linalg.norm(base[n].astype(np.float64)))
+            for m in range(k):  # a module's connections: the norm of its W_rec and W_ff together
+                own = [base[n].astype(np.float64).ravel() for n in names if int(n.split("/")[1]) == m]
+                if own:
+                    norms[i, m] = float(np.linalg.norm(np.concatenate(own)))
     finally:
         _load(net, base)
     steps = np.array([snap.step], np.int64)
@@ -146,15 +152,15 @@ def robustness(
         datasets={
             "step": (steps, "batches", "The step whose weights were perturbed."),
             "what": (np.array(targets, dtype=object), "", ("What was perturbed in each row: recurrent (W_rec), "
-                                                          "feedforward (W_ff) or tau, all modules at once.")),
+                                                          "feedforward (W_ff), tau, or connections (W_rec and W_ff), all modules at once.")),
             "eps": (eps_arr, "1", "Relative size of the perturbation: ||W' - W||_F = eps ||W||_F."),
             "draw": (np.arange(int(draws), dtype=np.int64), "1", "Index of the random direction (the same direction at every eps)."),
             "levels": (np.array(levels, np.int64), "1", "The level N of each readout head, in column order."),
             "accuracy": (accuracy, "1", "Fraction of test sequences correct: (what, eps, draw, level)."),
             "n_solved_above": (n_solved, "levels", "Levels with accuracy above the threshold: (what, eps, draw)."),
             "accuracy_unperturbed": (unperturbed, "1", "Accuracy of the network as stored, per level."),
-            "norm": (norms, "1", ("Frobenius norm of each module's perturbed tensor (what, module); NaN where "
-                                  "the module has none (module 0's W_ff).")),
+            "norm": (norms, "1", ("Frobenius norm of each module's perturbed tensors, together (what, module); NaN "
+                                  "where the module has none (module 0's W_ff).")),
         },
         attrs={"n_modules": int(k), "module_size": int(net.module_size), "test_seed": int(test.seed)},
     )

@@ -111,7 +111,7 @@ def analyze(
     resolution: Annotated[float, typer.Option(help="modularity: the resolution gamma (1: standard Q).")] = 1.0,
     step: Annotated[int | None, typer.Option(help="task_variance, robustness, timescales: the step of the weights; default: the end.", show_default=False)] = None,
     trials: Annotated[int | None, typer.Option(help="task_variance: test trials per task (default 64); robustness: test sequences (default: the run's own evaluation set, 8 x log.eval_batch_size); timescales: independent input sequences (default 1).", min=1, show_default=False)] = None,
-    what: Annotated[str, typer.Option(help="robustness: recurrent (W_rec), feedforward (W_ff), tau, or all (each in turn).")] = "all",
+    what: Annotated[str, typer.Option(help="robustness: recurrent (W_rec), feedforward (W_ff), tau, connections (W_rec and W_ff at once), or all (each in turn).")] = "all",
     eps: Annotated[str, typer.Option(help="robustness: perturbation sizes, 0,0.1,0.2 or start:stop:step.")] = "0:0.5:0.05",
     draws: Annotated[int, typer.Option(help="robustness: random directions per eps.", min=1)] = 10,
     scope: Annotated[str, typer.Option(help="robustness: module (each module's tensor by its own norm) or network (all modules' as one).")] = "module",
@@ -126,6 +126,7 @@ def analyze(
     """Recompute a metric from the stored weights into /analysis/<name>; the training record is not touched."""
     from growsim.analyses import (
         ANALYSIS_METRICS,
+        ROBUSTNESS_TARGETS,
         check_applicable,
         check_name,
         modularity_over_snapshots,
@@ -153,8 +154,8 @@ def analyze(
         raise UserError(f"unknown --method {method!r}; choose one of: {', '.join(METHODS)}")
     if not resolution > 0:
         raise UserError(f"--resolution must be positive, got {resolution}")
-    if what not in ("all", "recurrent", "feedforward", "tau"):
-        raise UserError(f"unknown --what {what!r}; choose one of: recurrent, feedforward, tau, all")
+    if what not in ("all", *ROBUSTNESS_TARGETS):
+        raise UserError(f"unknown --what {what!r}; choose one of: {', '.join(ROBUSTNESS_TARGETS)}, all")
     if scope not in ("module", "network"):
         raise UserError(f"unknown --scope {scope!r}; choose one of: module, network")
     if max_lag >= steps:

@@ -111,10 +111,11 @@ def test_robustness_at_eps_zero_and_the_size_of_perturbations(runs, monkeypatch)
     eps = [0.0, 0.1, 0.3]
     res = robustness(run, eps=eps, draws=2, trials=64)
     data = {k: v[0] for k, v in res.datasets.items()}
-    assert list(data["what"]) == ["recurrent", "feedforward", "tau"] and list(data["levels"]) == run.parity_levels()
-    assert data["accuracy"].shape == (3, 3, 2, len(data["levels"])) and data["n_solved_above"].shape == (3, 3, 2)
+    assert list(data["what"]) == ["recurrent", "feedforward", "tau", "connections"]
+    assert list(data["levels"]) == run.parity_levels()
+    assert data["accuracy"].shape == (4, 3, 2, len(data["levels"])) and data["n_solved_above"].shape == (4, 3, 2)
     # eps = 0: the unperturbed accuracy, exactly, for every target and draw.
-    for i in range(3):
+    for i in range(4):
         for d in range(2):
             np.testing.assert_array_equal(data["accuracy"][i, 0, d], data["accuracy_unperturbed"])
     net, _ = network_at(run)
@@ -122,7 +123,7 @@ def test_robustness_at_eps_zero_and_the_size_of_perturbations(runs, monkeypatch)
     np.testing.assert_array_equal(data["n_solved_above"], (data["accuracy"] > 0.9).sum(axis=3))
     # Each perturbed tensor moved by eps times its own Frobenius norm; the others not at all.
     base = robustness_mod._module_tensors(net)
-    assert len(seen) == 3 * 3 * 2
+    assert len(seen) == 4 * 3 * 2
     for n, (perturb, trial) in enumerate(seen):
         e = eps[n % 3]  # per target: draw after draw, eps after eps within a draw
         for name, value in trial.items():
@@ -137,7 +138,12 @@ def test_robustness_at_eps_zero_and_the_size_of_perturbations(runs, monkeypatch)
             if name.startswith("tau"):
                 assert np.all(trial[name] >= base[name])  # upward only
     assert {frozenset(p) for p, _ in seen} == {frozenset({"w_rec/0", "w_rec/1"}), frozenset({"w_ff/1"}),
-                                               frozenset({"tau/0", "tau/1"})}
+                                               frozenset({"tau/0", "tau/1"}),
+                                               frozenset({"w_rec/0", "w_rec/1", "w_ff/1"})}  # connections
+    # a module's connections' norm: its W_rec and W_ff together
+    w_rec1, w_ff1 = (base[n].astype(np.float64) for n in ("w_rec/1", "w_ff/1"))
+    assert data["norm"][3, 1] == pytest.approx(np.sqrt((w_rec1 ** 2).sum() + (w_ff1 ** 2).sum()))
+    assert data["norm"][3, 0] == pytest.approx(np.linalg.norm(base["w_rec/0"].astype(np.float64)))
     # Each target has its own random stream: tau alone gives the tau rows of "all".
     alone = robustness(run, what="tau", eps=eps, draws=2, trials=64)
     np.testing.assert_array_equal(alone.datasets["accuracy"][0][0], data["accuracy"][2])
@@ -146,7 +152,11 @@ def test_robustness_at_eps_zero_and_the_size_of_perturbations(runs, monkeypatch)
 def test_robustness_of_a_single_module(runs):
     run = open_run(runs["chain_nonmodular"])
     res = robustness(run, eps=[0.0, 0.5], draws=1, trials=32, scope="network")
-    assert list(res.datasets["what"][0]) == ["recurrent", "tau"]  # "all" leaves out the absent W_ff
+    # "all" leaves out the absent W_ff; a single module's connections are its W_rec (Fig. 3
+    # compares the connections of modular and non-modular networks)
+    assert list(res.datasets["what"][0]) == ["recurrent", "tau", "connections"]
+    norm = res.datasets["norm"][0]
+    assert norm[2, 0] == pytest.approx(norm[0, 0])
     with pytest.raises(ValueError, match="one module"):
         robustness(run, what="feedforward", eps=[0.1], draws=1, trials=32)
 
