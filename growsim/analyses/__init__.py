@@ -9,7 +9,8 @@ into ``/analysis/<name>``, which the reader reads back (``Run.analysis``). One f
 - ``modularity_over_snapshots``: communities and directed Q at every stored step.
 - ``task_variance``: Yang et al.'s task variance and clusters of neurons (leaky-RNN runs).
 - ``robustness``: accuracy per level after perturbing W_rec, W_ff or tau (chain runs).
-- ``timescales``: trained and effective timescale of every neuron (chain runs).
+- ``timescales``: trained and effective timescale of every neuron (chain runs);
+  ``timescales_at_solves``: the same at every step where N_solved rose (Fig. 4).
 - ``registered_analysis``: any analysis of the registry a spec's ``log.analyses`` names
   (``wiring_length``, a plugin's), at every stored step.
 - ``network_at``: the ``ChainRNN`` of a stored step; ``parity_test_set``: the run's own
@@ -29,7 +30,7 @@ from growsim.analyses._registered import registered_analysis
 from growsim.analyses._robustness import DEFAULT_EPS, ROBUSTNESS_TARGETS, robustness
 from growsim.analyses._summary import result_summary
 from growsim.analyses._task_variance import ACTIVE_VARIANCE, task_variance
-from growsim.analyses._timescales import chain_activity, timescales
+from growsim.analyses._timescales import chain_activity, solve_steps, timescales, timescales_at_solves
 from growsim.analyses._write import write_analysis
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "robustness",
     "structure_of",
     "task_variance",
+    "solve_steps",
     "timescales",
+    "timescales_at_solves",
     "write_analysis",
 ]

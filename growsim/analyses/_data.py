@@ -13,16 +13,17 @@ from growsim.reader import Run, RunFileError, Snapshot
 __all__ = ["ANALYSIS_METRICS", "METRICS_BY_KIND", "AnalysisData", "check_applicable", "check_name", "weights_by_step"]
 
 #: Metrics ``growsim analyze`` computes.
-ANALYSIS_METRICS = ("modularity", "task_variance", "robustness", "timescales")
+ANALYSIS_METRICS = ("modularity", "task_variance", "robustness", "timescales", "timescales_at_solves")
 #: The metrics that apply to each kind of network (root attribute network_kind).
 METRICS_BY_KIND = {
     "leaky_rnn": ("modularity", "task_variance"),
-    "chain": ("modularity", "robustness", "timescales"),
+    "chain": ("modularity", "robustness", "timescales", "timescales_at_solves"),
 }
 _NEEDS = {
     "task_variance": "a leaky-RNN run on the yang20 cognitive tasks",
     "robustness": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
     "timescales": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
+    "timescales_at_solves": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
 }
 _KIND_NAMES = {"leaky_rnn": "a leaky-RNN run", "chain": "a chain run on the parity curriculum"}
 

@@ -10,6 +10,7 @@ from growsim.analyses._registered import summary as registered_summary
 from growsim.analyses._robustness import summary as robustness_summary
 from growsim.analyses._task_variance import summary as task_variance_summary
 from growsim.analyses._timescales import summary as timescales_summary
+from growsim.analyses._timescales import summary_at_solves
 
 __all__ = ["result_summary"]
 
@@ -18,6 +19,7 @@ _SUMMARIES: dict[str, Callable[[AnalysisData], str]] = {
     "task_variance": task_variance_summary,
     "robustness": robustness_summary,
     "timescales": timescales_summary,
+    "timescales_at_solves": summary_at_solves,
 }
 
 

@@ -15,7 +15,7 @@ from growsim.analyses._data import AnalysisData, check_applicable
 from growsim.analyses._network import network_at
 from growsim.reader import Run
 
-__all__ = ["chain_activity", "summary", "timescales"]
+__all__ = ["chain_activity", "solve_steps", "summary", "summary_at_solves", "timescales", "timescales_at_solves"]
 
 # Time steps simulated per block when recording activity for timescales.
 _CHUNK_STEPS = 10_000
@@ -154,3 +154,71 @@ def summary(result: AnalysisData) -> str:
     return (f"step {int(data['step'][0])}: {trained.shape[0]} modules of {trained.shape[1]} neurons; median tau trained "
             f"{np.median(trained):.2f}, effective {median_eff} steps ({int(fitted.sum())} neurons fitted, "
             f"{result.attrs['n_two_timescales']} with two timescales)")
+
+
+def solve_steps(run: Run) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluation steps at which the curriculum advanced (N_solved rose), with N_solved
+    there: the network each of them stores is the one that solved the level (growth on
+    `level_solved` comes after that step's metrics and snapshot)."""
+    series = run.series()
+    if "n_solved" not in series:
+        raise ValueError(f"{run.path} logs no n_solved (not a parity curriculum run)")
+    solved = series["n_solved"].to_numpy(dtype=float)
+    steps = series["step"].to_numpy()
+    before = np.concatenate([[0.0], solved[:-1]])
+    rose = np.flatnonzero(np.isfinite(solved) & (solved > np.nan_to_num(before)))
+    return steps[rose].astype(np.int64), solved[rose].astype(np.int64)
+
+
+def timescales_at_solves(run: Run, **options) -> AnalysisData:
+    """`timescales` (with `options`, ``step`` aside) at every step where N_solved rose and a
+    snapshot was stored: Hamidi et al.'s Fig. 4, trained and effective timescales against
+    N_solved. Arrays gain a leading axis over those steps, padded with NaN to the largest
+    number of modules."""
+    if "step" in options:
+        raise ValueError("timescales_at_solves chooses its own steps: those where N_solved rose")
+    check_applicable(run, "timescales")
+    steps, n_solved = solve_steps(run)
+    stored = set(run.snapshot_steps())
+    keep = np.array([s in stored for s in steps], dtype=bool)
+    steps, n_solved = steps[keep], n_solved[keep]
+    if not steps.size:
+        raise ValueError(f"{run.path} stores no snapshot at a step where N_solved rose")
+    each = [timescales(run, step=int(s), **options) for s in steps]
+    k_max = max(r.attrs["n_modules"] for r in each)
+    m = each[0].attrs["module_size"]
+
+    def stacked(key: str) -> np.ndarray:
+        first = each[0].datasets[key][0]
+        out = np.full((len(each), k_max, *first.shape[1:]), np.nan)
+        for i, r in enumerate(each):
+            value = r.datasets[key][0]
+            out[i, : value.shape[0]] = value
+        return out
+
+    keys = ("tau_trained", "tau_effective", "tau_trained_mean", "tau_effective_mean")
+    datasets = {
+        "step": (steps, "batches", "The steps at which N_solved rose, whose networks were driven."),
+        "n_solved": (n_solved, "levels", "N_solved at that step."),
+        "n_modules": (np.array([r.attrs["n_modules"] for r in each], np.int64), "1", "Modules of the network there."),
+        **{key: (stacked(key), each[0].datasets[key][1], each[0].datasets[key][2] + " Padded with NaN beyond the "
+                 "step's own modules; one row per step.") for key in keys},
+    }
+    return AnalysisData(
+        metric="timescales_at_solves",
+        description="Trained and effective timescales (as the timescales analysis) at every step where N_solved rose "
+        "(Hamidi et al., Fig. 4).",
+        parameters={**{k: v for k, v in each[0].parameters.items() if k != "step"}},
+        datasets=datasets,
+        attrs={"module_size": int(m), "n_steps": len(each)},
+    )
+
+
+def summary_at_solves(result: AnalysisData) -> str:
+    """One line: the steps and the mean effective timescale of the newest module at the first and last."""
+    data = {key: value[0] for key, value in result.datasets.items()}
+    first, last = data["tau_effective_mean"][0], data["tau_effective_mean"][-1]
+    newest = lambda row, k: row[int(k) - 1]  # noqa: E731
+    return (f"timescales at {len(data['step'])} solve steps (N_solved {data['n_solved'][0]} to {data['n_solved'][-1]}); "
+            f"newest module's mean effective tau {newest(first, data['n_modules'][0]):.3g} -> "
+            f"{newest(last, data['n_modules'][-1]):.3g} steps")

@@ -21,6 +21,8 @@ EXAMPLES = """Examples:
 
   growsim analyze timescales runs/modular_growth_parity.h5 --steps 100000 --max-lag 30
 
+  growsim analyze timescales_at_solves runs/modular_growth_parity.h5 --steps 20000   # Fig. 4: at every solve step
+
   growsim analyze runs/killed.h5 modularity --force      # a run whose writer was killed (status still running)
 
   growsim analyze runs/add_conn_distance.h5 wiring_length --param threshold=0.01
@@ -32,8 +34,9 @@ RUN and METRIC may come in either order.
 
 METRIC_HELP = (
     "modularity (Q and communities at every snapshot), task_variance (Yang et al.'s clusters at one step; leaky-RNN "
-    "runs), robustness (accuracy after perturbing W_rec, W_ff or tau; chain runs), timescales (trained and effective "
-    "timescale of every neuron; chain runs); or any registered analysis, as log.analyses names it (wiring_length, "
+    "runs), robustness (accuracy after perturbing W_rec, W_ff, tau or both weights; chain runs), timescales (trained "
+    "and effective timescale of every neuron; chain runs), timescales_at_solves (the same at every step where N_solved "
+    "rose: Fig. 4); or any registered analysis, as log.analyses names it (wiring_length, "
     "or a plugin's: see --plugin), at every stored step."
 )
 
@@ -134,6 +137,7 @@ def analyze(
         robustness,
         task_variance,
         timescales,
+        timescales_at_solves,
         write_analysis,
     )
     from growsim.cli.inspect import open_or_fail
@@ -195,9 +199,14 @@ def analyze(
                 if metric == "robustness":
                     result = robustness(run, what=what, eps=eps_values, draws=draws, trials=trials, seed=seed, step=step,
                                         scope=scope)
-                else:
+                elif metric == "timescales":
                     result = timescales(run, step=step, steps=steps, max_lag=max_lag, burn_in=burn_in, trials=trials or 1,
                                         seed=seed)
+                else:
+                    if step is not None:
+                        raise UserError("timescales_at_solves takes no --step: it analyses every step where N_solved rose")
+                    result = timescales_at_solves(run, steps=steps, max_lag=max_lag, burn_in=burn_in, trials=trials or 1,
+                                                  seed=seed)
             except ValueError as exc:
                 raise UserError(str(exc)) from None
         write_analysis(run.path, name, result)

@@ -161,6 +161,34 @@ def test_robustness_of_a_single_module(runs):
         robustness(run, what="feedforward", eps=[0.1], draws=1, trials=32)
 
 
+def test_timescales_at_every_solve_step(runs):
+    """Fig. 4: one call gives, at every step where N_solved rose, what `timescales` gives there."""
+    from growsim.analyses import solve_steps, timescales_at_solves
+
+    run = open_run(runs["chain"])
+    series = run.series()
+    rose, previous = [], 0
+    for step, solved in zip(series["step"], series["n_solved"]):  # by hand
+        if solved > previous:
+            rose.append(int(step))
+        previous = max(previous, solved)
+    assert list(solve_steps(run)[0]) == rose and len(rose) >= 2
+    options = {"steps": 400, "max_lag": 10, "burn_in": 20}
+    res = timescales_at_solves(run, **options)
+    data = {k: v[0] for k, v in res.datasets.items()}
+    kept = [s for s in rose if s in run.snapshot_steps()]
+    assert list(data["step"]) == kept
+    for i, step in enumerate(kept):
+        one = {k: v[0] for k, v in timescales(run, step=step, **options).datasets.items()}
+        k = one["tau_trained"].shape[0]
+        assert data["n_modules"][i] == k
+        np.testing.assert_array_equal(data["tau_trained"][i, :k], one["tau_trained"])
+        np.testing.assert_array_equal(data["tau_effective"][i, :k], one["tau_effective"])
+        assert np.isnan(data["tau_trained"][i, k:]).all()  # padded beyond the step's own modules
+    with pytest.raises(ValueError, match="chooses its own steps"):
+        timescales_at_solves(run, step=0)
+
+
 def test_timescales_of_a_network_with_known_timescales(copy):
     """No recurrent or feed-forward weights, input weight 1 and bias 0.5: each rate is
     r_t = (1 - 1/tau) r_{t-1} + (0.5 + x_t) / tau with i.i.d. bits x_t, an AR(1) process whose

@@ -172,6 +172,18 @@ def test_timescales_command(chain_copy, capsys):
     assert np.all(res["tau_trained"] >= 1) and res.attrs["steps"] == 3000 and len(res["reason"]) == 12
 
 
+def test_timescales_at_solves_command(chain_copy, capsys):
+    args = ["analyze", "timescales_at_solves", str(chain_copy), "--steps", "400", "--max-lag", "10", "--burn-in", "20"]
+    assert main([*args, "--step", "0"]) == 2
+    assert "takes no --step" in capsys.readouterr().err
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "wrote /analysis/timescales_at_solves" in out and "solve steps (N_solved" in out
+    res = open_run(chain_copy).analysis("timescales_at_solves")
+    n = len(res["step"])
+    assert res["tau_trained"].shape[:1] == (n,) and list(res["n_solved"]) == sorted(res["n_solved"])
+
+
 @pytest.mark.parametrize(("which", "args", "message"), [
     ("chain", ["task_variance"], "task_variance needs a leaky-RNN run on the yang20 cognitive tasks; "),
     ("tiny", ["robustness"], "robustness needs a chain run (network.kind: chain"),
