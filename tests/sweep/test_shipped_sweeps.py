@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from growsim.spec import load_spec
 from growsim.sweep import expand
 
 ROOT = Path(__file__).parents[2]
@@ -39,3 +40,19 @@ def test_wu_gu_fig2_is_four_sizes_by_six_numbers_of_tasks_by_five_seeds():
     reduced = ("train.batches=6000", "log.every=500", "log.eval_batch_size=128")
     for a, b in zip(full, compressed, strict=True):
         assert a.name == b.name and a.spec == b.spec and b.overrides == (*reduced, *a.overrides)
+
+
+def test_hamidi_fig6_sweeps_are_the_papers_conditions():
+    six_a = expand(ROOT / "sweeps" / "hamidi_fig6a.yaml")
+    assert len(six_a) == 30 and len({p.name for p in six_a}) == 30
+    assert {(p.spec.name, p.varied["network.module_size"]) for p in six_a} == {
+        (f"{name}.yaml", m) for name in ("modular_growth_parity", "modular_parity_frozen_recurrent",
+                                         "modular_parity_frozen_feedforward") for m in (5, 10)}
+    frozen = [p for p in six_a if "frozen" in p.spec.name]
+    for p in frozen:  # the paper's freezing: the new module learns one link only
+        events = load_spec(p.spec, list(p.overrides)).spec.growth.events
+        (duplicate,) = [e for e in events if e.op == "duplicate_module"]
+        assert duplicate.params["freeze_also"] == ["input", "bias", "tau"]
+    six_b = expand(ROOT / "sweeps" / "hamidi_fig6b.yaml")
+    assert len(six_b) == 24 and {p.varied["seed"] for p in six_b} == set(range(6))
+    assert {p.spec.name for p in six_b} == {f"modular_parity_dup_rec{r}_ff{f}.yaml" for r in "TF" for f in "TF"}
