@@ -120,7 +120,7 @@ class LeakyRNN(nn.Module):
 
     def outputs(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """What training reads: the outputs (T, B, n_output) of inputs x, with noise from `generator`."""
-        return self.readout(self.rates(self.drive(x, noise=True, generator=generator)))
+        return self(x, noise=True, generator=generator)[0]
 
     def alphas(self) -> torch.Tensor:
         """(N,) alpha_i = dt / tau_i of every neuron (with a gradient when tau learns)."""
