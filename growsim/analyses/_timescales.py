@@ -165,8 +165,9 @@ def solve_steps(run: Run) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{run.path} logs no n_solved (not a parity curriculum run)")
     solved = series["n_solved"].to_numpy(dtype=float)
     steps = series["step"].to_numpy()
-    before = np.concatenate([[0.0], solved[:-1]])
-    rose = np.flatnonzero(np.isfinite(solved) & (solved > np.nan_to_num(before)))
+    best = np.fmax.accumulate(np.nan_to_num(solved))  # the most solved up to each row
+    before = np.concatenate([[0.0], best[:-1]])
+    rose = np.flatnonzero(np.isfinite(solved) & (solved > before))
     return steps[rose].astype(np.int64), solved[rose].astype(np.int64)
 
 
