@@ -70,25 +70,28 @@ class TaskSelection:
 
 
 def select_tasks(spec: Spec) -> TaskSelection | None:
-    """The Yang tasks of a single run (not an ensemble): all, the listed ones, or
-    `task.tasks.draw` of them drawn from the run's `task_selection` stream. None for a
-    task suite that is not Yang's."""
-    from growsim.spec.models import TaskDraw
-    from growsim.tasks import TASK_NAMES, canonical_task_name, draw_tasks
+    """The tasks of a single run (not an ensemble) of a suite with a catalogue (yang20,
+    modcog, a plugin's): all, the listed ones, or `task.tasks.draw` of them drawn from the
+    run's `task_selection` stream. None for a suite without a catalogue."""
+    from growsim.tasks.builtin import TaskDraw
+    from growsim.tasks.registry import catalogue_of
 
-    task = spec.task
-    if task.suite != "yang20":
+    catalogue = catalogue_of(spec.task.suite)
+    if catalogue is None:
         return None
-    if task.tasks == "all":
-        return TaskSelection(tuple(TASK_NAMES), "all", "all")
-    if not isinstance(task.tasks, TaskDraw):
-        return TaskSelection(tuple(canonical_task_name(t) for t in task.tasks), "listed", "listed")
+    tasks = spec.task.setting("tasks", "all")
+    if tasks == "all":
+        return TaskSelection(catalogue.names, "all", "all")
+    if not isinstance(tasks, TaskDraw):
+        return TaskSelection(tuple(catalogue.canonical(t) for t in tasks), "listed", "listed")
     if spec.is_ensemble:
         raise ValueError("each seed of an ensemble draws its own tasks: select them per member (member_specs)")
-    source = TASK_NAMES if task.tasks.from_ is None else task.tasks.from_
-    pool = tuple(t for t in TASK_NAMES if t in {canonical_task_name(x) for x in source})
-    names = draw_tasks(numpy_stream(spec.seed, TASK_STREAM), task.tasks.draw, pool)
-    where = "the 20 Yang tasks" if task.tasks.from_ is None else f"{len(pool)} tasks (task.tasks.from)"
+    source = catalogue.names if tasks.from_ is None else tasks.from_
+    wanted = {catalogue.canonical(x) for x in source}
+    pool = tuple(t for t in catalogue.names if t in wanted)
+    names = catalogue.draw(numpy_stream(spec.seed, TASK_STREAM), tasks.draw, pool)
+    everything = "the 20 Yang tasks" if catalogue.what == "Yang" else f"the {len(catalogue.names)} {catalogue.what} tasks"
+    where = everything if tasks.from_ is None else f"{len(pool)} tasks (task.tasks.from)"
     description = f"drawn {len(names)} of {where} from random stream {TASK_STREAM}, seed {spec.seed}"
     return TaskSelection(names, "drawn", description, pool)
 
@@ -146,6 +149,7 @@ def prepare(loaded: LoadedSpec) -> Prepared:
             issues.append(
                 issue_at(("growth", "events", i, "until"), f"must be <= {capacity}, the synapses this network can have", lines, sources)
             )
+    _check_suite(spec, lines, sources, issues)
     dale = getattr(spec.network, "dale", None)
     if dale is not None:
         n_e = int(round(dale.excitatory * prepared.n_neurons))
@@ -158,6 +162,27 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     if issues:
         raise SpecError(issues, _file(loaded))
     return prepared
+
+
+def _check_suite(spec: Spec, lines, sources, issues: list) -> None:
+    """Make the task suite once, as the run will: a suite that cannot be made (a neurogym
+    environment that does not exist or refuses its arguments, a missing extra, a plugin's
+    error) or whose time step is longer than the network's time constant is reported at
+    `task`, before anything is written."""
+    from growsim.spec.loader import issue_at
+    from growsim.tasks import TaskContext, TrialSuite, get_task
+
+    entry = get_task(spec.task.suite)
+    try:
+        made = entry.func(spec.task.settings, TaskContext(seed=spec.seeds[0]))
+    except Exception as exc:  # a suite's own error, whatever it is, is a problem with the spec's task
+        issues.append(issue_at(("task",), f"task suite {spec.task.suite!r} cannot be made: {exc}", lines, sources))
+        return
+    if isinstance(made, TrialSuite) and spec.task.setting("dt_ms") is None and made.dt_ms > spec.network.tau_ms:
+        issues.append(issue_at(
+            ("task",), f"the suite's time step ({made.dt_ms:g} ms) is longer than network.tau_ms "
+            f"({spec.network.tau_ms:g} ms): alpha = dt / tau must be at most 1; raise network.tau_ms or give the "
+            "suite a shorter time step", lines, sources))
 
 
 def _connectivity(spec: Spec, base_dir: Path, n: int, lines, sources, issues: list) -> np.ndarray | None:
@@ -472,32 +497,26 @@ def growth_program(spec: Spec):
 
 
 def make_objective(spec: Spec, device, eval_seed: int, selection: TaskSelection | None = None):
-    """The objective of a run; `selection` (default: `select_tasks(spec)`) names Yang's tasks."""
-    from growsim.train.objectives import ParityObjective, YangObjective
-    from growsim.tasks import Criterion, YangSuite
+    """The objective of a run: its task suite, made by the suite's registered factory, with
+    the trial objective (or, for the parity curriculum, the curriculum objective).
+    `selection` (default: `select_tasks(spec)`) names the tasks of a suite with a catalogue."""
+    from growsim.tasks import ParityCurriculum, TaskContext, TrialSuite, get_task
+    from growsim.train.objectives import ParityObjective, TrialObjective
 
-    task, log = spec.task, spec.log
-    if task.suite == "parity":
-        c = task.criterion
-        return ParityObjective(
-            n_start=task.n_start,
-            n_max=task.n_max,
-            length=task.length,
-            p_one=task.p_one,
-            p_one_scope=task.p_one_scope,
-            criterion=Criterion(c.newest, c.mean, c.mean_over),
-            eval_batch_size=log.eval_batch_size,
-            eval_seed=eval_seed,
-            device=device,
-        )
-    kwargs: dict[str, Any] = {"n_eachring": task.n_eachring, "dt_ms": task.dt_ms}
-    if task.task_probs is not None:
-        kwargs["task_probs"] = task.task_probs
+    log = spec.log
     if selection is None:
         selection = select_tasks(spec)
-    suite = YangSuite(selection.names, **kwargs)
-    return YangObjective(
-        suite,
+    context = TaskContext(seed=spec.seed if isinstance(spec.seed, int) else 0,
+                          tasks=None if selection is None else selection.names)
+    entry = get_task(spec.task.suite)
+    made = entry.func(spec.task.settings, context)
+    if isinstance(made, ParityCurriculum):
+        return ParityObjective(made, eval_batch_size=log.eval_batch_size, eval_seed=eval_seed, device=device)
+    if not isinstance(made, TrialSuite):
+        raise TypeError(f"task suite {spec.task.suite!r} ({entry.origin}) made a {type(made).__name__}, "
+                        "not a growsim.tasks.TrialSuite")
+    return TrialObjective(
+        made,
         loss=spec.train.loss,
         eval_batch_size=log.eval_batch_size,
         eval_noise=log.eval_noise,
@@ -507,6 +526,7 @@ def make_objective(spec: Spec, device, eval_seed: int, selection: TaskSelection 
 
 
 def make_leaky_rnn(prepared: Prepared, objective, init_rng):
+    """The leaky RNN of a run; its time step is the objective's suite's (`dt_ms`)."""
     import torch
 
     from growsim.network import LeakyRNN, draw_weight
@@ -514,6 +534,10 @@ def make_leaky_rnn(prepared: Prepared, objective, init_rng):
     spec = prepared.spec
     net = spec.network
     n = prepared.n_neurons
+    dt_ms = float(objective.suite.dt_ms)
+    if dt_ms > net.tau_ms:
+        raise ValueError(f"the task suite's time step ({dt_ms:g} ms) is longer than network.tau_ms ({net.tau_ms:g} ms): "
+                         "alpha = dt / tau must be at most 1; raise network.tau_ms or shorten the suite's time step")
     w_in = draw_weight(net.w_in.dist, (n, objective.n_input), net.w_in.gain, init_rng)
     w_rec = draw_weight(net.w_rec.dist, (n, n), net.w_rec.gain, init_rng)
     w_out = draw_weight(net.w_out.dist, (objective.n_output, n), net.w_out.gain, init_rng)
@@ -534,21 +558,21 @@ def make_leaky_rnn(prepared: Prepared, objective, init_rng):
             tau = np.full(n, net.tau_ms)
     bounds = None
     if net.tau is not None and net.tau.trainable:
-        bounds = (spec.task.dt_ms if net.tau.min_ms is None else net.tau.min_ms,
+        bounds = (dt_ms if net.tau.min_ms is None else net.tau.min_ms,
                   math.inf if net.tau.max_ms is None else net.tau.max_ms)
     return LeakyRNN(
         w_in=torch.as_tensor(w_in, dtype=dtype),
         w_rec=torch.as_tensor(w_rec, dtype=dtype),
         w_out=torch.as_tensor(w_out, dtype=dtype),
         mask=torch.zeros((n, n), dtype=torch.bool),
-        alpha=spec.task.dt_ms / net.tau_ms,
+        alpha=dt_ms / net.tau_ms,
         activation=net.activation,
         sigma_rec=net.sigma_rec,
         sigma_x=net.sigma_x,
         train_biases=net.train_biases,
         neuron_sign=None if sign is None else torch.as_tensor(sign, dtype=dtype),
         tau_ms=None if tau is None else torch.as_tensor(tau, dtype=dtype),
-        dt_ms=spec.task.dt_ms,
+        dt_ms=dt_ms,
         train_tau=net.tau is not None and net.tau.trainable,
         tau_bounds_ms=bounds,
     )

@@ -40,7 +40,7 @@ ALLOWED: dict[str, frozenset[str] | str] = {
     # Leaves.
     "geometry": frozenset(),
     "network": frozenset(),
-    "tasks": frozenset(),
+    "tasks": frozenset({"registry"}),  # the registry of task suites
     "metrics": frozenset({"registry"}),
     "wiring": frozenset({"registry"}),
     "reader": frozenset({"_process"}),

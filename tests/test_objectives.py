@@ -9,7 +9,7 @@ import torch
 
 from growsim.train import losses
 from growsim.network import LeakyRNN
-from growsim.train.objectives import EVAL_BLOCK, YangObjective
+from growsim.train.objectives import EVAL_BLOCK, TrialObjective
 from growsim.tasks import YangSuite
 
 TASKS = ["fdgo", "delayanti", "dm1"]
@@ -29,7 +29,7 @@ def _setup(loss: str, eval_noise: bool, n_trials: int):
     with torch.no_grad():  # from the test's own stream: torch's global one made the network differ per run
         net.b_rec.copy_(torch.tensor(rng.standard_normal(n), dtype=torch.float32))
         net.b_out.copy_(torch.tensor(rng.standard_normal(suite.n_output), dtype=torch.float32))
-    objective = YangObjective(
+    objective = TrialObjective(
         suite, loss=loss, eval_batch_size=n_trials, eval_noise=eval_noise, eval_seed=7, device=torch.device("cpu")
     )
     return suite, net, objective

@@ -19,6 +19,8 @@ from pydantic.fields import FieldInfo
 from growsim.spec import models
 from growsim.growth import available_operations
 from growsim.metrics.analyses import available_analyses
+from growsim.tasks import builtin as task_builtins
+from growsim.tasks.registry import available_tasks
 from growsim.train.regularisers import available_terms
 from growsim.wiring import available_rules
 
@@ -102,7 +104,7 @@ def model_section(model: type[BaseModel], path: str, seen: set) -> list[str]:
     for name, field in model.model_fields.items():
         if (model, name) in (
             (models.WiringSpec, "params"), (models.GrowthEvent, "params"), (models.RegulariserSpec, "args"),
-            (models.AnalysisSpec, "args"),
+            (models.AnalysisSpec, "args"), (models.TaskEntry, "params"),
         ):
             continue
         lines.append(
@@ -128,11 +130,12 @@ def _models_in(ann) -> list[type[BaseModel]]:
 
 GUIDE = """## Choosing the tasks
 
-`task.tasks` says which of Yang et al.'s 20 tasks a run trains on, in one of three forms:
+`task.tasks` says which of a suite's tasks a run trains on (Yang et al.'s 20 here; Mod-Cog's
+82 with `suite: modcog` take the same forms), in one of three forms:
 
 ```yaml
 task: {tasks: all}                          # the 20 (the default)
-task: {tasks: [fdgo, reactgo, dm1]}         # these (Yang's names or neurogym's)
+task: {tasks: [fdgo, reactgo, dm1]}         # these (Yang's names; neurogym's as aliases)
 task: {tasks: {draw: 3}}                    # 3 drawn for each seed from the 20
 task: {tasks: {draw: 2, from: [fdgo, reactgo, delaygo, dm1, dm2]}}   # 2 drawn from these 5
 ```
@@ -143,7 +146,7 @@ stream (`growsim.streams`): the same seed draws the same tasks, another seed (al
 always) others, and no other stream moves, so the rest of the run (weights, trials,
 noise) is what a run of that seed with those tasks listed in Yang's order would get. An
 ensemble (`seed: [0, 1, 2]`, `seed: {count: 5}`) draws for each member, with its own seed.
-The drawn tasks are trained in Yang's order (that of `growsim.tasks.TASK_NAMES`, whatever
+The drawn tasks are trained in the suite's order (Yang's: that of `growsim.tasks.TASK_NAMES`, whatever
 order `from` lists them in), so `{draw: 20}` is exactly `all`. The run file lists them in
 `/tasks/names` and says how they were chosen in the attribute `selection` of `/tasks`
 (`drawn 3 of the 20 Yang tasks from random stream task_selection, seed 4`; the pool in the
@@ -310,17 +313,41 @@ def entries_section(entries, networks: bool = False) -> list[str]:
         lines += ["| key | type | default | constraints | meaning |", "|---|---|---|---|---|"]
         for pname, field in fields.items():
             lines.append(
-                f"| `{pname}` | {type_name(field.annotation)} | {default_text(field)} | {constraints(field)} | "
-                f"{(field.description or '').replace('|', '/')} |"
+                f"| `{field.alias or pname}` | {type_name(field.annotation)} | {default_text(field)} | "
+                f"{constraints(field)} | {(field.description or '').replace('|', '/')} |"
             )
         lines.append("")
     return lines
+
+
+def tasks_section() -> list[str]:
+    intro = [
+        "## Task suites",
+        "",
+        "`task.suite` chooses the suite (default `yang20`); the suite's parameters sit beside it:",
+        "",
+        "```yaml",
+        "task:",
+        "  suite: modcog",
+        "  tasks: {draw: 20}",
+        "  n_eachring: 16",
+        "```",
+        "",
+        "Built-in suites (a plugin's suites are listed by `growsim plugins --spec SPEC`;",
+        "[tasks.md](tasks.md) describes each and shows how to write one):",
+        "",
+    ]
+    seen: set = set()
+    nested = model_section(task_builtins.TaskDraw, "task.tasks", seen)
+    nested += model_section(task_builtins.CriterionSpec, "task.criterion", seen)
+    return intro + entries_section(available_tasks()) + nested
 
 
 def render() -> str:
     lines = [HEADER, "## Sections", ""]
     lines += model_section(models.Spec, "", set())
     lines += GUIDE.splitlines()
+    lines += tasks_section()
     lines += wiring_section()
     lines += growth_section()
     lines += loss_terms_section()

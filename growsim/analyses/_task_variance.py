@@ -76,20 +76,16 @@ def task_variance(run: Run, *, step: int | None = None, trials: int = 64, seed: 
     normalised profiles (Ward's method; the number of clusters, 2 to 20, with the best
     silhouette). Clusters are numbered by the task each prefers most.
     """
-    from growsim.tasks import YangSuite
-
     check_applicable(run, "task_variance")
     spec = run.spec
     net, task_spec = spec.get("network", {}), spec.get("task", {})
-    if task_spec.get("suite", "yang20") != "yang20":
-        raise RunFileError(f"{run.path}: task variance needs the yang20 task suite, not {task_spec.get('suite')!r}")
+    suite = _suite_of(run, task_spec)
     snap = run.weights(step)
-    suite = YangSuite(run.tasks, n_eachring=task_spec.get("n_eachring", 32), dt_ms=task_spec.get("dt_ms", 20.0))
     if snap.w_in is None or snap.w_in.shape[1] != suite.n_input or snap.b_rec is None:
         raise RunFileError(f"{run.path}: the weights at step {snap.step} do not fit the spec's task inputs")
-    alpha = float(task_spec.get("dt_ms", 20.0)) / float(net.get("tau_ms", 100.0))
+    alpha = float(suite.dt_ms) / float(net.get("tau_ms", 100.0))
     if net.get("kind", "leaky_rnn") == "leaky_rnn" and "tau" in snap.extra:  # per-neuron time constants (network.tau), as they were at that step
-        alpha = float(task_spec.get("dt_ms", 20.0)) / snap.extra["tau"].astype(np.float64)
+        alpha = float(suite.dt_ms) / snap.extra["tau"].astype(np.float64)
     rng = np.random.default_rng(seed)
     variance = np.zeros((len(suite.tasks), snap.n_neurons))
     for i, task in enumerate(suite.tasks):
@@ -129,3 +125,24 @@ def summary(result: AnalysisData) -> str:
     step, labels = result.datasets["step"][0], result.datasets["labels"][0]
     return (f"step {step[0]}: {int((labels >= 0).sum())} of {labels.size} neurons active, "
             f"{result.attrs['n_clusters']} clusters (silhouette {result.attrs['silhouette']:.2f})")
+
+
+def _suite_of(run, task_spec: dict):
+    """The run's task suite, rebuilt from its spec: a built-in suite of trials, or one a
+    plugin the user loaded registered (a run file never loads the plugins it names)."""
+    from growsim.tasks import TaskContext, TrialSuite, available_tasks
+
+    name = task_spec.get("suite", "yang20")
+    entry = available_tasks().get(name)
+    if entry is None:  # a plugin's suite: the run file names its plugin, but never runs it
+        raise RunFileError(f"{run.path}: task suite {name!r} is not registered here: load the plugin that defines "
+                           "it yourself (growsim analyze --plugin FILE), if you trust it")
+    params = {k: v for k, v in task_spec.items() if k != "suite"}
+    tasks = tuple(run.tasks) if entry.meta.get("catalogue") is not None else None
+    try:
+        suite = entry.func(entry.params.model_validate(params), TaskContext(tasks=tasks))
+    except (ValueError, ImportError) as exc:
+        raise RunFileError(f"{run.path}: task suite {name!r} cannot be rebuilt: {exc}") from None
+    if not isinstance(suite, TrialSuite):
+        raise RunFileError(f"{run.path}: task variance needs a suite of trials, not the {name!r} task suite")
+    return suite

@@ -1,4 +1,4 @@
-"""growsim plugins: the wiring rules, growth operations, loss terms and analyses available, where each comes
+"""growsim plugins: the wiring rules, growth operations, loss terms, analyses and task suites available, where each comes
 from, and its parameters."""
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ def plugins(
     spec: Annotated[Path | None, typer.Option(help="Also load the plugins this spec names.")] = None,
     file: Annotated[list[Path], typer.Option(help="Also load this plugin file (repeatable).")] = [],
 ) -> None:
-    """List the wiring rules, growth operations, loss terms and analyses: built-ins, installed entry points, and plugins you name."""
+    """List the wiring rules, growth operations, loss terms, analyses and task suites: built-ins, installed entry points, and plugins you name."""
     from growsim.growth import available_operations
     from growsim.registry import RegistryError, load_plugin_file
     from growsim.metrics.analyses import available_analyses
     from growsim.train.regularisers import available_terms
     from growsim.spec import load_spec
+    from growsim.tasks.registry import available_tasks
     from growsim.wiring import available_rules
 
     try:
@@ -42,6 +43,7 @@ def plugins(
             "Growth operations": available_operations(),
             "Loss terms": available_terms(),
             "Analyses": available_analyses(),
+            "Task suites": available_tasks(),
         }
     except RegistryError as exc:
         raise UserError(str(exc)) from None

@@ -26,7 +26,7 @@ def validate(
     """Find every mistake in each spec at once, each named by its YAML path and line."""
     from growsim.build import prepare
     from growsim.spec import SpecError, load_spec
-    from growsim.spec.models import TaskDraw
+    from growsim.tasks.builtin import TaskDraw
 
     failed = 0
     for path in specs:
@@ -39,15 +39,17 @@ def validate(
         spec = prepared.spec
         if spec.network.kind == "chain":
             net = spec.network
-            what = f"{net.n_modules} module(s) of {net.module_size} neurons, curriculum N = {spec.task.n_start}..{spec.task.n_max}"
+            what = f"{net.n_modules} module(s) of {net.module_size} neurons, curriculum N = {spec.task.setting('n_start')}..{spec.task.setting('n_max')}"
         else:
             initial = prepared.initial_connections
             every = " (all)" if spec.growth.initial_connections == "all" else ""
             if prepared.connectivity is not None:
                 every = f" (from {spec.growth.initial_connections.file})"
             what = f"{prepared.n_neurons} neurons, wiring {spec.wiring.rule}, {initial} initial synapses{every}"
-            if isinstance(getattr(spec.task, "tasks", None), TaskDraw):  # a parity task has no list
-                what += f", {spec.task.tasks.draw} tasks drawn per seed"
+            what += f", task suite {spec.task.suite}"
+            tasks = spec.task.setting("tasks")
+            if isinstance(tasks, TaskDraw):
+                what += f", {tasks.draw} tasks drawn per seed"
         seeds, ensemble = spec.seeds, ""
         if spec.is_ensemble:
             listed = ", ".join(map(str, seeds)) if len(seeds) <= 6 else f"{seeds[0]}..{seeds[-1]}"

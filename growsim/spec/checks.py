@@ -82,6 +82,20 @@ def validate_analysis_args(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
     )
 
 
+def validate_task_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[str, Any] | None]:
+    """Validate `task`'s parameters with its suite's own model (yang20 when `suite` is absent);
+    return the issues and the parameters, defaults filled in (None if invalid)."""
+    from growsim.tasks.registry import get_task
+
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("suite", "yang20"), str):
+        return [], None  # pydantic reports the type
+    item = {"suite": "yang20", **raw}
+    return _validate_entry(item, ("task",), lines, sources, key="suite", common=("suite",), gathered="params",
+                           lookup=get_task, what="task suite")
+
+
 def _validate_entries(
     items: Any, lines, sources, *, prefix: tuple, key: str, common: tuple[str, ...], gathered: str, lookup, what: str
 ) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
@@ -89,9 +103,6 @@ def _validate_entries(
     `key` names the entry (looked up with `lookup`), `common` are the keys every entry
     shares, the rest are the entry's own parameters (or a mapping under `gathered`).
     Returns the issues and each valid entry's parameters, defaults filled in."""
-    from growsim.registry import RegistryError
-    from growsim.spec.loader import error_message, issue_at
-
     if not isinstance(items, list):
         return [], {}  # pydantic reports the type
     issues: list[SpecIssue] = []
@@ -99,25 +110,41 @@ def _validate_entries(
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get(key), str):
             continue  # pydantic reports a missing or mistyped name
-        loc = (*prefix, i)
-        try:
-            entry = lookup(item[key])
-        except RegistryError as exc:
-            issues.append(issue_at((*loc, key), str(exc), lines, sources))
-            continue
-        params = {k: v for k, v in item.items() if k not in common}
-        if set(params) == {gathered} and isinstance(params[gathered], dict):
-            params = params[gathered]
-        try:
-            validated[i] = entry.params.model_validate(params).model_dump(mode="json")
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                message = error_message(err, entry.params if err["type"] == "extra_forbidden" else None)
-                if err["type"] == "extra_forbidden":
-                    others = ", ".join(k for k in common if k != key)
-                    message += f" for {what} {entry.name!r}; every entry also takes {others}"
-                issues.append(issue_at((*loc, *err["loc"]), message, lines, sources))
+        found, params = _validate_entry(item, (*prefix, i), lines, sources, key=key, common=common,
+                                        gathered=gathered, lookup=lookup, what=what)
+        issues.extend(found)
+        if params is not None:
+            validated[i] = params
     return issues, validated
+
+
+def _validate_entry(
+    item: dict, loc: tuple, lines, sources, *, key: str, common: tuple[str, ...], gathered: str, lookup, what: str
+) -> tuple[list[SpecIssue], dict[str, Any] | None]:
+    """Validate one entry's registered parameters (see `_validate_entries`)."""
+    from growsim.registry import RegistryError
+    from growsim.spec.loader import display_loc, error_message, issue_at, model_at
+
+    try:
+        entry = lookup(item[key])
+    except RegistryError as exc:
+        return [issue_at((*loc, key), str(exc), lines, sources)], None
+    params = {k: v for k, v in item.items() if k not in common}
+    if set(params) == {gathered} and isinstance(params[gathered], dict):
+        params = params[gathered]
+    try:
+        return [], entry.params.model_validate(params).model_dump(mode="json", by_alias=True)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors(include_url=False):
+            where = display_loc(tuple(err["loc"]), params)
+            extra = err["type"] == "extra_forbidden"
+            message = error_message(err, model_at(where[:-1], params, root=entry.params) if extra else None)
+            if extra and len(where) == 1:
+                others = ", ".join(k for k in common if k != key)
+                message += f" for {what} {entry.name!r}" + (f"; every entry also takes {others}" if others else "")
+            issues.append(issue_at((*loc, *where), message, lines, sources))
+        return issues, None
 
 
 def check_spec(spec: Spec, lines, sources, base_dir: Path) -> list[SpecIssue]:
@@ -179,25 +206,26 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
 
 
 def check_tasks(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
+    """A suite with a catalogue (yang20, modcog, a plugin's): its `tasks` and `task_probs`."""
     from growsim.spec.loader import issue_at
-    from growsim.spec.models import TaskDraw
-    from growsim.tasks import TASK_NAMES
+    from growsim.tasks.builtin import TaskDraw
+    from growsim.tasks.registry import catalogue_of
 
-    issues = []
-    task = spec.task
-    if task.suite != "yang20":
+    issues: list[SpecIssue] = []
+    catalogue = catalogue_of(spec.task.suite)
+    if catalogue is None:
         return issues
-    tasks = task.tasks
+    tasks, probs = spec.task.setting("tasks", "all"), spec.task.setting("task_probs")
     if isinstance(tasks, TaskDraw):
         loc = ("task", "tasks")
-        pool = list(TASK_NAMES)
+        pool = list(catalogue.names)
         if tasks.from_ is not None:
-            pool = _check_names(tasks.from_, (*loc, "from"), issues, lines, sources)
+            pool = _check_names(catalogue, tasks.from_, (*loc, "from"), issues, lines, sources)
         if tasks.from_ is None or len(pool) == len(tasks.from_):  # a pool with mistakes has no size yet
             if pool and tasks.draw > len(pool):
-                where = "tasks in task.tasks.from" if tasks.from_ is not None else "Yang tasks"
+                where = "tasks in task.tasks.from" if tasks.from_ is not None else f"{catalogue.what} tasks"
                 issues.append(issue_at((*loc, "draw"), f"must be <= {len(pool)}, the number of {where}", lines, sources))
-        if task.task_probs is not None:
+        if probs is not None:
             issues.append(
                 issue_at(
                     ("task", "task_probs"),
@@ -209,31 +237,28 @@ def check_tasks(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
                 )
             )
         return issues
-    names = list(TASK_NAMES) if tasks == "all" else tasks
+    names = list(catalogue.names) if tasks == "all" else tasks
     if tasks != "all":
-        _check_names(tasks, ("task", "tasks"), issues, lines, sources)
-    if task.task_probs is not None:
-        if len(task.task_probs) != len(names):
-            issues.append(
-                issue_at(("task", "task_probs"), f"has {len(task.task_probs)} entries for {len(names)} tasks", lines, sources)
-            )
-        elif sum(task.task_probs) <= 0:
+        _check_names(catalogue, tasks, ("task", "tasks"), issues, lines, sources)
+    if probs is not None:
+        if len(probs) != len(names):
+            issues.append(issue_at(("task", "task_probs"), f"has {len(probs)} entries for {len(names)} tasks", lines, sources))
+        elif sum(probs) <= 0:
             issues.append(issue_at(("task", "task_probs"), "must not be all zero", lines, sources))
     return issues
 
 
-def _check_names(names: list[str], loc: tuple, issues: list[SpecIssue], lines, sources) -> list[str]:
+def _check_names(catalogue, names: list[str], loc: tuple, issues: list[SpecIssue], lines, sources) -> list[str]:
     """Check a list of task names at `loc` (known, not repeated, not empty); return the
     canonical names of those that are valid."""
     from growsim.spec.loader import issue_at
-    from growsim.tasks import canonical_task_name
 
     if not names:
         issues.append(issue_at(loc, "needs at least one task" + (" (or 'all')" if loc[-1] == "tasks" else ""), lines, sources))
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         try:
-            canonical = canonical_task_name(name)
+            canonical = catalogue.canonical(name)
         except ValueError as exc:
             issues.append(issue_at((*loc, i), str(exc), lines, sources))
             continue
@@ -356,16 +381,17 @@ def check_dynamics(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     from growsim.spec.loader import issue_at
 
     issues: list[SpecIssue] = []
-    if spec.network.kind == "leaky_rnn":
-        alpha = spec.task.dt_ms / spec.network.tau_ms
+    dt = spec.task.setting("dt_ms")  # a suite whose time step is its own (neurogym's) is checked when built
+    if spec.network.kind == "leaky_rnn" and dt is not None:
+        alpha = dt / spec.network.tau_ms
         if alpha > 1:
             issues.append(issue_at(
                 ("task", "dt_ms"),
-                f"alpha = dt_ms / network.tau_ms = {spec.task.dt_ms:g} / {spec.network.tau_ms:g} = {alpha:g} must be at "
+                f"alpha = dt_ms / network.tau_ms = {dt:g} / {spec.network.tau_ms:g} = {alpha:g} must be at "
                 "most 1 (a time step longer than the time constant): lower task.dt_ms or raise network.tau_ms",
                 lines, sources,
             ))
-        tau, dt = spec.network.tau, spec.task.dt_ms
+        tau = spec.network.tau
         if tau is not None:
             def short(where: str, value: float, what: str) -> None:
                 issues.append(issue_at(

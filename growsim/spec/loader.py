@@ -120,6 +120,7 @@ def load_spec_text(
         validate_analysis_args,
         validate_event_params,
         validate_regulariser_args,
+        validate_task_params,
         validate_wiring_params,
     )
 
@@ -127,7 +128,8 @@ def load_spec_text(
     event_issues, event_params = validate_event_params(data.get("growth"), lines, sources)
     term_issues, term_args = validate_regulariser_args(data.get("regularisers"), lines, sources)
     analysis_issues, analysis_args = validate_analysis_args(data.get("log"), lines, sources)
-    registered = [*wiring_issues, *event_issues, *term_issues, *analysis_issues]
+    task_issues, task_params = validate_task_params(data.get("task"), lines, sources)
+    registered = [*wiring_issues, *event_issues, *term_issues, *analysis_issues, *task_issues]
     issues.extend(registered)
     if spec is not None and not registered:
         events = [e.model_copy(update={"params": event_params[i]}) for i, e in enumerate(spec.growth.events)]
@@ -139,6 +141,7 @@ def load_spec_text(
                 "growth": spec.growth.model_copy(update={"events": events}),
                 "regularisers": terms,
                 "log": spec.log.model_copy(update={"analyses": analyses}),
+                "task": spec.task.model_copy(update={"params": task_params}),
             }
         )
         issues.extend(check_spec(spec, lines, sources, base_dir))

@@ -366,93 +366,25 @@ class GrowthSpec(StrictModel):
 # --- task ---------------------------------------------------------------------------
 
 
-class TaskDraw(StrictModel):
-    """`tasks: {draw: K}`: K distinct tasks drawn for each seed, without replacement, from the
-    run's own random stream `task_selection`; the same seed draws the same tasks, and no other
-    stream moves. The drawn tasks are trained in Yang's order, and the run file lists them
-    (/tasks/names; its attribute `selection` says they were drawn)."""
+class TaskEntry(FlatEntry):
+    """What the network learns: a registered task suite (`suite`) and, beside it, the suite's
+    own parameters, validated by the suite's model (see Task suites below). Built-in suites:
+    yang20 (the default), modcog, parity, neurogym; `growsim plugins` lists every suite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+    _SHARED: ClassVar[frozenset[str]] = frozenset({"suite"})
+    suite: str = Field("yang20", description="A built-in task suite (yang20, modcog, parity, neurogym) or a plugin's.")
+    params: dict[str, Any] = Field(default_factory=dict, description="The suite's own parameters (written beside suite).")
 
-    draw: int = Field(ge=1, description="How many tasks each seed trains on (K).")
-    from_: list[str] | None = Field(
-        None,
-        alias="from",
-        description="The pool drawn from (Yang's names or neurogym's); default all 20 Yang tasks.",
-    )
+    @property
+    def settings(self) -> BaseModel:
+        """The suite's parameters as its own (validated) model."""
+        from growsim.tasks.registry import get_task
 
+        return get_task(self.suite).params.model_validate(self.params)
 
-def _tasks_form(value: Any) -> str | None:
-    """Which form `task.tasks` takes: all, a list of names, or a draw."""
-    if isinstance(value, (dict, TaskDraw)):
-        return "mapping"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, str):
-        return "all"
-    return None
-
-
-TasksForm = Annotated[
-    Annotated[Literal["all"], Tag("all")] | Annotated[list[str], Tag("list")] | Annotated[TaskDraw, Tag("mapping")],
-    Discriminator(
-        _tasks_form,
-        custom_error_type="tasks_form",
-        custom_error_message="must be all, a list of task names, or a draw such as {draw: 3}",
-    ),
-]
-
-
-class TaskSpec(StrictModel):
-    """Yang et al.'s 20 cognitive tasks (the default suite)."""
-
-    suite: Literal["yang20"] = Field("yang20", description="Task suite.")
-    tasks: TasksForm = Field(
-        "all",
-        description="Which tasks are sampled: all (the 20), a list of names (Yang's or neurogym's), or "
-        "{draw: K, from: [names]}: K tasks drawn per seed (see Choosing the tasks).",
-    )
-    task_probs: list[Annotated[float, Field(ge=0)]] | None = Field(
-        None, description="Relative probability of each task in `tasks` (default uniform)."
-    )
-    n_eachring: int = Field(32, ge=2, description="Units per input ring and in the output ring (Yang 32; Liu 16).")
-    dt_ms: float = Field(20.0, gt=0, description="Simulation time step.")
-
-
-class CriterionSpec(StrictModel):
-    """When the curriculum's newest level counts as solved (strictly above both thresholds)."""
-
-    newest: float = Field(0.98, ge=0, le=1, description="Accuracy the newest level's head must pass.")
-    mean: float = Field(0.98, ge=0, le=1, description="Mean accuracy the other heads must pass.")
-    mean_over: Literal["previous", "all"] = Field(
-        "previous", description="previous: the mean over earlier levels (the paper); all: over every head (their code)."
-    )
-
-
-class ParityTaskSpec(StrictModel):
-    """Hamidi et al.'s N-parity curriculum: one bit per step, a 2-class head per level N, each
-    reading the parity of the last N bits at the last step. Levels advance when solved."""
-
-    suite: Literal["parity"]
-    n_start: int = Field(2, ge=1, description="The first level N.")
-    n_max: int = Field(100, ge=1, le=1000, description="The last level; the curriculum stops there.")
-    length: Literal["paper", "code"] = Field(
-        "paper", description="Sequence lengths, drawn per batch: paper N+2 .. 4N; code N+2 .. 2.5N+1 (N the newest level)."
-    )
-    p_one: float | None = Field(None, ge=0, le=1, description="Probability of a 1; default drawn from U(0, 1).")
-    p_one_scope: Literal["batch", "sequence"] = Field("batch", description="Draw p(1) once per batch or per sequence.")
-    criterion: CriterionSpec = Field(CriterionSpec(), description="When a level is solved (checked at every evaluation).")
-
-    @field_validator("n_max")
-    @classmethod
-    def _levels(cls, value: int, info: ValidationInfo) -> int:
-        n_start = info.data.get("n_start")
-        if n_start is not None and value < n_start:
-            raise ValueError(f"must be >= n_start ({n_start})")
-        return value
-
-
-AnyTaskSpec = Annotated[TaskSpec | ParityTaskSpec, Field(discriminator="suite")]
+    def setting(self, name: str, default: Any = None) -> Any:
+        """One parameter of the suite (with its default filled in), or `default` if it has none."""
+        return getattr(self.settings, name, default)
 
 
 # --- regularisers -------------------------------------------------------------------
@@ -664,7 +596,7 @@ class Spec(StrictModel):
     network: AnyNetworkSpec = Field(description="Neurons, their geometry and dynamics, and initial weights.")
     wiring: WiringSpec = Field(WiringSpec(), description="Where new synapses form.")
     growth: GrowthSpec = Field(GrowthSpec(), description="What changes during training, and when.")
-    task: AnyTaskSpec = Field(TaskSpec(), description="What the network learns.")
+    task: TaskEntry = Field(TaskEntry(), description="What the network learns.")
     regularisers: list[RegulariserSpec] = Field(default_factory=list, description="Terms added to the loss.")
     train: TrainSpec = Field(TrainSpec(), description="Training length, batch, loss and optimizer.")
     log: LogSpec = Field(LogSpec(), description="What is written to the HDF5 file, and how often.")

@@ -1,5 +1,5 @@
-"""JSON Schema of the spec, with the wiring section expanded per registered rule and each
-growth event per registered operation."""
+"""JSON Schema of the spec, with the wiring section expanded per registered rule, each
+growth event per registered operation, and the task per registered suite."""
 
 from __future__ import annotations
 
@@ -42,14 +42,19 @@ def _expand_events(schema: dict[str, Any]) -> None:
     term, the keys every entry shares and its own parameters side by side (as in YAML)."""
     from growsim.growth import available_operations
     from growsim.metrics.analyses import available_analyses
+    from growsim.tasks.registry import available_tasks
     from growsim.train.regularisers import available_terms
 
     _expand(schema, "GrowthEvent", "op", "params", available_operations(), "growth operation")
     _expand(schema, "RegulariserSpec", "kind", "args", available_terms(), "loss term")
     _expand(schema, "AnalysisSpec", "kind", "args", available_analyses(), "analysis")
+    _expand(schema, "TaskEntry", "suite", "params", available_tasks(), "task suite", default="yang20")
 
 
-def _expand(schema: dict[str, Any], model: str, key: str, gathered: str, entries: dict, what: str) -> None:
+def _expand(
+    schema: dict[str, Any], model: str, key: str, gathered: str, entries: dict, what: str, default: str | None = None
+) -> None:
+    """One variant of `model` per entry; the entry named `default` may leave out `key`."""
     base = schema["$defs"][model]
     shared = {k: v for k, v in base["properties"].items() if k not in (key, gathered)}
     required = [k for k in base.get("required", []) if k not in (key, gathered)]
@@ -63,7 +68,7 @@ def _expand(schema: dict[str, Any], model: str, key: str, gathered: str, entries
                 "type": "object",
                 "title": f"{what} {name}",
                 "properties": props,
-                "required": [key, *required, *params.get("required", [])],
+                "required": [*([] if name == default else [key]), *required, *params.get("required", [])],
                 "additionalProperties": False,
             }
         )

@@ -34,6 +34,7 @@ import numpy as np
 
 __all__ = [
     "CODE_LENGTH",
+    "ParityCurriculum",
     "PAPER_LENGTH",
     "ParityBatch",
     "ParitySuite",
@@ -342,3 +343,17 @@ class ParitySuite:
     def _batch(self, bits: np.ndarray, p: np.ndarray) -> ParityBatch:
         x = bits.astype(np.float32)[:, :, None]
         return ParityBatch(x=x, labels=parity_labels(bits, self.levels), levels=self.levels, p_one=p)
+
+
+@dataclass(frozen=True)
+class ParityCurriculum:
+    """What the parity task suite makes: the settings of the curriculum objective
+    (growsim.train.objectives.ParityObjective), which builds its own `ParitySuite` for the
+    levels reached so far. ``criterion`` is a growsim.tasks.curriculum.Criterion."""
+
+    n_start: int
+    n_max: int
+    length: str
+    p_one: float | None
+    p_one_scope: str
+    criterion: object

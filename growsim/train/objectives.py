@@ -2,9 +2,11 @@
 
 An objective joins a task suite, a loss and a kind of network output. The engine asks it
 for a batch, for the loss of the network on that batch, and for an evaluation; it never
-looks inside batches itself. Two objectives serve the three papers:
+looks inside batches itself. Two objectives serve every registered task suite:
 
-- `YangObjective`: the 20 cognitive tasks, read out by a `LeakyRNN` (Wu & Gu; Liu et al.).
+- `TrialObjective`: any suite of trials (growsim.tasks.TrialSuite: Yang's 20 tasks,
+  Mod-Cog's 82, a neurogym environment, a plugin's), read out by a `LeakyRNN` (Wu & Gu;
+  Liu et al.), each trial scored at its last step by the suite.
 - `ParityObjective`: the N-parity curriculum, read out by the heads of a `ChainRNN`
   (Hamidi et al.). It owns the curriculum state, and an evaluation that solves the
   newest level reports the condition `level_solved`, on which growth events fire.
@@ -21,7 +23,7 @@ from torch.nn import functional as F
 
 from growsim.train import losses
 from growsim.streams import substream_seed
-from growsim.tasks import Criterion, CurriculumState, ParitySuite, Piecewise, YangSuite, advance, parity_accuracy
+from growsim.tasks import CurriculumState, ParityCurriculum, ParitySuite, Piecewise, TrialSuite, advance, parity_accuracy
 
 
 EVAL_BLOCK = 128  # test trials per block of an evaluation (its memory and its noise draws)
@@ -50,11 +52,11 @@ def _seeded(seed: int, device: torch.device) -> tuple[np.random.Generator, torch
     return np.random.Generator(np.random.PCG64(seed)), gen
 
 
-class YangObjective:
-    """Yang et al.'s tasks with the masked squared error or the cross-entropy loss."""
+class TrialObjective:
+    """A suite of trials with the masked squared error or the cross-entropy loss."""
 
     def __init__(
-        self, suite: YangSuite, *, loss: str, eval_batch_size: int, eval_noise: bool, eval_seed: int, device: torch.device
+        self, suite: TrialSuite, *, loss: str, eval_batch_size: int, eval_noise: bool, eval_seed: int, device: torch.device
     ):
         self.suite = suite
         self.loss_kind = loss
@@ -134,9 +136,8 @@ class YangObjective:
                 total, weight = parts(out, t["y"] if self.loss_kind == "mse" else t["target"], t["c_mask"])
                 loss_sum[i] += float(total)
                 loss_weight[i] += float(weight)
-                y_hat = losses.readout(out[-1:], self.loss_kind).cpu().numpy()  # scored at the last step
-                y_loc = batch.pieces["y_loc"]
-                correct[i] += self.suite.performance(y_hat, y_loc.table[y_loc.index[-1:], trials]).sum()
+                y_hat = losses.readout(out[-1], self.loss_kind).cpu().numpy()  # scored at the last step
+                correct[i] += self.suite.score(y_hat, batch, trials).sum()
         task_loss_a = loss_sum / np.maximum(loss_weight, 1e-12)
         perf_a = correct / n_trials
         return Evaluation(
@@ -161,21 +162,17 @@ class ParityObjective:
 
     def __init__(
         self,
+        curriculum: ParityCurriculum,
         *,
-        n_start: int,
-        n_max: int,
-        length: str,
-        p_one: float | None,
-        p_one_scope: str,
-        criterion: Criterion,
         eval_batch_size: int,
         eval_seed: int,
         device: torch.device,
         eval_batches: int = 8,
     ):
-        self.curriculum = CurriculumState(n_start=n_start, n_max=n_max)
-        self.criterion = criterion
-        self._suite_args = {"length": length, "p_one": p_one, "p_one_scope": p_one_scope}
+        c = curriculum
+        self.curriculum = CurriculumState(n_start=c.n_start, n_max=c.n_max)
+        self.criterion = c.criterion
+        self._suite_args = {"length": c.length, "p_one": c.p_one, "p_one_scope": c.p_one_scope}
         self.eval_batch_size = eval_batch_size
         self.eval_batches = eval_batches
         self.eval_seed = eval_seed
@@ -278,7 +275,7 @@ class FunctionalProbe:
 
     def __init__(
         self,
-        suite: YangSuite,
+        suite: TrialSuite,
         *,
         coords: np.ndarray,
         distances: np.ndarray,

@@ -12,7 +12,7 @@ from growsim.build import build_engine, member_output, prepare
 from growsim.cli import main
 from growsim.train.engine import RunInterrupted
 from growsim.log.hdf5 import HDF5Logger
-from growsim.train.objectives import YangObjective, on_device
+from growsim.train.objectives import TrialObjective, on_device
 from growsim.spec import load_spec
 from growsim.tasks import TASK_NAMES, YangSuite
 
@@ -20,9 +20,9 @@ DATA = Path(__file__).parents[1] / "data"
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
-def _objective(loss: str, device: str) -> YangObjective:
+def _objective(loss: str, device: str) -> TrialObjective:
     suite = YangSuite(tasks=list(TASK_NAMES), n_eachring=8)
-    return YangObjective(suite, loss=loss, eval_batch_size=4, eval_noise=False, eval_seed=0, device=torch.device(device))
+    return TrialObjective(suite, loss=loss, eval_batch_size=4, eval_noise=False, eval_seed=0, device=torch.device(device))
 
 
 @pytest.mark.parametrize(("loss", "target", "array"), [("mse", "y", "y"), ("ce", "target", "target_class")])

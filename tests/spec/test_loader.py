@@ -69,7 +69,7 @@ train: {batches: 0, bogus: 1}
 
 def test_valid_spec_fills_defaults_from_the_papers():
     spec = load_spec(TINY).spec
-    assert spec.network.tau_ms == 100 and spec.task.dt_ms == 20
+    assert spec.network.tau_ms == 100 and spec.task.settings.dt_ms == 20
     assert spec.network.sigma_rec == 0.05 and spec.network.sigma_x == 0.01
     assert spec.train.optimizer.kind == "adam" and spec.train.optimizer.lr == 1e-3
     assert spec.train.grad_clip.mode == "value" and spec.train.grad_clip.max == 1.0
