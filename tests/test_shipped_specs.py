@@ -57,7 +57,8 @@ def test_spec_validates_and_runs(path, tmp_path):
             assert list(f["series/n_modules"][()]) == ([1, 2, 3] if modular else [1, 1, 1])
             return
         drawn = path.stem == "wu_gu_fig2"  # Wu & Gu's Fig. 2: 3 of the 20 tasks drawn per seed
-        assert f["series/perf"].shape == (3, 3 if drawn else 20)
+        n_tasks = 82 if "modcog" in path.stem else 1 if "flipflop" in path.stem else 3 if drawn else 20
+        assert f["series/perf"].shape == (3, n_tasks) and f["tasks/names"].shape == (n_tasks,)
         if drawn:
             assert f["tasks"].attrs["selection"].startswith("drawn 3 of the 20 Yang tasks")
         connections = f["series/connections"][()]
@@ -67,6 +68,9 @@ def test_spec_validates_and_runs(path, tmp_path):
         elif path.stem.startswith("prune_conn"):  # fully connected, 150 pruned at batches 2 and 4
             n = f["geometry/distances"].shape[0]
             assert list(connections) == [n * (n - 1), n * (n - 1) - 150, n * (n - 1) - 300]
+        elif path.stem == "flipflop_task_plugin":  # a plugin's task; growth every 100 batches, none in 6
+            assert list(connections) == [400, 400, 400]
+            assert f["tasks/names"][()].astype(str).tolist() == ["flipflop"]
         elif path.stem.startswith("fix_conn"):
             assert list(connections) == [800, 800, 800]
         elif "grid" in path.stem or drawn:  # Liu et al.'s networks and Wu & Gu's Fig. 2 start fully connected

@@ -12,8 +12,10 @@ from growsim.analyses import task_variance, write_analysis
 from growsim.cli import main
 from growsim.plots import KINDS, plot_compare, plot_run, save
 from growsim.reader import RunFileError, open_run, open_runs
+from growsim.registry import load_plugin_file
 
-SPEC_FILES = sorted((Path(__file__).parents[2] / "specs").glob("*.yaml"))
+ROOT = Path(__file__).parents[2]
+SPEC_FILES = sorted((ROOT / "specs").glob("*.yaml"))
 SPECS = [p.stem for p in SPEC_FILES]
 # Chain specs (Hamidi et al.'s parity curriculum) have no task variance, so no clusters.
 CHAIN_SPECS = {p.stem for p in SPEC_FILES if "kind: chain" in p.read_text()}
@@ -53,7 +55,9 @@ def analysed(shipped_runs, tmp_path_factory):
         copy = folder / path.name
         copy.write_bytes(path.read_bytes())
         run = open_run(copy)
-        if run.spec["task"].get("suite", "yang20") == "yang20":
+        if run.spec["task"].get("suite", "yang20") != "parity":
+            for plugin in run.spec.get("plugins", []):  # a plugin's task suite, loaded as a user would
+                load_plugin_file(ROOT / "specs" / plugin)
             write_analysis(copy, "task_variance", task_variance(run, trials=4))
         out[name] = copy
     return out
