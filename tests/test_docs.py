@@ -143,3 +143,30 @@ def test_the_readmes_spec_table_names_every_shipped_spec():
     shipped = {p.name for p in (ROOT / "specs").glob("*.yaml")}
     assert named - shipped == set()
     assert shipped - named == set()
+
+
+def test_task_guide_example_runs(tmp_path):
+    """The task suite of docs/tasks.md registers, makes trials, and trains from a spec."""
+    from growsim.spec import load_spec
+    from growsim.tasks import make_suite
+    from growsim.tasks.registry import TASKS
+
+    text = (ROOT / "docs" / "tasks.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "@task_suite" in b)
+    try:
+        exec(compile(code, "docs/tasks.md", "exec"), {"__name__": "docs_task_example"})
+        suite = make_suite("delayed_sign", {"steps": 5})
+        b = suite.sample(np.random.default_rng(0), 6)
+        assert b.x.shape == (5, 6, 1) and set(b.target_class[-1].tolist()) <= {1, 2}
+        assert np.array_equal(np.where(b.x[0, :, 0] > 0, 1, 2), b.target_class[-1])
+        assert suite.score(b.last("y"), b).tolist() == [1.0] * 6
+        out = tmp_path / "sign.h5"
+        spec = load_spec(ROOT / "tests" / "data" / "tiny.yaml", ["task={suite: delayed_sign, steps: 5}"])
+        assert spec.spec.task.settings.steps == 5
+        from growsim.cli import main
+
+        args = ["run", str(ROOT / "tests" / "data" / "tiny.yaml"), "--out", str(out), "-q",
+                "--set", "task={suite: delayed_sign, steps: 5}", "--set", "train.batches=4", "--set", "log.every=2"]
+        assert main(args) == 0
+    finally:
+        TASKS.unregister("delayed_sign")
