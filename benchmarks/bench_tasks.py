@@ -1,11 +1,13 @@
-"""Time growsim's Yang-task batches, and neurogym's yang19 collection if it is installed.
+"""Time growsim's Yang-task and Mod-Cog batches, and neurogym's yang19 collection if it is installed.
 
 Usage: python benchmarks/bench_tasks.py [--batch-size 64] [--n-batches 2000]
 
 Prints the mean wall time (ms) per batch of ``--batch-size`` trials for the
 20-task mixture (with the dense inputs, targets and cost mask made, as neurogym makes
 them; and as the few rows per array that a batch is made of, which is what crosses to a
-device, with the bytes of each) and for each task. If ``neurogym`` imports, it also times, in
+device, with the bytes of each) and for each task; then the 82-task Mod-Cog mixture (dense
+arrays, on Mod-Cog's 16-unit rings: --modcog-ring) and its ratio to the Yang
+mixture measured in the same run. If ``neurogym`` imports, it also times, in
 the same run and with the same dt and ring size, (a) ``--batch-size`` calls of
 ``new_trial()`` on an env drawn from neurogym's yang19 collection per batch, and
 (b) one batch from ``neurogym.Dataset`` over the scheduled collection with
@@ -21,7 +23,7 @@ import time
 
 import numpy as np
 
-from growsim.tasks import TASK_NAMES, YangSuite
+from growsim.tasks import TASK_NAMES, ModCogSuite, YangSuite
 
 
 def _mean_ms(fn, n: int, warmup: int) -> float:
@@ -69,6 +71,23 @@ def bench_growsim(args) -> tuple[float, dict[str, float], float]:
     return mix_ms, per_task, float(np.mean(lengths))
 
 
+def bench_modcog(args) -> tuple[float, float, float]:
+    """Mean ms per batch of the 82-task Mod-Cog mixture, as pieces (what training copies and
+    gathers) and with the dense x, y and c_mask made; and the mean T."""
+    suite = ModCogSuite(n_eachring=args.modcog_ring, dt_ms=args.dt)
+    rng = np.random.default_rng(args.seed)
+    lengths: list[int] = []
+
+    def pieces():
+        lengths.append(suite.sample(rng, args.batch_size).n_steps)
+
+    def dense():
+        b = suite.sample(rng, args.batch_size)
+        assert b.x.shape[:2] == b.y.shape[:2] == b.c_mask.shape[:2]
+
+    return _mean_ms(pieces, args.n_batches, warmup=50), _mean_ms(dense, args.n_batches, warmup=50), float(np.mean(lengths))
+
+
 def bench_neurogym(args, seq_len: int) -> dict[str, float] | str:
     try:
         import warnings
@@ -80,7 +99,12 @@ def bench_neurogym(args, seq_len: int) -> dict[str, float] | str:
     except ImportError as exc:
         return f"neurogym not installed ({exc}); growsim figures only"
 
-    names = ngym.get_collection("yang19")
+    try:
+        names = ngym.get_collection("yang19")
+    except AttributeError:  # neurogym >= 2.3 keeps it in its collections module
+        from neurogym.envs.collections import get_collection
+
+        names = get_collection("yang19")
     envs = [ngym.make(name, dt=args.dt, dim_ring=args.n_eachring) for name in names]
     for i, env in enumerate(envs):
         env.reset(seed=args.seed + i)
@@ -110,6 +134,7 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--dt", type=float, default=20.0)
     ap.add_argument("--n-eachring", type=int, default=32)
+    ap.add_argument("--modcog-ring", type=int, default=16, help="units per ring of the Mod-Cog suite")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-neurogym", action="store_true", help="skip the neurogym comparison")
     args = ap.parse_args(argv)
@@ -122,6 +147,10 @@ def main(argv=None) -> None:
     print(f"growsim 20-task mixture: {mix_ms:.3f} ms per batch (mean T {mean_t:.1f} steps)")
     for task, ms in per_task.items():
         print(f"  {task:16s} {ms:.3f} ms")
+    mc_pieces, mc_dense, mc_t = bench_modcog(args)
+    print(f"growsim 82-task Mod-Cog mixture ({args.modcog_ring}-unit rings, mean T {mc_t:.1f} steps): "
+          f"{mc_pieces:.3f} ms per batch as pieces, {mc_dense:.3f} ms with the dense arrays "
+          f"({mc_dense / mix_ms:.2f}x the 20-task mixture's dense time in this run)")
 
     if args.no_neurogym:
         return
