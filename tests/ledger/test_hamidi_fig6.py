@@ -1,0 +1,78 @@
+"""The Fig. 6 builder (Hamidi et al.): conditions read from the specs, N_solved over epochs
+and its table, from records of real tiny chain runs."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import pytest
+
+from growsim.cli import main
+from growsim.ledger import add, build, load
+from growsim.ledger.figures.hamidi import REFERENCE, condition
+
+ROOT = Path(__file__).parents[2]
+CHAIN = ROOT / "tests" / "data" / "tiny_chain.yaml"
+LEDGER = """figure: hamidi_fig6
+options: {batches_per_epoch: 5}
+protocols:
+  tiny:
+    description: tiny chain runs
+    require: {train.batches: 30}
+"""
+CONDITIONS = {
+    "fully": [],
+    "frozen_rec": ["growth.events[0].freeze=recurrent_after_first", "growth.events[0].freeze_also=[input, bias, tau]"],
+    "fresh_ff": ["growth.events[0].copy_feedforward=false"],
+}
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    paths = []
+    for name, overrides in CONDITIONS.items():
+        for seed in (0, 1, 2):
+            out = runs / f"{name}_{seed}.h5"
+            args = ["run", str(CHAIN), "--out", str(out), "-q", "--set", f"seed={seed}",
+                    "--set", "task.criterion.newest=0.6", "--set", "task.criterion.mean=0.6"]
+            for o in overrides:
+                args += ["--set", o]
+            assert main(args) == 0
+            paths.append(out)
+    folder = tmp_path_factory.mktemp("fig6")
+    (folder / "ledger.yaml").write_text(LEDGER)
+    add(folder, paths, "tiny")
+    build(folder)
+    return folder
+
+
+def test_conditions_come_from_the_duplicate_module_event(ledger):
+    found = sorted({condition(r) for r in load(ledger).records})
+    assert found == sorted([REFERENCE, "recurrent frozen, rec T ff T", "fully trained, rec T ff F"])
+    assert condition({"spec": {"growth": {"events": [{"op": "add_readout"}]}}}) == "no duplication"
+
+
+def test_the_table_holds_each_conditions_final_n_solved_and_its_tests(ledger):
+    records = load(ledger).records
+    rows = list(csv.DictReader(open(ledger / "summary.csv")))
+
+    def stat(cond, statistic):
+        (row,) = [r for r in rows if (r["condition"], r["statistic"]) == (cond, statistic)]
+        return float(row["value"])
+
+    for cond in {condition(r) for r in records}:
+        finals = [r["final"]["n_solved"] for r in records if condition(r) == cond]
+        assert stat(cond, "n") == 3
+        assert stat(cond, "mean") == pytest.approx(statistics.mean(finals), abs=1e-5)
+        if len(set(finals)) > 1:
+            assert stat(cond, "sem") == pytest.approx(statistics.stdev(finals) / 3**0.5, abs=1e-5)
+    ref = [r["final"]["n_solved"] for r in records if condition(r) == REFERENCE]
+    frozen = [r["final"]["n_solved"] for r in records if condition(r) == "recurrent frozen, rec T ff T"]
+    assert stat(f"recurrent frozen, rec T ff T - {REFERENCE}", "diff") == pytest.approx(
+        statistics.mean(frozen) - statistics.mean(ref), abs=1e-5)
+    text = (ledger / "summary.md").read_text()
+    assert "| 4 | fully trained, rec T ff T | 3 | 0, 1, 2 |" in text
+    assert (ledger / "figures" / "tiny_fig6.png").stat().st_size > 10_000
