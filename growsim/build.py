@@ -119,6 +119,8 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     from growsim.spec.loader import issue_at
 
     spec = loaded.spec
+    if spec.init_from is not None:
+        _check_init_from(loaded)
     if spec.network.kind == "chain":
         return Prepared(loaded, None)
     lines, sources = _lines_and_sources(loaded)
@@ -162,6 +164,105 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     if issues:
         raise SpecError(issues, _file(loaded))
     return prepared
+
+
+def _check_init_from(loaded: LoadedSpec) -> None:
+    """The run a warm start reads: a chain run whose stored network fits this spec."""
+    from growsim.spec.loader import issue_at
+
+    lines, sources = _lines_and_sources(loaded)
+    try:
+        init_source(loaded.spec, loaded.base_dir)
+    except ValueError as exc:
+        raise SpecError([issue_at(("init_from", "run"), str(exc), lines, sources)], _file(loaded)) from None
+
+
+def init_source(spec: Spec, base_dir: Path):
+    """(path, run, snapshot) of `init_from`: the stored chain network at its step, checked
+    against this spec's network. ValueError says what does not fit."""
+    from growsim.analyses import structure_of
+    from growsim.reader import RunFileError, open_run
+
+    init = spec.init_from
+    if spec.network.kind != "chain":
+        raise ValueError("a warm start is built for chain networks (network.kind: chain); "
+                         "a leaky RNN cannot start from another run yet")
+    path = Path(init.run)
+    path = (path if path.is_absolute() else base_dir / path).resolve()
+    try:
+        run = open_run(path)
+        step = _init_step(run, init.step)
+        snap = run.weights(step)
+        structure = structure_of(snap)
+    except (OSError, RunFileError, KeyError) as exc:
+        raise ValueError(f"cannot start from {path}: {exc}") from None
+    if run.network_kind != "chain":
+        raise ValueError(f"{path} is a {run.network_kind} run; a chain network starts from a chain run")
+    if structure["module_size"] != spec.network.module_size:
+        raise ValueError(f"{path} has modules of {structure['module_size']} neurons; network.module_size is "
+                         f"{spec.network.module_size}")
+    _solved_head(run, snap)  # raises if no level was solved then
+    return path, run, snap
+
+
+def _solved_head(run, snap) -> int:
+    """The index of the head of the largest level solved at the snapshot's step."""
+    series = run.series()
+    at = series.loc[series["step"] == snap.step, "n_solved"] if "n_solved" in series.columns else []
+    if len(at) == 0:
+        raise ValueError(f"{run.path} logged no n_solved at step {snap.step}: start from a logged step")
+    n_start = int(run.spec.get("task", {}).get("n_start", 2))
+    index = int(at.iloc[-1]) - n_start
+    if index < 0:
+        raise ValueError(f"{run.path} had solved no level at step {snap.step}")
+    return index
+
+
+def _init_step(run, step) -> int | None:
+    """The stored step that `init_from.step` names (None: the final weights)."""
+    if step == "final":
+        return None
+    if isinstance(step, int):
+        return step
+    series = run.series()
+    if "n_solved" not in series.columns:
+        raise KeyError("the run logs no n_solved (it has no curriculum)")
+    reached = series.loc[series["n_solved"] >= step.n_solved, "step"]
+    if reached.empty:
+        raise KeyError(f"the run never solved {step.n_solved} levels (at most {int(series['n_solved'].max())})")
+    return int(reached.iloc[0])
+
+
+def warm_chain(spec: Spec, base_dir: Path, init_rng: np.random.Generator):
+    """The chain network of `init_from` with one head for this run's first level, and the
+    provenance to record: {init_from, init_from_sha256, init_from_step}."""
+    import hashlib
+
+    import torch
+
+    from growsim.analyses import parameter_arrays, structure_of
+    from growsim.network import ChainRNN
+
+    path, run, snap = init_source(spec, base_dir)
+    structure = structure_of(snap)
+    stored = parameter_arrays(snap)
+    head = _solved_head(run, snap)
+    module = structure["head_module"][head]  # modules after it grew for levels not solved yet: dropped
+    arrays = {k: v for k, v in stored.items() if k.startswith("blocks.") and int(k.split(".")[1]) <= module}
+    if spec.init_from.heads == "solved":
+        arrays["heads.0.weight"], arrays["heads.0.bias"] = stored[f"heads.{head}.weight"], stored[f"heads.{head}.bias"]
+    structure.update(n_modules=module + 1, frozen=structure["frozen"][: module + 1], head_module=[module],
+                     frozen_heads=[False])
+    net = spec.network
+    chain = ChainRNN.from_structure(structure, rng=init_rng, negative_slope=net.negative_slope,
+                                    tau_init=tuple(net.tau_init), zero_diagonal=net.zero_diagonal, h0_scale=net.h0_scale)
+    state = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in arrays.items()}
+    missing, unexpected = chain.load_state_dict(state, strict=False)
+    fresh = [k for k in missing if not k.startswith("heads.0.")]
+    if fresh or unexpected:
+        raise ValueError(f"the stored network of {path} does not fit: missing {fresh}, unexpected {unexpected}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return chain, {"init_from": str(path), "init_from_sha256": digest, "init_from_step": str(snap.step)}
 
 
 def _check_suite(spec: Spec, lines, sources, issues: list) -> None:
@@ -370,8 +471,13 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
     selection = select_tasks(spec)
     objective = make_objective(spec, device, eval_seed, selection)
     init_rng = numpy_stream(spec.seed, "init")
+    warm: dict[str, str] = {}
     if spec.network.kind == "chain":
-        network = make_chain(spec, objective, init_rng).to(device)
+        if spec.init_from is not None:
+            network, warm = warm_chain(spec, loaded.base_dir, init_rng)
+            network = network.to(device)
+        else:
+            network = make_chain(spec, objective, init_rng).to(device)
         wiring = None
         regularisers = None
         probes = []
@@ -422,7 +528,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         positions=geo.positions if geo is not None else None,
         labels=geo.labels if geo is not None else None,
         distance_units=geo.units if geo is not None else "",
-        versions={**versions(), **provenance(loaded)},
+        versions={**versions(), **provenance(loaded), **warm},
         network_kind=spec.network.kind,
         spec_path=str(loaded.path) if loaded.path else None,
         base_dir=str(loaded.base_dir.resolve()),

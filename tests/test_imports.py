@@ -50,7 +50,8 @@ ALLOWED: dict[str, frozenset[str] | str] = {
     "train": frozenset({"network", "growth", "wiring", "tasks", "metrics", "log", "streams", "registry"}),
     "spec": frozenset({"wiring", "growth", "train", "metrics", "tasks", "registry"}),  # registries, to validate parameters
     "build": frozenset({"spec", "geometry", "wiring", "network", "growth", "train", "tasks", "metrics", "log",
-                        "streams", "registry", "_source", VERSION}),
+                        "streams", "registry", "_source", VERSION,
+                        "reader", "analyses"}),  # a warm start reads another run's stored network
     "runner": frozenset({"spec", "build", "train", "log", "wiring", "registry", "reader", "_cpus", "_source",
                          "_process", VERSION}),
     "analyses": frozenset({"reader", "network", "tasks", "metrics", "streams", VERSION}),

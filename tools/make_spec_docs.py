@@ -163,6 +163,31 @@ grid:
 seeds: 5
 ```
 
+## Starting from another run
+
+`init_from` starts a chain network from the network another run stored (a warm start):
+Hamidi et al.'s Fig. 2c trains networks to N_solved = 10 and then gives them 10 epochs on
+N = 10 + K. For K = 3:
+
+```yaml
+network: {kind: chain, module_size: 15}
+task: {suite: parity, n_start: 13, n_max: 13}
+init_from:
+  run: ../runs/hamidi_fig2/modular_seed0.h5   # relative to the spec file
+  step: {n_solved: 10}                        # the first logged step with 10 levels solved
+  heads: solved                               # level 10's module and head, trained on N = 13
+train: {batches: 6000}                        # 10 epochs of 600 batches
+```
+
+The run keeps the stored modules up to the one that reads the largest level solved at that
+step (modules grown for levels not yet solved are dropped), with their weights and frozen
+flags as stored, and one head for its own first level: the stored head of that level
+(`heads: solved`) or a fresh one on the same module (`heads: new`, a non-modular network's
+new read-out head). The source must be a chain run with the same module size, logged at
+that step; anything else is an error at `init_from.run` (`growsim validate` checks it).
+The run file records the source's path, sha256 and step (`version_init_from*`,
+[hdf5.md](hdf5.md)). A leaky RNN cannot start from another run yet.
+
 ## Fully connected networks
 
 `growth.initial_connections: all` starts the network with every synapse it can have:

@@ -575,6 +575,32 @@ class LogSpec(StrictModel):
 # --- the whole spec -----------------------------------------------------------------
 
 
+class SolvedStep(StrictModel):
+    """The first logged step at which the curriculum had solved at least `n_solved` levels."""
+
+    n_solved: int = Field(ge=1, description="Levels solved (the series n_solved).")
+
+
+class InitFrom(StrictModel):
+    """Start from the network another run stored (a warm start; chain networks, Hamidi et
+    al.'s Fig. 2c): its modules, their weights and frozen flags as they were at `step`, up
+    to the module of the largest level solved then, and one readout head for this run's
+    first level. The source file's path, sha256 and step are recorded in this run's file
+    (root attributes version_init_from, version_init_from_sha256, version_init_from_step)."""
+
+    run: str = Field(description="The run file (HDF5) to start from, relative to the spec file.")
+    step: Literal["final"] | Annotated[int, Field(ge=0)] | SolvedStep = Field(
+        "final", description="final, a stored step, or {n_solved: K}: the first logged step with K levels solved."
+    )
+    heads: Literal["solved", "new"] = Field(
+        "solved",
+        description="The network keeps the modules up to the one that reads the largest level solved at `step` "
+        "(N_solved). solved: with that level's head, now trained on this run's first level (a modular network's "
+        "N_solved module tested on N + K); new: with a fresh head on that module (a non-modular network's new "
+        "read-out head).",
+    )
+
+
 class SeedCount(StrictModel):
     """`count` consecutive seeds starting at `first`: an ensemble of runs."""
 
@@ -600,6 +626,7 @@ class Spec(StrictModel):
     regularisers: list[RegulariserSpec] = Field(default_factory=list, description="Terms added to the loss.")
     train: TrainSpec = Field(TrainSpec(), description="Training length, batch, loss and optimizer.")
     log: LogSpec = Field(LogSpec(), description="What is written to the HDF5 file, and how often.")
+    init_from: InitFrom | None = Field(None, description="Start from another run's stored network (a warm start).")
     plugins: list[str] = Field(
         default_factory=list,
         description="Python files (relative to the spec) or module names that register wiring rules.",
