@@ -93,3 +93,12 @@ def test_a_warm_start_that_cannot_be_made_is_a_spec_error(tmp_path, source, caps
 def test_another_module_size_is_refused(tmp_path, source, capsys):
     code = main(["validate", str(CHAIN), "--set", f"init_from={{run: {source}}}", "--set", "network.module_size=6"])
     assert code == 2 and "has modules of 4 neurons; network.module_size is 6" in capsys.readouterr().err
+
+
+def test_a_warm_started_run_stopped_and_resumed_writes_what_an_uninterrupted_one_does(
+        tmp_path, source, h5_contents, assert_same_h5, stop_and_resume):
+    overrides = ["task.n_start=9", "task.n_max=9", f"init_from={{run: {source}, step: 10}}", "train.batches=20",
+                 "seed=5"]
+    ref, resumed, step = stop_and_resume(tmp_path, CHAIN, overrides, 7)
+    assert step == 8
+    assert_same_h5(h5_contents(ref), h5_contents(resumed))
