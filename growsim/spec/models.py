@@ -291,7 +291,7 @@ class _Trigger(StrictModel):
     when: Literal["level_solved"] | None = Field(
         None,
         description="A condition instead of a schedule: level_solved fires at the evaluation where the "
-        "curriculum's newest level is solved (task.suite: parity).",
+        "curriculum's newest level is solved and the next one added (task.suite: parity; solving n_max adds none).",
     )
 
 

@@ -251,8 +251,11 @@ class ParityObjective:
             "n_current": float(before.n_current),
         }
         conditions = set()
-        if self.curriculum != before:
+        if self.curriculum.n_levels > before.n_levels:
+            # A new level to learn, and a head and module to grow for it. Solving the last level
+            # (n_max) finishes the curriculum: nothing is added, so nothing grows.
             conditions.add("level_solved")
+        if self.curriculum != before:
             self._suite = self._make_suite()
         return Evaluation(scalars=scalars, arrays={"perf": padded}, conditions=conditions)
 

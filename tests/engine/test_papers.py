@@ -191,3 +191,13 @@ def test_the_functional_k_range_reaches_the_clustering(tmp_path):
     assert taken.any() and np.all(n[taken] == 3)
     for row in labels[taken]:
         assert set(row[row >= 0]) == {0, 1, 2}
+
+
+def test_solving_the_last_level_finishes_the_curriculum_and_grows_nothing(tmp_path):
+    """n_max solved: no new level, so no new head or module (a head with no level to read
+    stopped the run before)."""
+    out = _run(CHAIN, tmp_path / "nmax.h5", [*EASY, "task.n_max=5", "train.batches=40"])
+    with h5py.File(out) as f:
+        assert list(f["series/n_solved"][()]) == [2, 3, 4, 5, 5, 5, 5, 5, 5]
+        assert list(f["series/n_modules"][()]) == [1, 2, 3, 4, 4, 4, 4, 4, 4]
+        assert f["final/head_w"].shape[0] == 4 and f["series/perf"].shape == (9, 4)
