@@ -7,17 +7,61 @@ from pathlib import Path
 import pytest
 
 from growsim.spec import load_spec
-from growsim.sweep import expand
+from growsim.sweep import SweepError, expand
 
 ROOT = Path(__file__).parents[2]
 SWEEPS = sorted((ROOT / "sweeps").glob("*.yaml"))
+
+
+# Sweeps whose runs start from other runs' networks (init_from): refused, naming each source,
+# until the runs they start from exist.
+NEEDS_RUNS = {"hamidi_fig2c": 7}
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
 def test_sweep_opens_with_its_command_and_every_point_validates(path):
     first = path.read_text().splitlines()[0]
     assert first.startswith(f"# growsim sweep sweeps/{path.name}")
+    if path.stem in NEEDS_RUNS and not (ROOT / "runs" / "hamidi_fig2").is_dir():
+        with pytest.raises(SweepError) as err:
+            expand(path)
+        lines = [line for line in str(err.value).splitlines()[1:] if line.strip()]
+        assert len(lines) == NEEDS_RUNS[path.stem]
+        assert all("init_from.run: cannot start from" in line and "no such file" in line for line in lines)
+        return
     assert expand(path)
+
+
+def test_hamidi_fig2c_tests_three_modular_and_four_non_modular_networks_on_n_plus_k(tmp_path, monkeypatch):
+    """Its points, with stand-in source files in a copy of the repository's layout."""
+    import shutil
+
+    from growsim.cli import main
+
+    root = tmp_path / "repo"
+    for folder in ("specs", "sweeps"):
+        shutil.copytree(ROOT / folder, root / folder)
+    sources = root / "runs" / "hamidi_fig2"
+    sources.mkdir(parents=True)
+    chain = ROOT / "tests" / "data" / "tiny_chain.yaml"
+    easy = ["--set", "task.criterion.newest=0", "--set", "task.criterion.mean=0", "--set", "task.n_max=12",
+            "--set", "train.batches=60"]
+    made = {}
+    for name, size in (("modular_growth_parity", 15), ("nonmodular_parity", 91)):
+        out = sources / f"src_{size}.h5"
+        assert main(["run", str(chain), "--out", str(out), "-q", "--set", f"network.module_size={size}", *easy]) == 0
+        made[size] = out
+    for i in range(3):
+        shutil.copy(made[15], sources / f"spec=modular_growth_parity__module_size=15__seed={i}.h5")
+    for i in range(4):
+        shutil.copy(made[91], sources / f"spec=nonmodular_parity__module_size=91__seed={i}.h5")
+    points = expand(root / "sweeps" / "hamidi_fig2c.yaml")
+    assert len(points) == 35
+    heads = {(p.varied["network.module_size"], p.varied["init_from"]["heads"]) for p in points}
+    assert heads == {(15, "solved"), (91, "new")}
+    assert {p.varied["task.n_start"] for p in points} == {11, 12, 13, 14, 15}
+    assert all(p.varied["task.n_start"] == p.varied["task.n_max"] for p in points)
+    assert all(p.varied["init_from"]["step"] == {"n_solved": 10} for p in points)
 
 
 def test_wu_gu_fig3_is_six_conditions_by_ten_seeds():
