@@ -42,7 +42,7 @@ def test_hamidi_fig2c_tests_three_modular_and_four_non_modular_networks_on_n_plu
     root = tmp_path / "repo"
     for folder in ("specs", "sweeps"):
         shutil.copytree(ROOT / folder, root / folder)
-    sources = root / "runs" / "hamidi_fig2"
+    sources = root / "runs" / "hamidi_fig2c_sources"
     sources.mkdir(parents=True)
     chain = ROOT / "tests" / "data" / "tiny_chain.yaml"
     easy = ["--set", "task.criterion.newest=0", "--set", "task.criterion.mean=0", "--set", "task.n_max=12",
@@ -53,9 +53,9 @@ def test_hamidi_fig2c_tests_three_modular_and_four_non_modular_networks_on_n_plu
         assert main(["run", str(chain), "--out", str(out), "-q", "--set", f"network.module_size={size}", *easy]) == 0
         made[size] = out
     for i in range(3):
-        shutil.copy(made[15], sources / f"spec=modular_growth_parity__module_size=15__seed={i}.h5")
+        shutil.copy(made[15], sources / f"spec=modular_growth_parity__module_size=15__batches=12000__seed={i}.h5")
     for i in range(4):
-        shutil.copy(made[91], sources / f"spec=nonmodular_parity__module_size=91__seed={i}.h5")
+        shutil.copy(made[91], sources / f"spec=nonmodular_parity__module_size=91__batches=18000__seed={i}.h5")
     points = expand(root / "sweeps" / "hamidi_fig2c.yaml")
     assert len(points) == 35
     heads = {(p.varied["network.module_size"], p.varied["init_from"]["heads"]) for p in points}
