@@ -118,3 +118,78 @@ def build_fig6(ledger, out_dir: Path) -> Output:
             f"M={s} {c}: {len(groups[(s, c)])}" for s in sizes for c in conditions if (s, c) in groups))
     _write_tables(out_dir, md, rows_csv, out)
     return out
+
+
+def architecture(record: dict[str, Any]) -> str:
+    """modular when the run grows modules (a duplicate_module event), non-modular otherwise."""
+    events = record["spec"].get("growth", {}).get("events", [])
+    return "modular" if any(e.get("op") == "duplicate_module" for e in events) else "non-modular"
+
+
+@figure("hamidi_fig2c")
+def build_fig2c(ledger, out_dir: Path) -> Output:
+    """Fig. 2c: accuracy on N + K after retraining, modular against non-modular, by K.
+
+    A record is one warm-started run (init_from) on the single level N + K; N is the level
+    its source had solved (its first level minus K is read from options.n_trained, default
+    10); the accuracy is its final perf on that level. Mean and standard deviation over
+    networks (the paper's error bars are STD), and Welch's t and Mann-Whitney U between the
+    architectures at each K."""
+    from growsim.plots._common import new_figure, style
+
+    n_trained = int(ledger.config.options.get("n_trained", 10))
+    out = Output()
+    md = _header(ledger, f"Accuracy: final performance on the single level N + K after retraining, N = {n_trained}. "
+                         "Error bars and ± here are standard deviations over networks (as the paper's); tests are "
+                         "two-sided, modular against non-modular at each K.")
+    rows_csv: list[dict[str, Any]] = []
+    colors = {"modular": "#c0392b", "non-modular": "#2166ac"}
+    for protocol, records in _protocols(ledger, md):
+        groups: dict[tuple[str, int], list] = defaultdict(list)
+        for r in records:
+            k = int(r["spec"]["task"]["n_start"]) - n_trained
+            groups[(architecture(r), k)].append(_final(r, "perf_mean"))
+        ks = sorted({k for _, k in groups})
+        with style():
+            fig = new_figure(5.0, 3.4)
+            ax = fig.subplots()
+            for arch in ("modular", "non-modular"):
+                present = [k for k in ks if (arch, k) in groups]
+                if not present:
+                    continue
+                values = [np.asarray(groups[(arch, k)], float) for k in present]
+                mean = np.array([np.nanmean(v) for v in values])
+                sd = np.array([np.nanstd(v, ddof=1) if len(v) > 1 else 0.0 for v in values])
+                ns = sorted({len(v) for v in values})
+                label = f"{arch} (n = {ns[0]})" if len(ns) == 1 else f"{arch} (n = {ns[0]} to {ns[-1]})"
+                ax.errorbar(present, 100 * mean, yerr=100 * sd, color=colors[arch], marker="o", ms=3, capsize=3,
+                            lw=1.3, label=label)
+            ax.set_xlabel("K (tested on N = 10 + K)".replace("10", str(n_trained)))
+            ax.set_ylabel("accuracy (%)")
+            ax.legend(loc="best")
+            fig.suptitle(f"{protocol}: Hamidi et al. Fig. 2c, generalisation to N + K")
+        _save(fig, out_dir / "figures" / f"{protocol}_fig2c.png", out)
+        table = []
+        for k in ks:
+            mod, non = groups.get(("modular", k), []), groups.get(("non-modular", k), [])
+            cells = []
+            for arch, values in (("modular", mod), ("non-modular", non)):
+                v = np.asarray(values, float)
+                m = float(np.nanmean(v)) if len(v) else math.nan
+                sd = float(np.nanstd(v, ddof=1)) if len(v) > 1 else math.nan
+                cells.append(f"{fmt(m)} ± {fmt(sd)} ({len(v)})" if len(v) else "–")
+                rows_csv += [dict(protocol=protocol, k=k, group=arch, metric="perf_mean", statistic=st, value=val)
+                             for st, val in (("n", len(v)), ("mean", m), ("sd", sd))]
+            versus = "–"
+            if len(mod) >= 2 and len(non) >= 2:
+                t = two_sample(mod, non)
+                versus = f"{fmt(t['diff'])}; Welch p {fmt_p(t['welch_p'])}; U {format(t['mwu_u'], 'g')} (p {fmt_p(t['mwu_p'])})"
+                rows_csv += [dict(protocol=protocol, k=k, group="modular-non-modular", metric="perf_mean", statistic=s,
+                                  value=v) for s, v in t.items()]
+            table.append([str(k), *cells, versus])
+        md += ["### Accuracy on N + K", "",
+               markdown_table(["K", "modular, mean ± SD (n)", "non-modular, mean ± SD (n)", "modular − non-modular"], table),
+               "", "### Runs", "", _runs_table(records), ""]
+        out.lines.append(f"{protocol}: {len(records)} runs over K = {', '.join(map(str, ks))}")
+    _write_tables(out_dir, md, rows_csv, out)
+    return out

@@ -1,0 +1,71 @@
+"""The Fig. 2c builder (Hamidi et al.): warm-started runs on N + K, modular against
+non-modular, from records of real tiny runs."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import pytest
+
+from growsim.cli import main
+from growsim.ledger import add, build, load
+from growsim.ledger.figures.hamidi import architecture
+
+ROOT = Path(__file__).parents[2]
+CHAIN = ROOT / "tests" / "data" / "tiny_chain.yaml"
+EASY = ["--set", "task.criterion.newest=0", "--set", "task.criterion.mean=0", "--set", "task.n_max=4"]
+LEDGER = """figure: hamidi_fig2c
+options: {n_trained: 4}
+protocols:
+  tiny:
+    description: tiny warm-started runs
+    require: {train.batches: 10}
+"""
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    sources = {}
+    for arch, extra in (("modular", []), ("non-modular", ["--set", "growth.events=[{op: add_readout, when: level_solved}]"])):
+        out = runs / f"src_{arch}.h5"
+        assert main(["run", str(CHAIN), "--out", str(out), "-q", *EASY, *extra]) == 0
+        sources[arch] = (out, extra)
+    warm = []
+    for arch, (src, extra) in sources.items():
+        heads = "solved" if arch == "modular" else "new"
+        for k in (1, 2):
+            for seed in (0, 1, 2):
+                out = runs / f"warm_{arch}_{k}_{seed}.h5"
+                args = ["run", str(CHAIN), "--out", str(out), "-q", *extra, "--set", f"task.n_start={4 + k}",
+                        "--set", f"task.n_max={4 + k}", "--set", "train.batches=10", "--set", f"seed={seed}",
+                        "--set", f"init_from={{run: {src}, step: {{n_solved: 4}}, heads: {heads}}}"]
+                assert main(args) == 0
+                warm.append(out)
+    folder = tmp_path_factory.mktemp("fig2c")
+    (folder / "ledger.yaml").write_text(LEDGER)
+    add(folder, warm, "tiny")
+    build(folder)
+    return folder
+
+
+def test_each_k_and_architecture_holds_its_runs_accuracy_mean_and_sd(ledger):
+    records = load(ledger).records
+    rows = list(csv.DictReader(open(ledger / "summary.csv")))
+    for arch in ("modular", "non-modular"):
+        for k in (1, 2):
+            finals = [r["final"]["perf_mean"] for r in records
+                      if architecture(r) == arch and r["spec"]["task"]["n_start"] == 4 + k]
+            assert len(finals) == 3
+
+            def stat(name):
+                (row,) = [r for r in rows if (r["k"], r["group"], r["statistic"]) == (str(k), arch, name)]
+                return float(row["value"])
+
+            assert stat("n") == 3 and stat("mean") == pytest.approx(statistics.mean(finals), abs=1e-5)
+            assert stat("sd") == pytest.approx(statistics.stdev(finals), abs=1e-5)
+    assert {architecture(r) for r in records} == {"modular", "non-modular"}
+    assert (ledger / "figures" / "tiny_fig2c.png").stat().st_size > 10_000
+    assert "| 1 | " in (ledger / "summary.md").read_text()
