@@ -140,8 +140,8 @@ def build_fig2c(ledger, out_dir: Path) -> Output:
     n_trained = int(ledger.config.options.get("n_trained", 10))
     out = Output()
     md = _header(ledger, f"Accuracy: final performance on the single level N + K after retraining, N = {n_trained}. "
-                         "Error bars and ± here are standard deviations over networks (as the paper's); tests are "
-                         "two-sided, modular against non-modular at each K.")
+                         "Tests are two-sided, modular against non-modular at each K.",
+                 spread="the standard deviation over networks (the paper's error bars)")
     rows_csv: list[dict[str, Any]] = []
     colors = {"modular": "#c0392b", "non-modular": "#2166ac"}
     for protocol, records in _protocols(ledger, md):
