@@ -65,10 +65,19 @@ def run_key(resolved_spec: dict[str, Any]) -> str:
     return _key(_resolved_now(json.loads(json.dumps(resolved_spec))))
 
 
+# Top-level spec fields added after records were first written, with the value that does
+# what runs did before them: left out of the key at that value, so that a record written
+# before the field existed keeps its key (every field a spec resolves to is in the key).
+NEUTRAL_FIELDS = (("init_from", None),)
+
+
 def _key(spec: dict[str, Any]) -> str:
     for section, field in EXECUTION_FIELDS:
         if isinstance(spec.get(section), dict):
             spec[section].pop(field, None)
+    for field, neutral in NEUTRAL_FIELDS:
+        if field in spec and spec[field] == neutral:
+            del spec[field]
     return sha256_text(canonical_json(spec))
 
 

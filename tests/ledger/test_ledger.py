@@ -311,3 +311,21 @@ def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
     for n, rho, p in ((64, 0.763, 9.31e-7), (32, 0.581, 0.000768), (25, 0.533, 0.00241), (16, 0.100, 0.598)):
         assert stat(n, "all", "modularity_q~n_tasks", "spearman_rho") == pytest.approx(rho, abs=5e-4)
         assert stat(n, "all", "modularity_q~n_tasks", "spearman_p") == pytest.approx(p, rel=0.005)
+
+
+def test_a_run_without_a_warm_start_keeps_the_key_it_had_before_init_from_existed(ledger):
+    """init_from (null) is a field newer than the shipped records: their keys still match."""
+    record = load(ledger).records[0]
+    spec = json.loads(json.dumps(record["spec"]))
+    spec.pop("init_from", None)
+    with_field = {**spec, "init_from": None}
+    assert run_key(with_field) == run_key(spec)
+    from growsim.ledger._record import check_record
+
+    shipped = sorted((ROOT / "results" / "wu_gu").glob("*/records/*/*.json"))
+    assert len(shipped) > 100
+    for path in shipped:  # written before init_from existed: their keys still match their specs
+        r = json.loads(path.read_text())
+        assert "init_from" not in r["spec"] and check_record(r, str(path)) is r
+    warm = {**spec, "init_from": {"run": "a.h5", "step": "final", "heads": "solved"}}
+    assert run_key(warm) != run_key(spec)
