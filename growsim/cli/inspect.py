@@ -216,6 +216,13 @@ def _chain_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("network", (f"chain of modules, {m} neurons each, {k} module{'s' * (k != 1)} at the start; leaky ReLU (slope "
                          f"{_short(net.get('negative_slope', '?'))}), trained tau from U{tuple(net.get('tau_init', ()))}, "
                          f"{diag}, r(0) = {_short(net.get('h0_scale', '?'))} U(0, 1)"))]
+    init = spec.get("init_from")
+    if init:  # a warm start: the stored network it began with (not the spec's n_modules), and which file exactly
+        source = run.versions.get("init_from", init.get("run", "?"))
+        digest = run.versions.get("init_from_sha256", "")[:12]
+        text = rows[0][1].replace(f"{k} module{'s' * (k != 1)} at the start", "modules as stored")
+        rows[0] = ("network", f"started from {source} at step {run.versions.get('init_from_step', '?')} "
+                              f"(sha256 {digest or '?'}..., heads: {init.get('heads', '?')}); {text}")
     growth = spec.get("growth", {})
     program = []
     for ev in growth.get("events", []):

@@ -102,3 +102,13 @@ def test_a_warm_started_run_stopped_and_resumed_writes_what_an_uninterrupted_one
     ref, resumed, step = stop_and_resume(tmp_path, CHAIN, overrides, 7)
     assert step == 8
     assert_same_h5(h5_contents(ref), h5_contents(resumed))
+
+
+def test_inspect_says_where_a_warm_start_began(tmp_path, source, capsys):
+    out = _warm(tmp_path, source, "10", "new", ("--set", "train.batches=5"))
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    assert f"started from {source.resolve()} at step 10 (sha256 {digest}..., heads: new)" in text
+    assert "modules as stored" in text
