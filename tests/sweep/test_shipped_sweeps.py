@@ -23,12 +23,21 @@ def test_sweep_opens_with_its_command_and_every_point_validates(path):
     first = path.read_text().splitlines()[0]
     assert first.startswith(f"# growsim sweep sweeps/{path.name}")
     if path.stem in NEEDS_RUNS:
-        try:
-            assert expand(path)  # every source run is there
-        except SweepError as err:
-            lines = [line for line in str(err).splitlines()[1:] if line.strip()]
-            assert 1 <= len(lines) <= NEEDS_RUNS[path.stem]
-            assert all("init_from.run: cannot start from" in line and "no such file" in line for line in lines)
+        import yaml
+
+        sources = [ROOT / "specs" / entry["run"] for group in yaml.safe_load(path.read_text())["zip"]
+                   for entry in group.get("init_from", [])]
+        assert len(sources) == NEEDS_RUNS[path.stem]
+        missing = [s for s in sources if not s.exists()]
+        if not missing:
+            assert expand(path)
+            return
+        with pytest.raises(SweepError) as err:
+            expand(path)
+        lines = [line for line in str(err.value).splitlines()[1:] if line.strip()]
+        assert len(lines) == len(missing)  # one error per missing source, naming it
+        for source, line in zip(missing, lines, strict=True):
+            assert f"init_from.run: cannot start from {source.resolve()}" in line and "no such file" in line
         return
     assert expand(path)
 
