@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -60,14 +61,66 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "b_rec": ("1", "Recurrent biases."),
     "b_out": ("1", "Readout biases."),
     "w_rec_initial": ("1", "The initial draw of every recurrent weight, present or not."),
+    "tau": ("", "Time constant of each neuron: ms for a leaky RNN (alpha = dt / tau); steps for a chain's modules, as stored."),
+    "synapse_born": ("batches", "The step each synapse was made; -1 where absent."),
+    "w_ff": ("1", "Each module's feed-forward weights from the module before it; module 0's are zeros."),
+    "bias": ("1", "Each module's biases."),
+    "head_w": ("1", "Readout weights of each head (head, class, neuron)."),
+    "head_b": ("1", "Readout biases of each head."),
+    "head_module": ("1", "The module each head reads."),
+    "trainable": ("1", "1 where a module's part still learns: recurrent, feedforward, input, bias, tau."),
+    "series/perf_newest": ("1", "Accuracy of the newest level (the one being learned)."),
+    "series/n_solved": ("level", "N_solved after the evaluation: the largest level solved."),
+    "series/n_current": ("level", "The newest level trained up to that evaluation."),
+    "series/n_modules": ("modules", "Modules in the chain."),
+    "series/n_parameters": ("parameters", "Every parameter of the network, frozen or not."),
+    "series/n_trainable": ("parameters", "Parameters that still learn."),
 }
+
+# Series named after what made them (a regulariser term, the functional report's
+# statistics): described by the first pattern that matches, with {0} the matched name.
+_PATTERNS: tuple[tuple[str, str, str], ...] = (
+    (r"series/reg_(.+)_strength", "1", "Strength lambda of the regulariser term {0} from this step on."),
+    (r"series/reg_(.+)", "1", "Unscaled cost of the regulariser term {0}, mean over the batches since the previous row."),
+    (r"series/fn_n_neurons", "neurons", "Neurons in the network."),
+    (r"series/fn_n_active_neurons", "neurons", "Neurons whose summed task variance exceeds the active threshold."),
+    (r"series/fn_n_active_connections", "synapses", "Recurrent synapses with abs(w) above the connection threshold."),
+    (r"series/fn_wiring_length", "length", "Summed length of the active connections (units of /geometry/distances)."),
+    (r"series/fn_n_clusters", "1", "Functional clusters of the active neurons."),
+    (r"series/fn_silhouette", "1", "Silhouette at the chosen number of clusters."),
+    (r"series/fn_task_variance", "1", "Task variance of each neuron in each task."),
+    (r"series/fn_labels", "1", "Functional cluster of each neuron, -1 if inactive."),
+    (r"series/fn_active", "1", "1 for active neurons, 0 otherwise."),
+    (r"series/fn_w_distance", "length", "Distance of each bin of the strength-by-distance profile."),
+    (r"series/fn_w_distance_mean_abs", "1", "Mean abs(W_rec) over the neuron pairs at that distance."),
+    (r"series/fn_w_distance_active_fraction", "1", "Fraction of the pairs at that distance whose synapse is active."),
+    (r"series/fn_w_distance_pairs", "pairs", "Ordered neuron pairs at that distance."),
+    (r"series/fn_(.+)_percentile", "%", "Percentile of {0} among the shuffles of the active neurons (ties count half)."),
+    (r"series/fn_(.+)_null_mean", "", "Mean of {0} over the shuffles."),
+    (r"series/fn_(.+)_null_quantiles", "", "The shuffles' 5th, 50th and 95th percentiles of {0}."),
+    (r"series/fn_(.+)_null_percentiles", "", "The shuffles' quantile function of {0}: its value at 0, 1, ..., 100 percent."),
+    (r"series/fn_(.+)_null", "", "{0} of every shuffle of the active neurons, in the order drawn."),
+    (r"series/fn_isolated_fraction", "1", "Fraction of active neurons with no lattice neighbour in their cluster."),
+    (r"series/fn_cluster_spread", "lattice steps^2", "Mean over clusters of the within-cluster variance of lattice indices."),
+    (r"series/fn_mean_cluster_size", "neurons", "Mean size of the same-cluster lattice patch holding each active neuron."),
+)
 
 _STR = h5py.string_dtype("utf-8")
 
 
+def describe(key: str) -> tuple[str, str]:
+    """(units, description) of the dataset at ``key`` ('' and '' when none is known)."""
+    if key in DESCRIPTIONS:
+        return DESCRIPTIONS[key]
+    for pattern, units, text in _PATTERNS:
+        match = re.fullmatch(pattern, key)
+        if match:
+            return units, text.format(*match.groups())
+    return DESCRIPTIONS.get(key.split("/")[-1], ("", ""))
+
+
 def _describe(ds: h5py.Dataset, key: str) -> None:
-    name = key.split("/")[-1] if key not in DESCRIPTIONS else key
-    units, text = DESCRIPTIONS.get(key, DESCRIPTIONS.get(name, ("", "")))
+    units, text = describe(key)
     ds.attrs["units"] = units
     ds.attrs["description"] = text
 

@@ -170,8 +170,7 @@ def test_a_rule_that_fails_on_the_initial_synapses_leaves_a_failed_file(tmp_path
     assert not list(tmp_path.glob("*.writing"))
 
 
-def test_every_dataset_outside_the_checkpoint_has_units_and_a_description(tiny_run):
-    """docs/hdf5.md promises it."""
+def _undescribed(path) -> list[str]:
     missing = []
 
     def visit(name, obj):
@@ -179,7 +178,36 @@ def test_every_dataset_outside_the_checkpoint_has_units_and_a_description(tiny_r
             if "units" not in obj.attrs or not obj.attrs.get("description"):
                 missing.append(name)
 
-    with h5py.File(tiny_run, "r") as f:
+    with h5py.File(path, "r") as f:
         f.visititems(visit)
+    return missing
+
+
+def test_every_dataset_outside_the_checkpoint_has_units_and_a_description(tiny_run):
+    """docs/hdf5.md promises it."""
+    with h5py.File(tiny_run, "r") as f:
         assert len(f["spec"]) == 4  # the spec's datasets are among those checked
-    assert missing == []
+    assert _undescribed(tiny_run) == []
+
+
+@pytest.mark.parametrize(
+    "spec, overrides",
+    [
+        # A chain network: its series, snapshots and final weights have names of their own.
+        ("modular_growth_parity.yaml", ["train.batches=20", "log.every=10"]),
+        # Regulariser terms and the functional report (series named after what made them).
+        (
+            "bimt_grid2d.yaml",
+            [
+                "network.geometry.shape=[5, 5]", "growth.initial_connections=600", "train.batches=10",
+                "log.every=5", "log.functional.every=5", "log.functional.n_shuffles=50",
+                "log.functional.k_range=[2, 4]", "growth.events[0].every=5", "log.snapshot_every=5",
+            ],
+        ),
+    ],
+)
+def test_every_kind_of_run_describes_every_dataset(tmp_path, spec, overrides):
+    out = tmp_path / "run.h5"
+    sets = [arg for o in overrides for arg in ("--set", o)]
+    assert main(["run", str(ROOT / "specs" / spec), "--out", str(out), "-q", *sets]) == 0
+    assert _undescribed(out) == []
