@@ -41,6 +41,11 @@ EXECUTION_FIELDS = (
 # Series kept in a record: per-row scalars of /series (per-task and per-neuron arrays are
 # summarised by their final row instead).
 _SKIPPED_SERIES = {"communities"}
+# Arrays of /series whose last row a record keeps (in ``final_arrays``) when a row holds at
+# most this many values: per-task, per-neuron and per-bin results (a functional report's
+# labels, the shuffles' quantile function, strength against distance), not the 10,000
+# shuffles themselves nor a task-variance matrix.
+MAX_ARRAY_VALUES = 1024
 
 
 class RecordError(ValueError):
@@ -127,6 +132,28 @@ def subsample_rows(n: int, limit: int = MAX_SERIES_POINTS) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(np.int64))
 
 
+def _final_arrays(f: h5py.File) -> dict[str, Any]:
+    """The last row of every small array of /series, as nested lists (None for NaN).
+
+    A functional report's arrays are stored only at the steps it was taken: their last
+    row is the last report (the run's last step)."""
+    out: dict[str, Any] = {}
+    group = f.get("series")
+    if group is None:
+        return out
+    for name in sorted(group):
+        ds = group[name]
+        if not isinstance(ds, h5py.Dataset) or ds.ndim < 2 or ds.shape[0] == 0:
+            continue
+        if int(np.prod(ds.shape[1:])) > MAX_ARRAY_VALUES:
+            continue
+        row = np.asarray(ds[-1])
+        if row.dtype == np.float32:  # the shortest decimal that reads back as the stored float32
+            row = np.array([float(str(v)) for v in row.ravel()], dtype=np.float64).reshape(row.shape)
+        out[name] = np.array([_number(v) for v in row.ravel()], dtype=object).reshape(row.shape).tolist()
+    return out
+
+
 def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
     """The record of the completed run file ``path``, counted under ``protocol``."""
     path = Path(path)
@@ -148,6 +175,7 @@ def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
             raise RecordError(f"{path}: no readable resolved spec in /spec/resolved_json ({exc})") from None
         tasks = [_text(t) for t in f["tasks/names"][()]] if "tasks/names" in f else []
         overrides = [_text(o) for o in f["spec/overrides"][()]] if "spec/overrides" in f else []
+        final_arrays = _final_arrays(f)
     # The reader aligns every series to its steps (columns that miss rows get NaN).
     from growsim.reader import open_run
 
@@ -164,6 +192,8 @@ def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
     per_task = {t: table[f"perf/{t}"].to_numpy() for t in tasks if f"perf/{t}" in table.columns}
     if per_task and len(table):
         final["perf_by_task"] = {t: _number(v[-1]) for t, v in per_task.items()}
+    if final_arrays:
+        final["arrays"] = final_arrays
     record = {
         "format": FORMAT,
         "record_version": RECORD_VERSION,

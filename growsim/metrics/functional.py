@@ -30,7 +30,10 @@ set and its recurrent weights, in a form cheap enough to log during training:
 
    For each, the report gives the observed value, its percentile in the shuffle
    distribution (0-100, ties counting half: near 0 means far smaller than chance), the
-   null mean and a few quantiles of the null, never the whole null.
+   null mean, its quantiles, and the whole null (one value per shuffle).
+4. Connection strength against distance (Liu et al., Fig. 1f): mean ``|w|`` and the
+   fraction of active connections per distance bin
+   (:func:`growsim.metrics.wiring_cost.weight_distance_profile`).
 
 Degenerate networks give NaN, not errors: with fewer than 3 active neurons, or active
 neurons that cannot be split (identical normalised profiles), clustering is impossible;
@@ -64,11 +67,12 @@ from .taskvar import (
     normalized_task_variance,
     task_variance,
 )
-from .wiring_cost import active_connections, wiring_length
+from .wiring_cost import active_connections, weight_distance_profile, wiring_length
 
 __all__ = [
     "NULL_PERCENTILE_LEVELS",
     "NULL_QUANTILES",
+    "PROFILE_ARRAYS",
     "REPORT_ARRAYS",
     "REPORT_SCALARS",
     "epoch_mask_after_fixation",
@@ -84,6 +88,10 @@ NULL_QUANTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
 #: arrays): 0, 1, ..., 100, so that a histogram of the shuffles (Liu et al., Fig. 2b) can be
 #: drawn from a run file at a resolution of 1% of the shuffles.
 NULL_PERCENTILE_LEVELS: tuple[float, ...] = tuple(float(p) for p in range(101))
+
+#: Keys of the connection-strength-by-distance profile (Liu et al., Fig. 1f) in a report's
+#: arrays, each ``(B,)``: see :func:`growsim.metrics.wiring_cost.weight_distance_profile`.
+PROFILE_ARRAYS: tuple[str, ...] = ("w_distance", "w_distance_mean_abs", "w_distance_active_fraction", "w_distance_pairs")
 
 #: Keys of the scalar half of a report, always all present (floats, NaN when undefined).
 REPORT_SCALARS: tuple[str, ...] = (
@@ -102,7 +110,8 @@ REPORT_ARRAYS: tuple[str, ...] = (
     "labels",
     "active",
     "null_quantile_levels",
-    *(key for s in ANATOMY_STATISTICS for key in (f"{s}_null_quantiles", f"{s}_null_percentiles")),
+    *(key for s in ANATOMY_STATISTICS for key in (f"{s}_null_quantiles", f"{s}_null_percentiles", f"{s}_null")),
+    *PROFILE_ARRAYS,
 )
 
 
@@ -240,6 +249,10 @@ def report_from_task_variance(
         scalars[s] = scalars[f"{s}_percentile"] = scalars[f"{s}_null_mean"] = float("nan")
         arrays[f"{s}_null_quantiles"] = _nan_summary()
         arrays[f"{s}_null_percentiles"] = np.full(len(NULL_PERCENTILE_LEVELS), np.nan)
+        arrays[f"{s}_null"] = np.full(int(n_shuffles), np.nan)
+    profile = weight_distance_profile(w, d, threshold=connection_threshold)
+    for key, values in zip(PROFILE_ARRAYS, profile, strict=True):
+        arrays[key] = values
 
     clusters = None
     if n_active >= 3:
@@ -276,6 +289,7 @@ def report_from_task_variance(
         scalars[f"{s}_null_mean"] = float(cmp.null.mean())
         arrays[f"{s}_null_quantiles"] = np.percentile(cmp.null, NULL_QUANTILES)
         arrays[f"{s}_null_percentiles"] = np.percentile(cmp.null, NULL_PERCENTILE_LEVELS)
+        arrays[f"{s}_null"] = cmp.null
     return scalars, arrays
 
 
@@ -330,7 +344,12 @@ def functional_report(
     inactive ones; ``active`` ``(N,)`` bool; ``null_quantile_levels`` ``(3,)`` = 5, 50,
     95; ``<name>_null_quantiles`` ``(3,)``, the null at those percent levels;
     ``<name>_null_percentiles`` ``(101,)``, the null at 0, 1, ..., 100 percent (its
-    quantile function: the minimum, every percentile, the maximum).
+    quantile function: the minimum, every percentile, the maximum); ``<name>_null``
+    ``(n_shuffles,)``, the null itself, one value per shuffle in the order drawn;
+    ``w_distance``, ``w_distance_mean_abs``, ``w_distance_active_fraction`` and
+    ``w_distance_pairs`` ``(B,)``: connection strength against distance
+    (:func:`growsim.metrics.wiring_cost.weight_distance_profile`, ``|w|`` above
+    ``connection_threshold`` active; Liu et al., Fig. 1f).
     Undefined values are NaN (see the module docstring).
     """
     missing = [k for k in rates_by_task if k not in epoch_masks]

@@ -28,17 +28,19 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
     "SCHEDULE_MODES",
+    "WeightDistanceProfile",
     "active_connections",
     "bimt_cost",
     "distance_weighted_l1",
     "l1_cost",
     "piecewise_schedule",
+    "weight_distance_profile",
     "wiring_length",
 ]
 
@@ -74,6 +76,67 @@ def wiring_length(w: np.ndarray, distances: np.ndarray, threshold: float = 1e-2)
     if d.shape != x.shape:
         raise ValueError(f"distances must have the shape of w {x.shape}, got {d.shape}")
     return float(d[np.abs(x) > threshold].sum())
+
+
+class WeightDistanceProfile(NamedTuple):
+    """Connection strength against the distance it spans (Liu et al., Fig. 1f), per bin.
+
+    Attributes, each ``(B,)`` float64, one entry per distance bin:
+    ``distance`` (the bin's distance: the distance itself when every distinct distance
+    has its own bin, else the bin's centre), ``mean_abs_weight`` (mean ``|w|`` over the
+    pairs in the bin), ``active_fraction`` (fraction of them with ``|w| > threshold``),
+    ``n_pairs`` (how many ordered pairs the bin holds).
+    """
+
+    distance: np.ndarray
+    mean_abs_weight: np.ndarray
+    active_fraction: np.ndarray
+    n_pairs: np.ndarray
+
+
+def weight_distance_profile(
+    w: np.ndarray, distances: np.ndarray, *, threshold: float = 1e-2, max_bins: int = 64
+) -> WeightDistanceProfile:
+    """Mean ``|w|`` and the fraction of active connections against distance.
+
+    ``w``, ``distances``: ``(N, N)`` recurrent weights and the distance between the
+    positions they join. The diagonal (a position with itself) is left out; every other
+    ordered pair counts, an absent synapse as ``|w| = 0``. Bins: one per distinct
+    distance when there are at most ``max_bins`` of them (a lattice: its distances are
+    few, the bins are exact), else ``max_bins`` equal bins from 0 to the largest distance
+    (the last bin closed). Empty bins hold NaN means and 0 pairs. The number of bins
+    depends on the geometry alone, so a run's profiles line up row by row.
+    """
+    x = np.abs(_real_array(w, "w"))
+    d = _real_array(distances, "distances")
+    if x.ndim != 2 or x.shape[0] != x.shape[1] or d.shape != x.shape:
+        raise ValueError(f"w and distances must be the same (N, N) shape, got {x.shape} and {d.shape}")
+    if isinstance(max_bins, bool) or not isinstance(max_bins, numbers.Integral) or max_bins < 1:
+        raise ValueError(f"max_bins must be a positive integer, got {max_bins!r}")
+    off = ~np.eye(x.shape[0], dtype=bool)
+    x, d = x[off], d[off]
+    if d.size == 0:
+        empty = np.zeros(0)
+        return WeightDistanceProfile(empty, empty, empty, empty)
+    # Distinct distances up to rounding: a lattice's i/n + j/n lands on one value.
+    scale = max(float(np.max(np.abs(d))), 1e-300)
+    levels, index = np.unique(np.round(d / scale, 9), return_inverse=True)
+    if levels.size <= max_bins:
+        centre = levels * scale
+        n_bins = levels.size
+    else:
+        edges = np.linspace(0.0, float(d.max()), int(max_bins) + 1)
+        index = np.clip(np.searchsorted(edges, d, side="right") - 1, 0, int(max_bins) - 1)
+        centre = 0.5 * (edges[:-1] + edges[1:])
+        n_bins = int(max_bins)
+    index = index.ravel()
+    count = np.bincount(index, minlength=n_bins).astype(np.float64)
+    total = np.bincount(index, weights=x, minlength=n_bins)
+    active = np.bincount(index, weights=(x > threshold).astype(np.float64), minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+        frac = np.where(count > 0, active / count, np.nan)
+    return WeightDistanceProfile(centre.astype(np.float64), mean, frac, count)
 
 
 def _is_tensor(x: object) -> bool:

@@ -63,6 +63,7 @@ def test_keys_and_shapes_are_always_the_same():
         for name in ("isolated_fraction", "cluster_spread", "mean_cluster_size"):
             assert a[f"{name}_null_quantiles"].shape == (3,)
             assert a[f"{name}_null_percentiles"].shape == (101,)
+            assert a[f"{name}_null"].shape == (50,)
 
 
 def test_the_stored_percentiles_are_the_shuffles_quantile_function():
@@ -82,6 +83,30 @@ def test_the_stored_percentiles_are_the_shuffles_quantile_function():
         np.testing.assert_allclose(p[[5, 50, 95]], a[f"{name}_null_quantiles"])
         for level in (10, 25, 75, 90):  # at least level% of the shuffles lie at or below it
             assert np.mean(values <= p[level]) >= level / 100
+        # The whole null is kept, in the order drawn: the same generator gives the same values.
+        np.testing.assert_array_equal(a[f"{name}_null"], null[name].null)
+        below = np.mean(null[name].null < s[name]) + 0.5 * np.mean(null[name].null == s[name])
+        assert s[f"{name}_percentile"] == pytest.approx(100 * below)
+
+
+def test_the_report_carries_strength_against_distance():
+    """Liu et al.'s Fig. 1f: mean |w| per distance, from the weights the report is given."""
+    from growsim.metrics.functional import PROFILE_ARRAYS
+
+    rng = np.random.default_rng(3)
+    w = rng.normal(0.0, 0.05, (N, N)) * np.exp(-4 * D)
+    labels = 2 * (COORDS[:, 0] >= 3) + (COORDS[:, 1] >= 3)
+    _, a = report_from_task_variance(_tv(labels, 4), COORDS, w, D, rng=0, n_shuffles=0)
+    d = a["w_distance"]
+    assert set(PROFILE_ARRAYS) <= set(a)
+    off = ~np.eye(N, dtype=bool)
+    assert d.size == np.unique(np.round(D[off], 9)).size  # a lattice: one bin per distance
+    for k, dist in enumerate(d):
+        at = off & np.isclose(D, dist)
+        assert a["w_distance_pairs"][k] == at.sum()
+        assert a["w_distance_mean_abs"][k] == pytest.approx(np.abs(w[at]).mean())
+        assert a["w_distance_active_fraction"][k] == pytest.approx(np.mean(np.abs(w[at]) > 1e-2))
+    assert a["w_distance_mean_abs"][0] > 3 * a["w_distance_mean_abs"][-1]  # it decays, as drawn
 
 
 def test_perfectly_clustered_quadrants():

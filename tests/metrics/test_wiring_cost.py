@@ -149,3 +149,31 @@ def test_linear_schedule_interpolates():
 def test_schedule_errors(args, match):
     with pytest.raises(ValueError, match=match):
         piecewise_schedule(*args)
+
+
+def test_weight_distance_profile_bins_every_pair_but_the_diagonal():
+    from growsim.metrics.wiring_cost import weight_distance_profile
+
+    rng = np.random.default_rng(0)
+    n = 30
+    pos = rng.random((n, 2))
+    d = np.linalg.norm(pos[:, None] - pos[None], axis=-1)  # continuous distances: equal bins
+    w = rng.normal(size=(n, n))
+    prof = weight_distance_profile(w, d, max_bins=7, threshold=0.5)
+    assert prof.distance.shape == (7,) and prof.n_pairs.sum() == n * (n - 1)
+    edges = np.linspace(0, d.max(), 8)
+    for k in range(7):
+        last = k == 6
+        inside = (d >= edges[k]) & ((d <= edges[k + 1]) if last else (d < edges[k + 1])) & ~np.eye(n, dtype=bool)
+        assert prof.n_pairs[k] == inside.sum()
+        if inside.any():
+            assert prof.mean_abs_weight[k] == pytest.approx(np.abs(w[inside]).mean())
+            assert prof.active_fraction[k] == pytest.approx(np.mean(np.abs(w[inside]) > 0.5))
+        assert prof.distance[k] == pytest.approx((edges[k] + edges[k + 1]) / 2)
+    # A lattice's few distances get a bin each.
+    line = np.abs(np.arange(5)[:, None] - np.arange(5)[None]).astype(float)
+    exact = weight_distance_profile(np.ones((5, 5)), line)
+    np.testing.assert_array_equal(exact.distance, [1, 2, 3, 4])
+    np.testing.assert_array_equal(exact.n_pairs, [8, 6, 4, 2])
+    with pytest.raises(ValueError, match="same"):
+        weight_distance_profile(np.ones((3, 3)), np.ones((3, 4)))
