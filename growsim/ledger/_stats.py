@@ -84,3 +84,22 @@ def fmt_p(value: float) -> str:
 def fmt_mean_sem(values: Sequence[float | None], digits: int = 3) -> str:
     m, s, n = mean_sem(values)
     return f"{fmt(m, digits)} ± {fmt(s, digits)}" if n else "–"
+
+
+def permutation_p(percentile: float, n: int) -> float:
+    """One-sided permutation p value of a statistic smaller than chance, from its percentile
+    among ``n`` shuffles (0-100, ties counted half): ``(n * percentile / 100 + 1) / (n + 1)``,
+    the fraction of shuffles at or below it with the observed labelling counted among them
+    (so never 0)."""
+    return (n * percentile / 100.0 + 1.0) / (n + 1.0)
+
+
+def fisher_combined(pvalues: Sequence[float]) -> float:
+    """Fisher's method: ``-2 sum(ln p_i)`` against chi-squared with ``2k`` degrees of freedom;
+    NaN without p values."""
+    from scipy import stats
+
+    p = _finite(pvalues)
+    if len(p) == 0:
+        return math.nan
+    return float(stats.chi2.sf(-2.0 * np.log(p).sum(), 2 * len(p)))

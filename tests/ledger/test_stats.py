@@ -55,3 +55,24 @@ def test_correlation_by_hand():
 def test_fmt():
     assert fmt(float("nan")) == "–" and fmt(0.12345) == "0.123" and fmt(-0.000859) == "-0.001" and fmt(12345.6) == "1.23e+04"
     assert fmt_p(0.5012) == "0.5" and fmt_p(0.0123) == "0.012" and fmt_p(2.34e-6) == "2.3e-06" and fmt_p(float("nan")) == "–"
+
+
+def test_fisher_combined_by_hand():
+    from growsim.ledger._stats import fisher_combined
+
+    # Two p values: -2 ln(p1 p2) against chi-squared with 4 degrees of freedom, whose
+    # survival function is exp(-x/2) (1 + x/2).
+    p1, p2 = 0.03, 0.2
+    x = -2 * math.log(p1 * p2)
+    assert fisher_combined([p1, p2]) == pytest.approx(math.exp(-x / 2) * (1 + x / 2))
+    # One p value: chi-squared with 2 degrees of freedom gives it back.
+    assert fisher_combined([0.04]) == pytest.approx(0.04)
+    assert math.isnan(fisher_combined([]))
+
+
+def test_permutation_p_counts_the_observed_labelling_among_the_shuffles():
+    from growsim.ledger._stats import permutation_p
+
+    assert permutation_p(0.0, 10_000) == pytest.approx(1 / 10_001)  # never 0
+    assert permutation_p(2.6, 10_000) == pytest.approx(261 / 10_001)
+    assert permutation_p(100.0, 99) == 1.0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 # Modules holding the built-in builders, imported when a builder is first looked up.
-_BUILTIN_MODULES = ("growsim.ledger.figures.wu_gu", "growsim.ledger.figures.hamidi")
+_BUILTIN_MODULES = ("growsim.ledger.figures.wu_gu", "growsim.ledger.figures.hamidi", "growsim.ledger.figures.liu")
 
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 _loaded = False
