@@ -19,6 +19,8 @@ EXAMPLES = """Examples:
 
   growsim plot runs/add_conn_distance.h5 --kind network --view coronal
 
+  growsim plot runs/bimt_grid2d.h5 --kind network --top-k 300
+
   growsim analyze runs/add_conn_distance.h5 task_variance && growsim plot runs/add_conn_distance.h5 --kind clusters
 """
 
@@ -38,6 +40,9 @@ def plot(
     step: Annotated[int | None, typer.Option(help="Step of the weights (weights, network) or of the functional report (anatomy); default: the end.", show_default=False)] = None,
     view: Annotated[str, typer.Option(help="2-D view of 3-D positions (network): axial (x-y), coronal (x-z) or sagittal (y-z).")] = "axial",
     analysis: Annotated[str | None, typer.Option(help="The /analysis group to draw (clusters); default: the last task-variance one.", show_default=False)] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="network: draw only the k strongest synapses (of each projection).", min=1, show_default=False)] = None,
+    threshold: Annotated[float | None, typer.Option(help="network: draw only synapses with |w| above this.", min=0.0, show_default=False)] = None,
+    layers: Annotated[bool, typer.Option("--layers/--no-layers", help="network: the input units below the network and the output units above it, with their synapses.")] = True,
     dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,
 ) -> None:
     """Draw a figure of a run (also of one still being written) and save it."""
@@ -52,7 +57,7 @@ def plot(
     run = open_or_fail(run_file)
     path = out if out is not None else run.path.with_name(f"{run.path.stem}-{kind}.png")
     try:
-        fig = plot_run(run, kind, step=step, view=view, analysis=analysis)
+        fig = plot_run(run, kind, step=step, view=view, analysis=analysis, top_k=top_k, threshold=threshold, layers=layers)
     except RunFileError as exc:
         raise UserError(str(exc)) from None
     try:

@@ -44,13 +44,16 @@ __all__ = [
 ]
 
 
-def plot_run(run, kind: str = "training", *, step: int | None = None, view: str = "axial", analysis: str | None = None):
+def plot_run(run, kind: str = "training", *, step: int | None = None, view: str = "axial", analysis: str | None = None,
+             top_k: int | None = None, threshold: float | None = None, layers: bool = True):
     """The figure of one kind for ``run`` (a :class:`growsim.reader.Run`); returns a Figure.
 
     ``step`` picks the weights for ``weights`` and ``network`` (default: the end) and the
     functional report for ``anatomy`` (default: the last);
     ``view`` the projection of 3-D positions (axial, coronal, sagittal); ``analysis`` the
-    /analysis group for ``clusters``. A chain run (``run.network_kind == "chain"``) gets
+    /analysis group for ``clusters``.
+    ``top_k``, ``threshold`` and ``layers`` choose what ``network`` draws of a leaky RNN
+    (:func:`growsim.plots.network.plot_network`). A chain run (``run.network_kind == "chain"``) gets
     the chain's figures (growsim.plots.chain); ``clusters`` does not apply to it and raises
     :class:`growsim.reader.RunFileError`.
     """
@@ -75,7 +78,7 @@ def plot_run(run, kind: str = "training", *, step: int | None = None, view: str 
     if kind == "weights":
         return plot_weights(run, step)
     if kind == "network":
-        return plot_network(run, step, view)
+        return plot_network(run, step, view, top_k=top_k, threshold=threshold, layers=layers)
     if kind == "clusters":
         return plot_clusters(run, analysis)
     if kind == "anatomy":

@@ -154,11 +154,20 @@ def event_rug(ax, steps: np.ndarray, *, label: str | None = None) -> None:
 
 
 def community_labels(run: Run, step: int, w_rec: np.ndarray) -> tuple[np.ndarray, str]:
-    """Communities of the neurons at ``step``: the ones logged in training, else computed now.
+    """Communities of the neurons at ``step``: the functional clusters of a report taken at that
+    step (``log.functional``; -1 for inactive neurons), else the communities logged in
+    training, else computed now.
 
     Returns labels (N,) int and where they come from (for the figure's caption).
     """
     n = w_rec.shape[0]
+    try:
+        steps, labels = run.series_array("fn_labels")
+    except RunFileError:  # no functional report (log.functional)
+        steps, labels = np.zeros(0, np.int64), np.zeros((0, n))
+    rows = np.flatnonzero(steps == step)
+    if rows.size and labels.shape[1] == n and np.any(labels[rows[-1]] >= 0):
+        return labels[rows[-1]].astype(np.int64), "colour: functional cluster of the report at that step (grey: inactive)"
     try:
         steps, labels = run.communities()
         rows = np.flatnonzero(steps == step)

@@ -226,3 +226,53 @@ def test_anatomy_of_a_run_without_a_functional_report_says_what_it_needs(shipped
     with pytest.raises(RunFileError, match="no functional report"):
         plot_run(open_run(shipped_runs["fix_conn_distance"]), "anatomy")
 
+
+
+def test_select_synapses_by_threshold_and_top_k():
+    from growsim.plots.network import select_synapses
+
+    w = np.array([[0.9, -0.5, 0.0], [0.2, 0.0, -0.05], [0.0, 0.7, 0.0]])
+    rows, cols = select_synapses(w)
+    assert list(zip(rows, cols)) == [(1, 2), (1, 0), (0, 1), (2, 1)]  # weakest first, diagonal left out
+    rows, cols = select_synapses(w, threshold=0.1, top_k=2)
+    assert list(zip(rows, cols)) == [(0, 1), (2, 1)]
+    rows, cols = select_synapses(w, top_k=1, diagonal=True)
+    assert list(zip(rows, cols)) == [(0, 0)]
+
+
+def test_network_draws_the_strongest_synapses_with_their_direction_and_the_layers(shipped_runs):
+    from growsim.plots.network import MAX_ARROWS
+
+    run = open_run(shipped_runs["bimt_grid2d"])
+    snap = run.weights()
+    fig = plot_run(run, "network", top_k=40)
+    ax = fig.axes[0]
+    assert "40 of 159600 synapses" in fig.get_suptitle()
+    arrows = [t for t in ax.texts if t.arrow_patch is not None]
+    assert len(arrows) == 40 <= MAX_ARROWS
+    # Each arrow runs from pre to post of one of the 40 strongest synapses (W[post, pre]).
+    from growsim.plots.network import project
+
+    xy, _, _ = project(run.geometry())
+    w = np.abs(snap.w_rec.astype(np.float64))
+    np.fill_diagonal(w, 0)
+    post, pre = np.unravel_index(np.argsort(w.ravel())[-40:], w.shape)
+    expected = {(tuple(np.round(xy[j], 9)), tuple(np.round(xy[i], 9))) for i, j in zip(post, pre)}
+    drawn = {(tuple(np.round(a.xyann, 9)), tuple(np.round(a.xy, 9))) for a in arrows}
+    assert drawn == expected
+    squares = [c for c in ax.collections if len(c.get_offsets()) in (snap.w_in.shape[1], snap.w_out.shape[0])]
+    assert len(squares) == 2  # the 53 inputs and the 17 outputs
+    bare = plot_run(run, "network", top_k=40, layers=False).axes[0]
+    assert not [c for c in bare.collections if len(c.get_offsets()) in (snap.w_in.shape[1], snap.w_out.shape[0])]
+    # Above MAX_ARROWS the lines are one collection and the legend says direction is not drawn.
+    many = plot_run(run, "network", threshold=float(np.quantile(w[w > 0], 0.99)))
+    assert not [t for t in many.axes[0].texts if t.arrow_patch is not None]
+    assert any("direction not drawn" in t.get_text() for t in many.legends[0].get_texts())
+
+
+def test_plot_command_network_options(shipped_runs, tmp_path, capsys):
+    run = shipped_runs["bimt_grid1d"]
+    assert main(["plot", str(run), "--kind", "network", "--top-k", "30", "--no-layers", "-o", str(tmp_path / "n.png")]) == 0
+    assert_figure(tmp_path / "n.png", min_bytes=5_000)
+    assert main(["plot", str(run), "--kind", "network", "--top-k", "0", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--top-k" in capsys.readouterr().err
