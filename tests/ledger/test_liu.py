@@ -114,7 +114,7 @@ def test_summary_compares_each_condition_with_bimt(anatomy):
     rows = _rows(anatomy)
     bimt = [r["final"]["fn_wiring_length"] for r in records if condition(r) == "BIMT"]
     l1 = [r["final"]["fn_wiring_length"] for r in records if condition(r) == "L1"]
-    assert _stat(rows, protocol="tiny", condition="BIMT-L1", metric="fn_wiring_length", statistic="diff") == pytest.approx(
+    assert _stat(rows, protocol="tiny", condition="BIMT - L1", metric="fn_wiring_length", statistic="diff") == pytest.approx(
         np.mean(bimt) - np.mean(l1), rel=1e-5)
     assert _stat(rows, protocol="tiny", condition="none", metric="perf_mean", statistic="n") == 2
     text = (anatomy / "summary.md").read_text()
@@ -158,3 +158,17 @@ def test_second_peak_by_hand():
     where, ratio = second_peak(d, np.array([1.0, 0.5, 0.2, 0.3, 0.4, 0.25, 0.2]))
     assert where == 0.5 and ratio == pytest.approx(2.0)  # past the minimum 0.2 at 0.3, the top is 0.4 at 0.5
     assert math.isnan(second_peak(d, np.array([1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]))[0])  # only falls
+
+
+def test_split_by_separates_runs_that_differ_in_a_field(tmp_path, runs):
+    folder = tmp_path / "split"
+    folder.mkdir()
+    (folder / "ledger.yaml").write_text(LEDGER.format(figure="liu_anatomy") + 'options: {split_by: ["regularisers[0].strength"]}\n')
+    add(folder, runs["BIMT"] + runs["lambda"][:1], "tiny")
+    build(folder)
+    rows = _rows(folder)
+    assert _stat(rows, protocol="tiny", condition="BIMT, regularisers[0].strength=1e-05", metric="perf_mean", statistic="n") == 2
+    assert _stat(rows, protocol="tiny", condition="BIMT, regularisers[0].strength=0.0001", metric="perf_mean", statistic="n") == 1
+    # Each group is compared with the first.
+    assert _stat(rows, protocol="tiny", condition="BIMT, regularisers[0].strength=0.0001 - BIMT, regularisers[0].strength=1e-05",
+                 metric="perf_mean", statistic="n_a") == 1

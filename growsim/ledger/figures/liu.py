@@ -7,10 +7,15 @@
   fall below the 5th percentile and Fisher's combined p. Fig. 1f: connection strength
   against distance, mean and standard error over seeds. Fig. 1c: the functional clusters
   on the grid (the first seed of each condition). Fig. 1d-e: performance, active neurons,
-  active connections and wiring length, with Welch's t and Mann-Whitney U against BIMT.
+  active connections and wiring length, with Welch's t and Mann-Whitney U against BIMT
+  (the first group).
 - ``liu_pareto``: Fig. 1g-h: error (1 - mean performance) against active neurons and
   against wiring length for every lambda of BIMT and L1 and the unregularised network,
-  mean over seeds, and each method's non-dominated front.
+  mean over seeds, and each method's non-dominated front; beside each point, where its
+  runs' isolated fraction sits among their shuffles (anatomy against lambda).
+
+``options.split_by`` (a list of dotted spec fields) splits ``liu_anatomy``'s conditions by
+those fields' values: ``BIMT, train.batches=20000`` beside ``BIMT, train.batches=10000``.
 
 A run's condition comes from its spec: ``BIMT`` when it swaps neurons or has a ``wiring``
 term with A > 0 and a strength > 0, else ``L1`` when it has an ``l1`` term with a strength
@@ -21,6 +26,7 @@ term with A > 0 and a strength > 0, else ``L1`` when it has an ``l1`` term with 
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -80,15 +86,35 @@ def _array(record: dict[str, Any], name: str) -> np.ndarray | None:
     return np.array([np.nan if v is None else v for v in np.ravel(np.array(value, dtype=object))], dtype=np.float64)
 
 
-def _groups(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def label(record: dict[str, Any], split_by: list[str] = ()) -> str:
+    """The run's condition, followed by the value of each spec field of ``split_by`` (the
+    ledger's ``options.split_by``) that it has: ``BIMT, train.batches=20000``."""
+    from growsim.ledger._ledger import _MISSING, spec_value
+
+    parts = []
+    for dotted in split_by:
+        value = spec_value(record["spec"], dotted)
+        if value is not _MISSING:
+            parts.append(f"{dotted}={json.dumps(value, separators=(',', ':'))}")
+    return ", ".join([condition(record), *parts])
+
+
+def _groups(records: list[dict[str, Any]], split_by: list[str] = ()) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list] = defaultdict(list)
     for r in sorted(records, key=lambda r: r["run"]["seed"]):
-        groups[condition(r)].append(r)
+        groups[label(r, split_by)].append(r)
     return groups
 
 
 def _present(groups) -> list[str]:
-    return [c for c in CONDITIONS if groups.get(c)]
+    """The groups' labels, BIMT's first, then L1's, then none's."""
+    return sorted((g for g in groups if groups[g]), key=lambda g: (CONDITIONS.index(g.split(",")[0]), g))
+
+
+def _color(group: str, groups: list[str]) -> Any:
+    if group in COLORS and all(g in COLORS for g in groups):
+        return COLORS[group]
+    return __import__("matplotlib").colormaps["tab10"](groups.index(group) % 10)
 
 
 def anatomy_test(records: list[dict[str, Any]], stat: str) -> dict[str, float]:
@@ -163,8 +189,8 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
                 values = np.stack([x[k] for x in rows])
                 m = np.nanmean(values, axis=0)
                 s = np.nanstd(values, axis=0, ddof=1) / math.sqrt(len(rows)) if len(rows) > 1 else np.zeros_like(m)
-                ax.plot(d, m, "o-", ms=2, lw=1.2, color=COLORS[cond], label=f"{cond} (n = {len(rows)})")
-                ax.fill_between(d, m - s, m + s, color=COLORS[cond], alpha=0.25, lw=0)
+                ax.plot(d, m, "o-", ms=2, lw=1.2, color=_color(cond, conditions), label=f"{cond} (n = {len(rows)})")
+                ax.fill_between(d, m - s, m + s, color=_color(cond, conditions), alpha=0.25, lw=0)
             mean_abs = np.nanmean(np.stack([x[1] for x in rows]), axis=0)
             where, ratio = second_peak(d, mean_abs)
             table.append([cond, str(len(rows)), fmt(float(mean_abs[0]), 4), fmt(float(np.nanmedian(mean_abs)), 4),
@@ -229,7 +255,7 @@ def build_anatomy(ledger, out_dir: Path) -> Output:
                          "freedom). Welch's t and Mann-Whitney U (two-sided) compare each condition with BIMT.")
     rows_csv: list[dict[str, Any]] = []
     for protocol, records in _protocols(ledger, md):
-        groups = _groups(records)
+        groups = _groups(records, list(ledger.config.options.get("split_by", [])))
         conditions = _present(groups)
         figs = out_dir / "figures"
         _null_histograms(groups, conditions, protocol, figs / f"{protocol}_fig2b.png", out)
@@ -255,11 +281,11 @@ def build_anatomy(ledger, out_dir: Path) -> Output:
                 rows_csv += [dict(protocol=protocol, condition=cond, metric=metric, statistic=k, value=v)
                              for k, v in (("n", n), ("mean", m), ("sem", s))]
                 cells = [label, cond, str(n), fmt_mean_sem(values, 4 if metric == "perf_mean" else 3)]
-                if cond != "BIMT" and groups.get("BIMT"):
-                    t = two_sample([_final(r, metric) for r in groups["BIMT"]], values)
+                if cond != conditions[0] and conditions[0].startswith("BIMT"):
+                    t = two_sample([_final(r, metric) for r in groups[conditions[0]]], values)
                     cells += [f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}", f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
                               f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"]
-                    rows_csv += [dict(protocol=protocol, condition=f"BIMT-{cond}", metric=metric, statistic=k, value=v)
+                    rows_csv += [dict(protocol=protocol, condition=f"{conditions[0]} - {cond}", metric=metric, statistic=k, value=v)
                                  for k, v in t.items()]
                 else:
                     cells += ["", "", ""]
@@ -271,7 +297,7 @@ def build_anatomy(ledger, out_dir: Path) -> Output:
                markdown_table(["condition", "seed", "performance", "active neurons", "clusters",
                                *(label for _, label in STATISTICS)], per_run), "",
                "### Fig. 1d-e: performance, sparsity and locality", "",
-               markdown_table(["metric", "condition", "n", "mean ± s.e.", "BIMT − it", "Welch t (p)", "Mann-Whitney U (p)"], summary),
+               markdown_table(["metric", "condition", "n", "mean ± s.e.", f"{conditions[0]} − it", "Welch t (p)", "Mann-Whitney U (p)"], summary),
                "", "### Fig. 1f: connection strength against distance (mean over seeds)", "",
                markdown_table(["condition", "runs", "mean abs(w) at the nearest distance", "median over distances",
                                "second peak: distance (height)"], profile), "",
@@ -355,10 +381,13 @@ def build_pareto(ledger, out_dir: Path) -> Output:
         for key in sorted(points, key=lambda k: (CONDITIONS.index(k[0]), k[1])):
             m = means[key]
             on = [panel for metric, _, panel in SPARSITY if key in fronts.get((key[0], metric), [])]
+            iso = anatomy_test(points[key], "isolated_fraction")
             table.append([key[0], f"{key[1]:g}", str(m["error"][2]), *(f"{fmt(m[k][0], 4 if k == 'error' else 1)} ± "
                                                                         f"{fmt(m[k][1], 4 if k == 'error' else 1)}"
                                                                         for k in ("error", *(s for s, _, _ in SPARSITY))),
-                          ", ".join(on) or "–"])
+                          ", ".join(on) or "–", f"{fmt(iso['median_percentile'], 1)} ({iso['n_below']} of {iso['n']})"])
+            rows_csv += [dict(protocol=protocol, method=key[0], strength=key[1], metric="fn_isolated_fraction", statistic=k, value=v)
+                         for k, v in iso.items()]
             for name, (mu, se, n) in m.items():
                 rows_csv += [dict(protocol=protocol, method=key[0], strength=key[1], metric=name, statistic=st, value=v)
                              for st, v in (("n", n), ("mean", mu), ("sem", se))]
@@ -385,7 +414,8 @@ def build_pareto(ledger, out_dir: Path) -> Output:
                     and (means[f][metric][0] < means[k][metric][0] or means[f]["error"][0] < means[k]["error"][0])
                     for f in fronts[(a, metric)])]
                 dominance.append([f"1{panel} ({label})", f"{a} over {b}", f"{len(beaten)} of {len(theirs)}"])
-        md += [markdown_table(["method", "lambda", "runs", "error", *(lab for _, lab, _ in SPARSITY), "on the front of"], table), "",
+        md += [markdown_table(["method", "lambda", "runs", "error", *(lab for _, lab, _ in SPARSITY), "on the front of",
+                               f"isolated fraction: median percentile (runs below {BELOW:g}%)"], table), "",
                "### Dominance: points of one method that a point on the other's front beats in both error and sparsity", "",
                markdown_table(["panel", "fronts", "points dominated"], dominance), "",
                "### BIMT against L1 at the same lambda (BIMT − L1)", "",
