@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -17,6 +18,33 @@ from growsim.cli import schema as _schema
 from growsim.cli import sweep as _sweep
 from growsim.cli import validate as _validate
 from growsim.cli.common import UserError, err_console
+
+
+def _plain_types() -> None:
+    """The help lists a type beside each parameter; some typer versions print ``<bool>`` beside
+    a flag, which takes no value (``--quiet <bool>`` reads as if it wanted one), and Python's
+    ``<list[Path]>`` beside a repeatable one. Flags show no type and a repeatable parameter
+    ``<path>...``; everything else is as typer draws it. Versions without this rendering are
+    left alone."""
+    core = getattr(typer, "core", None)
+    for name in ("TyperOption", "TyperArgument"):
+        cls = getattr(core, name, None)
+        drawn = getattr(cls, "display_type_rich", None)
+        if drawn is None or getattr(drawn, "_growsim_plain", False):
+            continue
+
+        def display_type_rich(self, ctx, _drawn=drawn):
+            if getattr(self, "is_flag", False) and self.metavar is None:
+                return None
+            text = _drawn(self, ctx)
+            match = re.fullmatch(r"<list\[(\w+)\]>", text) if isinstance(text, str) else None
+            return f"<{match.group(1).lower()}>..." if match else text
+
+        display_type_rich._growsim_plain = True
+        cls.display_type_rich = display_type_rich
+
+
+_plain_types()
 
 app = typer.Typer(
     name="growsim",

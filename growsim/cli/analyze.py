@@ -123,7 +123,7 @@ def analyze(
     burn_in: Annotated[int, typer.Option(help="timescales: steps run before recording.", min=0)] = 1000,
     name: Annotated[str | None, typer.Option(help="Name of the /analysis group; default: modularity_<method>, or the metric's name.", show_default=False)] = None,
     force: Annotated[bool, typer.Option(help="Analyse a file whose status is still running (its writer was killed).")] = False,
-    param: Annotated[list[str] | None, typer.Option("--param", help="A registered analysis's parameter, KEY=VALUE (the value read as YAML); repeat for more.", show_default=False)] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", metavar="KEY=VALUE", help="A registered analysis's parameter, KEY=VALUE (the value read as YAML); repeat for more.", show_default=False)] = None,
     plugin: Annotated[list[Path] | None, typer.Option("--plugin", help="A Python file that registers analyses, loaded before the analysis is looked up (code runs only from files named here, never from the run file); repeat for more.", show_default=False)] = None,
 ) -> None:
     """Recompute a metric from the stored weights into /analysis/<name>; the training record is not touched."""

@@ -22,8 +22,8 @@ EXAMPLES = """Examples:
 
 
 def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Run files, or folders searched for *.h5.", show_default=False, metavar="RUNS...")],
-    by: Annotated[list[str], typer.Option("--by", help="Spec field to group by (dotted, as in --set; or name, the spec's name). The first makes the curves; each further one makes panels.", show_default=False)] = [],
+    runs: Annotated[list[Path], typer.Argument(help="Run files, or folders searched for *.h5.", show_default=False, metavar="RUNS")],
+    by: Annotated[list[str], typer.Option("--by", metavar="FIELD", help="Spec field to group by (dotted, as in --set; or name, the spec's name). The first makes the curves; each further one makes panels.", show_default=False)] = [],
     metric: Annotated[str, typer.Option(help="Series column: modularity_q, perf_mean, loss, connections, n_communities, perf/<task>...")] = "modularity_q",
     out: Annotated[Path, typer.Option("--out", "-o", help="Figure file (png, pdf, svg).")] = Path("compare.png"),
     dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,

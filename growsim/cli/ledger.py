@@ -39,8 +39,8 @@ def _errors():
 
 @app.command("add", epilog=EXAMPLES)
 def add(
-    folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False)],
-    runs: Annotated[list[Path], typer.Argument(help="Run files, or folders searched for *.h5.", show_default=False, metavar="RUNS...")],
+    folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False, metavar="FOLDER")],
+    runs: Annotated[list[Path], typer.Argument(help="Run files, or folders searched for *.h5.", show_default=False, metavar="RUNS")],
     protocol: Annotated[str, typer.Option("--protocol", "-p", help="The protocol these runs follow (one of ledger.yaml's).", show_default=False)],
     skip_counted: Annotated[bool, typer.Option("--skip-counted", help="Skip run files already recorded (the very same file); the same run from another file stays an error.")] = False,
     skip_unfinished: Annotated[bool, typer.Option("--skip-unfinished", help="Skip runs that did not complete instead of stopping.")] = False,
@@ -66,7 +66,7 @@ def add(
 
 
 @app.command("build", epilog=EXAMPLES)
-def build(folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False)]) -> None:
+def build(folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False, metavar="FOLDER")]) -> None:
     """Redraw the ledger's figures and its tables of summary statistics from its records alone."""
     from growsim.ledger import build as build_ledger
 
@@ -81,7 +81,7 @@ def build(folder: Annotated[Path, typer.Argument(help="The ledger folder (holds 
 
 
 @app.command("status", epilog=EXAMPLES)
-def status(folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False)]) -> None:
+def status(folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False, metavar="FOLDER")]) -> None:
     """Check every record (written by growsim, unchanged, counted once) and count them by protocol and run name."""
     from growsim.ledger import load
 

@@ -26,7 +26,7 @@ EXAMPLES = """Examples:
 def run(
     spec: Annotated[Path | None, typer.Argument(help="The spec file (YAML).", show_default=False, metavar="SPEC")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output HDF5 file (default: log.path or runs/<spec name>.h5).")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable); recorded in the output. With --resume only train.threads and log.progress.")] = [],
+    set_: Annotated[list[str], typer.Option("--set", metavar="PATH=VALUE", help="Override a field: dotted.path=value (repeatable); recorded in the output. With --resume only train.threads and log.progress.")] = [],
     resume: Annotated[list[Path], typer.Option("--resume", help="Continue an interrupted run from its last checkpoint; repeat it for the members of an ensemble, which then train together again.", metavar="RUN.h5")] = [],
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

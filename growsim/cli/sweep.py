@@ -34,7 +34,7 @@ def sweep(
     threads_per_worker: Annotated[int, typer.Option("--threads-per-worker", help="Torch threads of each run (sets train.threads).", min=1)] = 1,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the points on a Dask cluster: its scheduler's address.", metavar="tcp://HOST:PORT")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed points again, from the start.")] = False,
-    set_: Annotated[list[str], typer.Option("--set", help="Override a field in every point: dotted.path=value (repeatable).")] = [],
+    set_: Annotated[list[str], typer.Option("--set", metavar="PATH=VALUE", help="Override a field in every point: dotted.path=value (repeatable).")] = [],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; only the summary.")] = False,
 ) -> None:
     """Run every point of a sweep (a grid of overrides and seeds over a base spec) that is not done yet.

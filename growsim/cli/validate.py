@@ -20,8 +20,8 @@ EXAMPLES = """Examples:
 
 
 def validate(
-    specs: Annotated[list[Path], typer.Argument(help="Spec files (YAML).", show_default=False, metavar="SPEC...")],
-    set_: Annotated[list[str], typer.Option("--set", help="Override a field: dotted.path=value (repeatable).")] = [],
+    specs: Annotated[list[Path], typer.Argument(help="Spec files (YAML).", show_default=False, metavar="SPEC")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="PATH=VALUE", help="Override a field: dotted.path=value (repeatable).")] = [],
 ) -> None:
     """Find every mistake in each spec at once, each named by its YAML path and line."""
     from growsim.build import prepare
