@@ -172,3 +172,11 @@ def test_split_by_separates_runs_that_differ_in_a_field(tmp_path, runs):
     # Each group is compared with the first.
     assert _stat(rows, protocol="tiny", condition="BIMT, regularisers[0].strength=0.0001 - BIMT, regularisers[0].strength=1e-05",
                  metric="perf_mean", statistic="n_a") == 1
+
+
+def test_a_bump_within_ten_percent_is_no_second_peak():
+    from growsim.ledger.figures.liu import second_peak
+
+    d = np.arange(1, 6) / 10
+    assert math.isnan(second_peak(d, np.array([1.0, 0.5, 0.40, 0.43, 0.41]))[0])
+    assert second_peak(d, np.array([1.0, 0.5, 0.40, 0.45, 0.41]))[0] == 0.4

@@ -208,8 +208,8 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
 
 def second_peak(d: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Fig. 1f's "second peak": past the first local minimum of mean |w| against distance,
-    the distance of the largest value and its ratio to that minimum; (NaN, 1.0) when mean
-    |w| only falls (no bin past the minimum is above it)."""
+    the distance of the largest value and its ratio to that minimum; (NaN, 1.0) when no bin
+    past the minimum is more than 10% above it (mean |w| only falls, or is flat within noise)."""
     ok = np.isfinite(y)
     d, y = d[ok], y[ok]
     i = 0
@@ -218,7 +218,7 @@ def second_peak(d: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if i + 1 >= len(y) or y[i] <= 0:
         return math.nan, 1.0
     j = i + int(np.argmax(y[i:]))
-    return (float(d[j]), float(y[j] / y[i])) if j > i else (math.nan, 1.0)
+    return (float(d[j]), float(y[j] / y[i])) if y[j] > 1.1 * y[i] else (math.nan, 1.0)
 
 
 def _cluster_maps(groups, conditions, protocol, path, out) -> None:
