@@ -21,13 +21,15 @@ EXAMPLES = """Examples:
 
   growsim plot runs/bimt_grid2d.h5 --kind network --top-k 300
 
+  growsim plot runs/bimt_grid1d.h5 --kind weights --order position
+
   growsim analyze runs/add_conn_distance.h5 task_variance && growsim plot runs/add_conn_distance.h5 --kind clusters
 """
 
 # Written out, not made from growsim.plots.KINDS: importing the plots would load matplotlib
 # for every command. tests/cli/test_plot_help.py checks that it names every kind.
 KIND_HELP = (
-    "training (loss, performance per task), growth (Q, synapses, events), weights (W_rec by community), "
+    "training (loss, performance per task), growth (Q, synapses, events), weights (W_rec by community or position), "
     "network (neurons and synapses in space), clusters (task-variance clusters from /analysis), "
     "anatomy (functional clusters on a grid, isolated neurons, against shuffles)."
 )
@@ -42,6 +44,7 @@ def plot(
     analysis: Annotated[str | None, typer.Option(help="The /analysis group to draw (clusters); default: the last task-variance one.", show_default=False)] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="network: draw only the k strongest synapses (of each projection).", min=1, show_default=False)] = None,
     threshold: Annotated[float | None, typer.Option(help="network: draw only synapses with |w| above this.", min=0.0, show_default=False)] = None,
+    order: Annotated[str, typer.Option(help="weights: order the neurons by community or by position (local wiring: a band along the diagonal).")] = "community",
     layers: Annotated[bool, typer.Option("--layers/--no-layers", help="network: the input units below the network and the output units above it, with their synapses.")] = True,
     dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,
 ) -> None:
@@ -52,12 +55,14 @@ def plot(
 
     if kind not in KINDS:
         raise UserError(f"unknown --kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    if order not in ("community", "position"):
+        raise UserError(f"unknown --order {order!r}; choose one of: community, position")
     if view not in VIEWS:
         raise UserError(f"unknown --view {view!r}; choose one of: {', '.join(VIEWS)}")
     run = open_or_fail(run_file)
     path = out if out is not None else run.path.with_name(f"{run.path.stem}-{kind}.png")
     try:
-        fig = plot_run(run, kind, step=step, view=view, analysis=analysis, top_k=top_k, threshold=threshold, layers=layers)
+        fig = plot_run(run, kind, step=step, view=view, analysis=analysis, top_k=top_k, threshold=threshold, layers=layers, order=order)
     except RunFileError as exc:
         raise UserError(str(exc)) from None
     try:

@@ -22,7 +22,7 @@ from growsim.plots.weights import plot_weights
 KINDS = {
     "training": "loss and performance over training; chain runs: the curriculum",
     "growth": "modularity Q, communities and synapses, growth events marked; chain runs: modules and heads",
-    "weights": "W_rec at a step (default: the end), ordered by community; chain runs: the block matrix",
+    "weights": "W_rec at a step (default: the end), ordered by community or by position; chain runs: the block matrix",
     "network": "neurons at their positions, synapses as lines coloured by sign; chain runs: the chain of modules",
     "clusters": "the task-variance cluster map from /analysis (growsim analyze RUN task_variance)",
     "anatomy": "functional clusters on the grid, isolated neurons ringed, against shuffles (log.functional)",
@@ -45,13 +45,14 @@ __all__ = [
 
 
 def plot_run(run, kind: str = "training", *, step: int | None = None, view: str = "axial", analysis: str | None = None,
-             top_k: int | None = None, threshold: float | None = None, layers: bool = True):
+             top_k: int | None = None, threshold: float | None = None, layers: bool = True, order: str = "community"):
     """The figure of one kind for ``run`` (a :class:`growsim.reader.Run`); returns a Figure.
 
     ``step`` picks the weights for ``weights`` and ``network`` (default: the end) and the
     functional report for ``anatomy`` (default: the last);
     ``view`` the projection of 3-D positions (axial, coronal, sagittal); ``analysis`` the
     /analysis group for ``clusters``.
+    ``order`` sorts the neurons of ``weights`` (community, or position);
     ``top_k``, ``threshold`` and ``layers`` choose what ``network`` draws of a leaky RNN
     (:func:`growsim.plots.network.plot_network`). A chain run (``run.network_kind == "chain"``) gets
     the chain's figures (growsim.plots.chain); ``clusters`` does not apply to it and raises
@@ -76,7 +77,7 @@ def plot_run(run, kind: str = "training", *, step: int | None = None, view: str 
     if kind == "growth":
         return plot_growth(run)
     if kind == "weights":
-        return plot_weights(run, step)
+        return plot_weights(run, step, order)
     if kind == "network":
         return plot_network(run, step, view, top_k=top_k, threshold=threshold, layers=layers)
     if kind == "clusters":

@@ -1,4 +1,4 @@
-"""Kind `weights`: the recurrent weight matrix, neurons ordered by community."""
+"""Kind `weights`: the recurrent weight matrix, neurons ordered by community or by position."""
 
 from __future__ import annotations
 
@@ -9,15 +9,26 @@ from growsim.plots._common import community_labels, new_figure, style, title
 from growsim.reader import Run
 
 
-def plot_weights(run: Run, step: int | None = None) -> Figure:
+#: How plot_weights orders rows and columns.
+ORDERS = ("community", "position")
+
+
+def plot_weights(run: Run, step: int | None = None, order: str = "community") -> Figure:
     """``W_rec`` at ``step`` (default: the end) with rows and columns ordered by community,
     community boundaries drawn, and a diverging colour map centred on 0 (absent synapses
-    are exactly 0, drawn in the colour of 0)."""
+    are exactly 0, drawn in the colour of 0). ``order="position"``: in the order of the
+    neurons' positions (neuron k sits at position k; on a line, left to right; on a grid,
+    row by row), where local wiring shows as a band along the diagonal (Liu et al.'s 1-D
+    BIMT network, "strongly diagonal")."""
     from growsim.metrics import modularity_q
 
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
     snap = run.weights(step)
     w = snap.w_rec.astype(np.float64)
     n = w.shape[0]
+    if order == "position":
+        return _by_position(run, snap, w)
     labels, source = community_labels(run, snap.step, w)
     labels = np.unique(labels, return_inverse=True)[1].ravel()  # 0..k-1, for bincount
     order = np.argsort(labels, kind="stable")
@@ -45,5 +56,20 @@ def plot_weights(run: Run, step: int | None = None) -> Figure:
             spine.set_visible(True)
         ax.set_xlabel(f"pre-synaptic neuron (column j), ordered by community\n({source})")
         ax.set_ylabel("post-synaptic neuron (row i), ordered by community")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="W_rec[post, pre]")
+    return fig
+
+
+def _by_position(run: Run, snap, w: np.ndarray) -> Figure:
+    n = w.shape[0]
+    synapses = int(np.count_nonzero(snap.mask)) if snap.mask is not None else int(np.count_nonzero(w))
+    vmax = float(np.abs(w).max()) or 1.0
+    with style():
+        fig = new_figure(7.4, 7.0)
+        ax = fig.subplots()
+        title(fig, f"Recurrent weights W_rec at step {snap.step}: {n} neurons, {synapses} synapses, in position order", run)
+        im = ax.imshow(w, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
+        ax.set_xlabel("pre-synaptic neuron (column j), by position")
+        ax.set_ylabel("post-synaptic neuron (row i), by position")
         fig.colorbar(im, ax=ax, shrink=0.8, label="W_rec[post, pre]")
     return fig

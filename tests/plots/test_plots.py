@@ -276,3 +276,13 @@ def test_plot_command_network_options(shipped_runs, tmp_path, capsys):
     assert_figure(tmp_path / "n.png", min_bytes=5_000)
     assert main(["plot", str(run), "--kind", "network", "--top-k", "0", "-o", str(tmp_path / "x.png")]) == 2
     assert "--top-k" in capsys.readouterr().err
+
+
+def test_weights_in_position_order_are_the_matrix_as_stored(shipped_runs, tmp_path, capsys):
+    run = open_run(shipped_runs["bimt_grid1d"])
+    image = plot_run(run, "weights", order="position").axes[0].images[0].get_array()
+    np.testing.assert_array_equal(np.asarray(image), run.weights().w_rec.astype(np.float64))
+    by_community = np.asarray(plot_run(run, "weights").axes[0].images[0].get_array())
+    assert not np.array_equal(by_community, np.asarray(image))  # the default reorders
+    assert main(["plot", str(run.path), "--kind", "weights", "--order", "size", "-o", str(tmp_path / "x.png")]) == 2
+    assert "unknown --order 'size'" in capsys.readouterr().err
