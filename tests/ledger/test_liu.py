@@ -180,3 +180,12 @@ def test_a_bump_within_ten_percent_is_no_second_peak():
     d = np.arange(1, 6) / 10
     assert math.isnan(second_peak(d, np.array([1.0, 0.5, 0.40, 0.43, 0.41]))[0])
     assert second_peak(d, np.array([1.0, 0.5, 0.40, 0.45, 0.41]))[0] == 0.4
+
+
+def test_bins_of_few_pairs_make_no_second_peak():
+    from growsim.ledger.figures.liu import second_peak
+
+    d = np.arange(1, 6) / 10
+    y = np.array([1.0, 0.5, 0.4, 0.3, 0.9])  # the last bin's rise rests on 2 pairs
+    assert second_peak(d, y)[0] == 0.5
+    assert math.isnan(second_peak(d, y, np.array([400, 300, 200, 100, 2]))[0])

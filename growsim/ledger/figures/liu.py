@@ -179,8 +179,8 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
         fig = new_figure(7.0, 3.0)
         axes = fig.subplots(1, 2)
         for cond in conditions:
-            rows = [(_array(r, "fn_w_distance"), _array(r, "fn_w_distance_mean_abs"), _array(r, "fn_w_distance_active_fraction"))
-                    for r in groups[cond]]
+            rows = [(_array(r, "fn_w_distance"), _array(r, "fn_w_distance_mean_abs"), _array(r, "fn_w_distance_active_fraction"),
+                     _array(r, "fn_w_distance_pairs")) for r in groups[cond]]
             rows = [x for x in rows if x[0] is not None and x[1] is not None]
             if not rows or len({x[0].size for x in rows}) != 1:
                 continue
@@ -192,7 +192,7 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
                 ax.plot(d, m, "o-", ms=2, lw=1.2, color=_color(cond, conditions), label=f"{cond} (n = {len(rows)})")
                 ax.fill_between(d, m - s, m + s, color=_color(cond, conditions), alpha=0.25, lw=0)
             mean_abs = np.nanmean(np.stack([x[1] for x in rows]), axis=0)
-            where, ratio = second_peak(d, mean_abs)
+            where, ratio = second_peak(d, mean_abs, rows[0][3])
             table.append([cond, str(len(rows)), fmt(float(mean_abs[0]), 4), fmt(float(np.nanmedian(mean_abs)), 4),
                           "none" if math.isnan(where) else f"{fmt(where, 2)} ({fmt(ratio, 2)}x the minimum before it)"])
         axes[0].set_yscale("log")
@@ -206,11 +206,15 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
     return table
 
 
-def second_peak(d: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def second_peak(d: np.ndarray, y: np.ndarray, pairs: np.ndarray | None = None, min_share: float = 0.01) -> tuple[float, float]:
     """Fig. 1f's "second peak": past the first local minimum of mean |w| against distance,
     the distance of the largest value and its ratio to that minimum; (NaN, 1.0) when no bin
-    past the minimum is more than 10% above it (mean |w| only falls, or is flat within noise)."""
+    past the minimum is more than 10% above it (mean |w| only falls, or is flat within noise).
+    With ``pairs`` (each bin's number of pairs), bins holding less than ``min_share`` of all
+    pairs are left out: a grid's farthest distances join a handful of pairs, whose mean is noise."""
     ok = np.isfinite(y)
+    if pairs is not None:
+        ok &= np.asarray(pairs, dtype=np.float64) >= min_share * float(np.nansum(pairs))
     d, y = d[ok], y[ok]
     i = 0
     while i + 1 < len(y) and y[i + 1] < y[i]:
@@ -300,7 +304,7 @@ def build_anatomy(ledger, out_dir: Path) -> Output:
                markdown_table(["metric", "condition", "n", "mean ± s.e.", f"{conditions[0]} − it", "Welch t (p)", "Mann-Whitney U (p)"], summary),
                "", "### Fig. 1f: connection strength against distance (mean over seeds)", "",
                markdown_table(["condition", "runs", "mean abs(w) at the nearest distance", "median over distances",
-                               "second peak: distance (height)"], profile), "",
+                               "second peak: distance (height; bins of at least 1% of the pairs)"], profile), "",
                "### Runs", "", _runs_table(records), ""]
         out.lines.append(f"{protocol}: {len(records)} runs, " + ", ".join(f"{c} {len(groups[c])}" for c in conditions))
     _write_tables(out_dir, md, rows_csv, out)
