@@ -8,6 +8,8 @@ into ``/analysis/<name>``, which the reader reads back (``Run.analysis``). One f
 
 - ``modularity_over_snapshots``: communities and directed Q at every stored step.
 - ``task_variance``: Yang et al.'s task variance and clusters of neurons (leaky-RNN runs).
+- ``anatomy``: a functional report (Liu et al.'s anatomy against shuffles) made again from
+  its stored task variance for several clustering seeds, or another active threshold.
 - ``robustness``: accuracy per level after perturbing W_rec, W_ff or tau (chain runs).
 - ``timescales``: trained and effective timescale of every neuron (chain runs);
   ``timescales_at_solves``: the same at every step where N_solved rose (Fig. 4).
@@ -22,6 +24,7 @@ into ``/analysis/<name>``, which the reader reads back (``Run.analysis``). One f
 Layout of /analysis: docs/analysis.md.
 """
 
+from growsim.analyses._anatomy import anatomy
 from growsim.analyses._data import ANALYSIS_METRICS, METRICS_BY_KIND, AnalysisData, check_applicable, check_name
 from growsim.analyses._modularity import modularity_over_snapshots
 from growsim.analyses._network import network_at, parameter_arrays, require_chain, structure_of
@@ -41,6 +44,7 @@ __all__ = [
     "ROBUSTNESS_TARGETS",
     "AnalysisData",
     "ParityTestSet",
+    "anatomy",
     "chain_activity",
     "check_applicable",
     "check_name",

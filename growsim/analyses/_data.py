@@ -13,14 +13,15 @@ from growsim.reader import Run, RunFileError, Snapshot
 __all__ = ["ANALYSIS_METRICS", "METRICS_BY_KIND", "AnalysisData", "check_applicable", "check_name", "weights_by_step"]
 
 #: Metrics ``growsim analyze`` computes.
-ANALYSIS_METRICS = ("modularity", "task_variance", "robustness", "timescales", "timescales_at_solves")
+ANALYSIS_METRICS = ("modularity", "task_variance", "robustness", "timescales", "timescales_at_solves", "anatomy")
 #: The metrics that apply to each kind of network (root attribute network_kind).
 METRICS_BY_KIND = {
-    "leaky_rnn": ("modularity", "task_variance"),
+    "leaky_rnn": ("modularity", "task_variance", "anatomy"),
     "chain": ("modularity", "robustness", "timescales", "timescales_at_solves"),
 }
 _NEEDS = {
     "task_variance": "a leaky-RNN run on the yang20 cognitive tasks",
+    "anatomy": "a leaky-RNN run on a grid with a functional report (log.functional)",
     "robustness": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
     "timescales": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
     "timescales_at_solves": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from growsim.analyses._anatomy import summary as anatomy_summary
 from growsim.analyses._data import AnalysisData
 from growsim.analyses._modularity import summary as modularity_summary
 from growsim.analyses._registered import summary as registered_summary
@@ -17,6 +18,7 @@ __all__ = ["result_summary"]
 _SUMMARIES: dict[str, Callable[[AnalysisData], str]] = {
     "modularity": modularity_summary,
     "task_variance": task_variance_summary,
+    "anatomy": anatomy_summary,
     "robustness": robustness_summary,
     "timescales": timescales_summary,
     "timescales_at_solves": summary_at_solves,

@@ -17,6 +17,8 @@ EXAMPLES = """Examples:
 
   growsim analyze runs/add_conn_distance.h5 task_variance --step 2000
 
+  growsim analyze runs/bimt_grid2d.h5 anatomy --repeats 10      # the anatomy test for 10 clusterings
+
   growsim analyze robustness runs/modular_growth_parity.h5 --what recurrent --eps 0,0.1,0.2,0.4 --draws 5
 
   growsim analyze timescales runs/modular_growth_parity.h5 --steps 100000 --max-lag 30
@@ -34,7 +36,7 @@ RUN and METRIC may come in either order.
 
 METRIC_HELP = (
     "modularity (Q and communities at every snapshot), task_variance (Yang et al.'s clusters at one step; leaky-RNN "
-    "runs), robustness (accuracy after perturbing W_rec, W_ff, tau or both weights; chain runs), timescales (trained "
+    "runs), anatomy (a functional report made again for several clustering seeds; runs with log.functional), robustness (accuracy after perturbing W_rec, W_ff, tau or both weights; chain runs), timescales (trained "
     "and effective timescale of every neuron; chain runs), timescales_at_solves (the same at every step where N_solved "
     "rose: Fig. 4); or any registered analysis, as log.analyses names it (wiring_length, "
     "or a plugin's: see --plugin), at every stored step."
@@ -110,9 +112,11 @@ def analyze(
     first: Annotated[str, typer.Argument(help="A run's HDF5 file (RUN), or the METRIC.", show_default=False, metavar="RUN")],
     second: Annotated[str, typer.Argument(help=f"The METRIC (or RUN): {METRIC_HELP}", show_default=False, metavar="METRIC")],
     method: Annotated[str, typer.Option(help="modularity: spectral (deterministic) or louvain.")] = "spectral",
-    seed: Annotated[int, typer.Option(help="Random seed: louvain's; the test trials' of task_variance; the perturbations' of robustness; the input bits' of timescales.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: louvain's; the test trials' of task_variance; the shuffles' of anatomy; the perturbations' of robustness; the input bits' of timescales.")] = 0,
     resolution: Annotated[float, typer.Option(help="modularity: the resolution gamma (1: standard Q).")] = 1.0,
-    step: Annotated[int | None, typer.Option(help="task_variance, robustness, timescales: the step of the weights; default: the end.", show_default=False)] = None,
+    step: Annotated[int | None, typer.Option(help="task_variance, robustness, timescales: the step of the weights; anatomy: of the functional report; default: the end.", show_default=False)] = None,
+    repeats: Annotated[int, typer.Option(help="anatomy: clusterings, with seeds 0 to repeats - 1.", min=1, max=1000)] = 10,
+    active_threshold: Annotated[float | None, typer.Option(help="anatomy: summed task variance of an active neuron; default: the run's.", min=0.0, show_default=False)] = None,
     trials: Annotated[int | None, typer.Option(help="task_variance: test trials per task (default 64); robustness: test sequences (default: the run's own evaluation set, 8 x log.eval_batch_size); timescales: independent input sequences (default 1).", min=1, show_default=False)] = None,
     what: Annotated[str, typer.Option(help="robustness: recurrent (W_rec), feedforward (W_ff), tau, connections (W_rec and W_ff at once), or all (each in turn).")] = "all",
     eps: Annotated[str, typer.Option(help="robustness: perturbation sizes, 0,0.1,0.2 or start:stop:step.")] = "0:0.5:0.05",
@@ -129,6 +133,7 @@ def analyze(
     """Recompute a metric from the stored weights into /analysis/<name>; the training record is not touched."""
     from growsim.analyses import (
         ANALYSIS_METRICS,
+        anatomy,
         ROBUSTNESS_TARGETS,
         check_applicable,
         check_name,
@@ -194,6 +199,8 @@ def analyze(
             result = modularity_over_snapshots(run, method=method, seed=seed, resolution=resolution)
         elif metric == "task_variance":
             result = task_variance(run, step=step, trials=trials or 64, seed=seed)
+        elif metric == "anatomy":
+            result = anatomy(run, step=step, repeats=repeats, seed=seed, active_threshold=active_threshold)
         else:
             try:  # what does not fit the network (feed-forward weights of a single module...)
                 if metric == "robustness":
