@@ -34,8 +34,10 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
         rule = get_rule(rule_name)
     except (UnknownRuleError, PluginLoadError) as exc:
         return [issue_at(("wiring", "rule"), str(exc), lines, sources)], {}
+    from growsim.spec.models import flags_as_text
+
     try:
-        params = rule.params.model_validate(raw)
+        params = rule.params.model_validate(flags_as_text(rule.params, raw))
     except ValidationError as exc:
         issues = []
         for err in exc.errors(include_url=False):
@@ -124,6 +126,7 @@ def _validate_entry(
     """Validate one entry's registered parameters (see `_validate_entries`)."""
     from growsim.registry import RegistryError
     from growsim.spec.loader import display_loc, error_message, issue_at, model_at
+    from growsim.spec.models import flags_as_text
 
     try:
         entry = lookup(item[key])
@@ -133,7 +136,7 @@ def _validate_entry(
     if set(params) == {gathered} and isinstance(params[gathered], dict):
         params = params[gathered]
     try:
-        return [], entry.params.model_validate(params).model_dump(mode="json", by_alias=True)
+        return [], entry.params.model_validate(flags_as_text(entry.params, params)).model_dump(mode="json", by_alias=True)
     except ValidationError as exc:
         issues = []
         for err in exc.errors(include_url=False):

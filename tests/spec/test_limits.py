@@ -47,3 +47,21 @@ def test_the_papers_settings_stay_within_the_limits():
 
     for spec in sorted((Path(__file__).parents[2] / "specs").glob("*.yaml")):
         load_spec(spec)  # raises SpecError if a shipped spec broke a limit
+
+
+def test_true_or_false_where_a_number_belongs_is_refused_at_its_path(tmp_path, capsys):
+    """pydantic reads true as 1: `batches: yes` was a run of one batch. Every such field is
+    refused at once, in the spec's own models and in a registered entry's parameters alike."""
+    from growsim.spec import load_spec
+
+    spec = tmp_path / "spec.yaml"
+    text = TINY.replace("  batches: 40\n", "  batches: yes\n", 1).replace("seed: 0\n", "seed: false\n", 1)
+    text = text.replace("  eta: -3.0\n", "  eta: true\n", 1)
+    spec.write_text(text)
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    for path, got in (("train.batches", "'true'"), ("seed", "'false'"), ("wiring.eta", "'true'")):
+        assert f"{path}: must be" in err and f"(got {got})" in err, path
+    # Fields that take true/false keep it; a number stays a number.
+    loaded = load_spec(Path(__file__).parents[1] / "data" / "tiny.yaml", ["log.snapshots=false", "train.batches=3"])
+    assert loaded.spec.log.snapshots is False and loaded.spec.train.batches == 3
