@@ -69,3 +69,31 @@ def test_each_k_and_architecture_holds_its_runs_accuracy_mean_and_sd(ledger):
     assert {architecture(r) for r in records} == {"modular", "non-modular"}
     assert (ledger / "figures" / "tiny_fig2c.png").stat().st_size > 10_000
     assert "| 1 | " in (ledger / "summary.md").read_text()
+
+
+def test_readme_claims_on_fig2c_hold_in_the_ledger(tmp_path):
+    """README.md and results/hamidi/README.md: all 35 runs; modular ahead at K = 1 and 2 only."""
+    import shutil
+
+    copy = tmp_path / "fig2c"
+    shutil.copytree(ROOT / "results" / "hamidi" / "fig2c", copy)
+    build(copy)
+    rows = [r for r in csv.DictReader(open(copy / "summary.csv")) if r["protocol"] == "full"]
+
+    def stat(k, group, statistic):
+        (row,) = [r for r in rows if (r["k"], r["group"], r["statistic"]) == (str(k), group, statistic)]
+        return float(row["value"])
+
+    modular = (1.00, 1.00, 0.97, 0.77, 0.73)
+    non_modular = (0.87, 0.83, 0.90, 0.85, 0.77)
+    for k in range(1, 6):
+        assert (stat(k, "modular", "n"), stat(k, "non-modular", "n")) == (3, 4)
+        assert stat(k, "modular", "mean") == pytest.approx(modular[k - 1], abs=0.005)
+        assert stat(k, "non-modular", "mean") == pytest.approx(non_modular[k - 1], abs=0.005)
+    for k, welch, mwu in ((1, 0.14, 0.044), (2, 0.013, 0.044)):
+        assert stat(k, "modular-non-modular", "mwu_u") == 12  # every modular network above every non-modular one
+        assert stat(k, "modular-non-modular", "welch_p") == pytest.approx(welch, abs=0.005 if welch > 0.1 else 0.0005)
+        assert stat(k, "modular-non-modular", "mwu_p") == pytest.approx(mwu, abs=0.0005)
+    for k, welch in ((3, 0.4), (4, 0.23), (5, 0.64)):
+        assert stat(k, "modular-non-modular", "welch_p") == pytest.approx(welch, abs=0.005)
+    assert stat(4, "modular-non-modular", "diff") < 0 and stat(5, "modular-non-modular", "diff") < 0

@@ -189,3 +189,35 @@ def test_bins_of_few_pairs_make_no_second_peak():
     y = np.array([1.0, 0.5, 0.4, 0.3, 0.9])  # the last bin's rise rests on 2 pairs
     assert second_peak(d, y)[0] == 0.5
     assert math.isnan(second_peak(d, y, np.array([400, 300, 200, 100, 2]))[0])
+
+
+def _shipped(tmp_path, folder: str) -> list[dict[str, str]]:
+    import shutil
+
+    copy = tmp_path / folder
+    shutil.copytree(ROOT / "results" / "liu" / folder, copy)
+    build(copy)
+    return [r for r in _rows(copy) if r["protocol"] == "shipped"]
+
+
+def test_readme_claims_on_the_1d_grid_hold_in_the_ledger(tmp_path):
+    """README.md and results/liu/README.md: Appendix A, 3 seeds per condition."""
+    rows = _shipped(tmp_path, "grid1d")
+    for cond in ("BIMT", "L1", "none"):
+        assert _stat(rows, condition=cond, metric="perf_mean", statistic="n") == 3
+    iso = dict(metric="fn_isolated_fraction")
+    assert _stat(rows, condition="BIMT", statistic="n_below", **iso) == 1
+    assert _stat(rows, condition="BIMT", statistic="fisher_p", **iso) == pytest.approx(0.0027, abs=5e-5)
+    for cond in ("L1", "none"):
+        assert _stat(rows, condition=cond, statistic="n_below", **iso) == 0
+        assert _stat(rows, condition=cond, statistic="fisher_p", **iso) > 0.5
+    # Local wiring: BIMT's nearest neighbours are joined by the strongest weights; L1's and none's are not.
+    w = dict(metric="fn_w_distance_mean_abs")
+    assert _stat(rows, condition="BIMT", statistic="nearest", **w) == pytest.approx(0.138, abs=5e-4)
+    assert _stat(rows, condition="L1", statistic="nearest", **w) == pytest.approx(0.083, abs=5e-4)
+    assert _stat(rows, condition="none", statistic="nearest", **w) == pytest.approx(0.087, abs=5e-4)
+    # Not sparse: about 99 of 100 neurons active in every condition; equal performance.
+    for cond in ("BIMT", "L1", "none"):
+        assert _stat(rows, condition=cond, metric="fn_n_active_neurons", statistic="mean") > 97
+    assert _stat(rows, condition="BIMT - L1", metric="perf_mean", statistic="welch_p") > 0.5
+    assert _stat(rows, condition="BIMT - L1", metric="fn_wiring_length", statistic="welch_p") == pytest.approx(0.0049, abs=5e-5)

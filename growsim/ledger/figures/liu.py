@@ -170,11 +170,13 @@ def _null_histograms(groups, conditions, protocol, path, out) -> None:
     _save(fig, path, out)
 
 
-def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[str]]:
-    """Fig. 1f: mean |w| and the active fraction against distance, mean and s.e. over seeds."""
+def _strength_by_distance(groups, conditions, protocol, path, out) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """Fig. 1f: mean |w| and the active fraction against distance, mean and s.e. over seeds;
+    the table's rows and the csv's."""
     from growsim.plots._common import new_figure, style
 
-    table = []
+    table: list[list[str]] = []
+    csv_rows: list[dict[str, Any]] = []
     with style():
         fig = new_figure(7.0, 3.0)
         axes = fig.subplots(1, 2)
@@ -193,6 +195,9 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
                 ax.fill_between(d, m - s, m + s, color=_color(cond, conditions), alpha=0.25, lw=0)
             mean_abs = np.nanmean(np.stack([x[1] for x in rows]), axis=0)
             where, ratio = second_peak(d, mean_abs, rows[0][3])
+            csv_rows += [dict(protocol=protocol, condition=cond, metric="fn_w_distance_mean_abs", statistic=k, value=v)
+                         for k, v in (("n", len(rows)), ("nearest", float(mean_abs[0])), ("median", float(np.nanmedian(mean_abs))),
+                                      ("second_peak_distance", where), ("second_peak_ratio", ratio))]
             table.append([cond, str(len(rows)), fmt(float(mean_abs[0]), 4), fmt(float(np.nanmedian(mean_abs)), 4),
                           "none" if math.isnan(where) else f"{fmt(where, 2)} ({fmt(ratio, 2)}x the minimum before it)"])
         axes[0].set_yscale("log")
@@ -203,7 +208,7 @@ def _strength_by_distance(groups, conditions, protocol, path, out) -> list[list[
         axes[0].legend(loc="best")
         fig.suptitle(f"{protocol}: Liu et al. Fig. 1f, connection strength against distance")
     _save(fig, path, out)
-    return table
+    return table, csv_rows
 
 
 def second_peak(d: np.ndarray, y: np.ndarray, pairs: np.ndarray | None = None, min_share: float = 0.01) -> tuple[float, float]:
@@ -263,9 +268,10 @@ def build_anatomy(ledger, out_dir: Path) -> Output:
         conditions = _present(groups)
         figs = out_dir / "figures"
         _null_histograms(groups, conditions, protocol, figs / f"{protocol}_fig2b.png", out)
-        profile = _strength_by_distance(groups, conditions, protocol, figs / f"{protocol}_fig1f.png", out)
+        profile, profile_csv = _strength_by_distance(groups, conditions, protocol, figs / f"{protocol}_fig1f.png", out)
         _cluster_maps(groups, conditions, protocol, figs / f"{protocol}_fig1c.png", out)
 
+        rows_csv += profile_csv
         combined, per_run = [], []
         for cond in conditions:
             for stat, label in STATISTICS:
