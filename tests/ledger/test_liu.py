@@ -221,3 +221,67 @@ def test_readme_claims_on_the_1d_grid_hold_in_the_ledger(tmp_path):
         assert _stat(rows, condition=cond, metric="fn_n_active_neurons", statistic="mean") > 97
     assert _stat(rows, condition="BIMT - L1", metric="perf_mean", statistic="welch_p") > 0.5
     assert _stat(rows, condition="BIMT - L1", metric="fn_wiring_length", statistic="welch_p") == pytest.approx(0.0049, abs=5e-5)
+
+
+def test_readme_claims_on_fig2b_hold_in_the_ledger(tmp_path):
+    """README.md and results/liu/README.md: Fig. 2b over 5 seeds per condition, not reliably
+    out of distribution; Fig. 1d-e's sparsity and locality; no second peak in Fig. 1f."""
+    rows = _shipped(tmp_path, "grid2d")
+    iso = dict(metric="fn_isolated_fraction")
+    claims = {"BIMT": (1, 10.82, 0.046), "L1": (0, None, 0.84), "none": (1, None, 0.054)}
+    for cond, (below, median, fisher) in claims.items():
+        assert _stat(rows, condition=cond, statistic="n", **iso) == 5
+        assert _stat(rows, condition=cond, statistic="n_below", **iso) == below
+        assert _stat(rows, condition=cond, statistic="fisher_p", **iso) == pytest.approx(
+            fisher, abs=5e-3 if fisher > 0.1 else 5e-4)
+        if median is not None:
+            assert _stat(rows, condition=cond, statistic="median_percentile", **iso) == pytest.approx(median)
+    # BIMT is the sparsest and the most local; performance is the same in every condition.
+    for metric in ("fn_n_active_connections", "fn_wiring_length"):
+        for other in ("L1", "none"):
+            assert _stat(rows, condition=f"BIMT - {other}", metric=metric, statistic="diff") < 0
+            assert _stat(rows, condition=f"BIMT - {other}", metric=metric, statistic="welch_p") < 0.001
+    for other in ("L1", "none"):
+        assert _stat(rows, condition=f"BIMT - {other}", metric="perf_mean", statistic="welch_p") > 0.5
+    means = {"fn_wiring_length": (47_600, 62_400, 95_700), "fn_n_active_connections": (79_000, 93_800, 143_500),
+             "perf_mean": (0.83, 0.82, 0.83)}
+    for metric, values in means.items():
+        for cond, value in zip(("BIMT", "L1", "none"), values):
+            got = _stat(rows, condition=cond, metric=metric, statistic="mean")
+            assert got == pytest.approx(value, rel=0.004 if value > 1 else 0, abs=0 if value > 1 else 0.005)
+    w = dict(metric="fn_w_distance_mean_abs")
+    for cond in ("BIMT", "L1", "none"):
+        assert math.isnan(_stat(rows, condition=cond, statistic="second_peak_distance", **w))
+    assert _stat(rows, condition="BIMT", statistic="nearest", **w) > _stat(rows, condition="BIMT", statistic="median", **w)
+
+
+def test_readme_claims_on_the_factors_hold_in_the_ledger(tmp_path):
+    """results/liu/README.md: twice the training puts 2 of 3 seeds below the 5th percentile
+    (Fisher p 0.0033); lambda x 10 after a quarter is sparser, not more modular; slower swaps
+    are less modular."""
+    rows = _shipped(tmp_path, "factors")
+    base = "BIMT, train.batches=10000, regularisers[0].schedule=[], growth.events[0].every={}"
+    shipped, slow = base.format(100), base.format(500)
+    longer = "BIMT, train.batches=20000, regularisers[0].schedule=[], growth.events[0].every=100"
+    ramp = "BIMT, train.batches=10000, regularisers[0].schedule=[[0.25,10.0]], growth.events[0].every=100"
+    iso = dict(metric="fn_isolated_fraction")
+    assert _stat(rows, condition=longer, statistic="n_below", **iso) == 2
+    assert _stat(rows, condition=longer, statistic="fisher_p", **iso) == pytest.approx(0.0033, abs=5e-5)
+    assert _stat(rows, condition=ramp, statistic="n_below", **iso) == 0
+    assert _stat(rows, condition=ramp, statistic="fisher_p", **iso) > _stat(rows, condition=shipped, statistic="fisher_p", **iso)
+    active = dict(metric="fn_n_active_neurons", statistic="mean")
+    assert _stat(rows, condition=ramp, **active) < _stat(rows, condition=shipped, **active) - 100
+    assert _stat(rows, condition=slow, statistic="fisher_p", **iso) > _stat(rows, condition=shipped, statistic="fisher_p", **iso)
+
+
+def test_readme_claims_on_modcog_hold_in_the_ledger(tmp_path):
+    """README.md and results/liu/README.md: Appendix B, 3 seeds per condition on 82 tasks."""
+    rows = _shipped(tmp_path, "modcog")
+    iso = dict(metric="fn_isolated_fraction")
+    claims = {"BIMT": (2, 0.0085), "L1": (0, 0.65), "none": (0, 0.4)}
+    for cond, (below, fisher) in claims.items():
+        assert _stat(rows, condition=cond, statistic="n", **iso) == 3
+        assert _stat(rows, condition=cond, statistic="n_below", **iso) == below
+        assert _stat(rows, condition=cond, statistic="fisher_p", **iso) == pytest.approx(fisher, abs=5e-3 if fisher > 0.1 else 5e-5)
+        assert _stat(rows, condition=cond, metric="perf_mean", statistic="mean") == pytest.approx(0.41, abs=0.025)
+    assert _stat(rows, condition="BIMT", statistic="median_percentile", **iso) == pytest.approx(3.8, abs=0.05)
