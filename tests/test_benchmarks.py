@@ -18,6 +18,7 @@ SMOKE = {
                       "--eval-batch", "4", "--rounds", "1"],
     "bench_modularity": ["--sizes", "12", "--rounds", "1"],
     "bench_ensemble": ["--members", "2", "--neurons", "12", "--batch", "4", "--batches", "1", "--rounds", "1"],
+    "bench_busy": ["--batches", "1", "--rounds", "1", "--busy", "1"],
 }
 
 
