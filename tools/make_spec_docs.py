@@ -31,7 +31,8 @@ HEADER = """# Spec reference
 A growsim spec is a YAML file with the sections below. Every key is checked: unknown
 keys, wrong types and values out of range are errors that name their YAML path and
 line (`growsim validate SPEC`). Defaults follow the papers (Yang et al. 2019; Wu & Gu).
-`growsim schema` prints the same reference as a JSON Schema for editors.
+`growsim schema` prints the same reference as a JSON Schema for editors (see
+[Editor support](#editor-support)).
 
 *This page is generated from the spec models by `python tools/make_spec_docs.py`; do
 not edit it by hand.*
@@ -39,6 +40,31 @@ not edit it by hand.*
 Paths such as `growth.events[0].every` are how errors and `--set` name a field:
 
     growsim run specs/add_conn_distance.yaml --set 'growth.events[0].every=250' --set seed=3   # quoted: zsh expands [0]
+
+## Editor support
+
+Editors that use the YAML language server (VS Code's YAML extension, Neovim, Helix, Emacs,
+...) complete and check a spec as you type it, from growsim's JSON Schema. Write the schema
+to a file, and name it in a comment at the top of the spec (a path relative to the spec):
+
+    growsim schema -o growsim.schema.json
+
+```yaml
+# yaml-language-server: $schema=../growsim.schema.json
+```
+
+The schema knows the built-in and installed wiring rules, growth operations, loss terms,
+analyses and task suites. A spec that uses plugins needs theirs too: `--spec SPEC` loads
+the plugins a spec names (as `growsim validate` does, and nothing else of it), `--plugin`
+loads a plugin file or module; both may be repeated:
+
+    growsim schema --spec specs/add_conn_gnm.yaml -o growsim.schema.json
+    growsim schema --plugin plugins/gnm_matching.py --plugin my_package.rules -o growsim.schema.json
+
+Write the schema again when growsim or a plugin changes. The schema checks keys, types and
+ranges; `growsim validate` also runs the checks across fields and reads the files a spec
+names. In VS Code, `"yaml.schemas": {"./growsim.schema.json": "specs/*.yaml"}` in the
+settings applies the schema to every spec without the comment.
 """
 
 
@@ -84,7 +110,7 @@ def default_text(field: FieldInfo) -> str:
     else:
         value = field.default
     if isinstance(value, BaseModel):
-        dumped = value.model_dump(mode="json")
+        dumped = value.flat() if isinstance(value, models.WiringSpec) else value.model_dump(mode="json")
         return "`" + ", ".join(f"{k}: {v}" for k, v in dumped.items()) + "`" if len(str(dumped)) < 60 else "see below"
     if value is None:
         return "null"
@@ -249,6 +275,10 @@ def wiring_section() -> list[str]:
         "  rule: distance",
         "  eta: -3.0",
         "```",
+        "",
+        "This is the one form, as it is beside `op`, `kind` and `suite`: parameters gathered under",
+        "`params:` (`{rule: distance, params: {eta: -3.0}}`) are refused by `growsim validate` and the",
+        "JSON Schema alike.",
         "",
         "Built-in rules (a plugin's rules are listed by `growsim plugins --spec SPEC`):",
         "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from growsim.spec.errors import SpecIssue
 from growsim.spec.models import Spec
@@ -26,14 +26,15 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
         return [], {}  # pydantic reports the type
     raw = dict(raw)
     rule_name = raw.pop("rule", "distance")
-    if isinstance(raw.get("params"), dict):
-        raw = raw["params"]
     if not isinstance(rule_name, str):
         return [issue_at(("wiring", "rule"), f"must be a rule name (got {rule_name!r})", lines, sources)], {}
     try:
         rule = get_rule(rule_name)
     except (UnknownRuleError, PluginLoadError) as exc:
         return [issue_at(("wiring", "rule"), str(exc), lines, sources)], {}
+    nested = nested_params(raw, "params", rule.params, "rule", rule_name)
+    if nested:
+        return [issue_at(("wiring", "params"), nested, lines, sources)], {}
     from growsim.spec.models import flags_as_text
 
     try:
@@ -49,6 +50,17 @@ def validate_wiring_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], d
             issues.append(issue_at(loc, message, lines, sources))
         return issues, {}
     return [], params.model_dump(mode="json")
+
+
+def nested_params(params: dict, gathered: str, model: type[BaseModel], key: str, name: str) -> str | None:
+    """The error for an entry whose parameters sit under `gathered` instead of beside `key`,
+    or None. A spec has one form, the flat one, as the JSON Schema has; an extension whose
+    own parameter is called `gathered` takes it flat like any other."""
+    if gathered not in params or gathered in {f.alias or n for n, f in model.model_fields.items()}:
+        return None
+    inner = params[gathered]
+    shown = ", ".join(f"{k}: {v}" for k, v in inner.items()) if isinstance(inner, dict) and inner else "..."
+    return f"write the parameters beside {key}, not under {gathered}: {{{key}: {name}, {shown}}}"
 
 
 def validate_event_params(raw: Any, lines, sources) -> tuple[list[SpecIssue], dict[int, dict[str, Any]]]:
@@ -133,8 +145,9 @@ def _validate_entry(
     except RegistryError as exc:
         return [issue_at((*loc, key), str(exc), lines, sources)], None
     params = {k: v for k, v in item.items() if k not in common}
-    if set(params) == {gathered} and isinstance(params[gathered], dict):
-        params = params[gathered]
+    nested = nested_params(params, gathered, entry.params, key, entry.name)
+    if nested:
+        return [issue_at((*loc, gathered), nested, lines, sources)], None
     try:
         return [], entry.params.model_validate(flags_as_text(entry.params, params)).model_dump(mode="json", by_alias=True)
     except ValidationError as exc:

@@ -43,8 +43,7 @@ class LoadedSpec:
 
     def resolved_yaml(self) -> str:
         data = self.resolved()
-        wiring = data.pop("wiring")  # written flat, as users write it
-        data["wiring"] = {"rule": wiring["rule"], **wiring["params"]}
+        data["wiring"] = self.spec.wiring.flat()  # written flat, as users write it
         order = ["seed", "network", "wiring", "growth", "regularisers", "task", "train", "log", "plugins"]
         data = {k: data[k] for k in [*order, *sorted(set(data) - set(order))] if k in data}
         return yaml.safe_dump(data, sort_keys=False)
@@ -56,8 +55,30 @@ class LoadedSpec:
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
     """Read, validate and check a spec file; raise SpecError listing every problem."""
     path = Path(path)
+    return load_spec_text(_read(path), base_dir=path.resolve().parent, overrides=overrides, path=path)
+
+
+def load_spec_plugins(path: str | Path) -> dict[str, list[str]]:
+    """Load the plugins a spec file names (its `plugins`, as `load_spec` does) and check
+    nothing else: a spec still being written may ask for the JSON Schema of its plugins.
+    Return the names each plugin registered; raise SpecError for a file that cannot be
+    read or parsed, or a plugin that cannot be loaded."""
+    path = Path(path)
+    data, lines = _parse(_read(path), str(path))
+    plugins = data.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        message = "must be a list of plugin files (relative to the spec) or module names"
+        raise SpecError([issue_at(("plugins",), message, lines, {})], str(path))
+    issues: list[SpecIssue] = []
+    loaded = _load_plugins(data, lines, {}, path.resolve().parent, issues)
+    if issues:
+        raise SpecError(issues, str(path))
+    return loaded
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError([SpecIssue((), f"spec file {path} does not exist")]) from None
     except UnicodeDecodeError as exc:
@@ -66,7 +87,19 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> LoadedSpec:
         raise SpecError([SpecIssue((), message, line)], str(path)) from None
     except OSError as exc:
         raise SpecError([SpecIssue((), f"cannot read spec file {path}: {exc}")]) from None
-    return load_spec_text(text, base_dir=path.resolve().parent, overrides=overrides, path=path)
+
+
+def _parse(text: str, file: str | None) -> tuple[dict, dict]:
+    """The spec's mapping (empty for an empty file) and the line of each YAML path."""
+    try:
+        data, lines = load_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise SpecError([SpecIssue(exc.path, str(exc), exc.line)], file) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError([SpecIssue((), "the spec must be a mapping of sections (seed, network, ...)", 1)], file)
+    return data, lines
 
 
 def load_spec_text(
@@ -80,14 +113,7 @@ def load_spec_text(
     """As `load_spec`, from text. `allow_plugins=False` (a spec read from someone's run file)
     refuses a spec that names plugins instead of running their code."""
     file = str(path) if path is not None else None
-    try:
-        data, lines = load_with_lines(text)
-    except YamlSyntaxError as exc:
-        raise SpecError([SpecIssue(exc.path, str(exc), exc.line)], file) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise SpecError([SpecIssue((), "the spec must be a mapping of sections (seed, network, ...)", 1)], file)
+    data, lines = _parse(text, file)
 
     sources: dict[Loc, str] = {}
     issues: list[SpecIssue] = []
@@ -215,8 +241,18 @@ def _fmt(loc: Loc) -> str:
 # --- plugins --------------------------------------------------------------------------
 
 
+def load_plugin(entry: str, base_dir: Path) -> list[str]:
+    """Load one plugin named as a spec names it: a Python file (a name ending in .py, or a
+    path), relative to `base_dir`, else a module; return the names it registered."""
+    from growsim.registry import load_plugin_file, load_plugin_module
+
+    if entry.endswith(".py") or "/" in entry or "\\" in entry:
+        return load_plugin_file(base_dir / entry)
+    return load_plugin_module(entry)
+
+
 def _load_plugins(data: dict, lines, sources, base_dir: Path, issues: list[SpecIssue]) -> dict[str, list[str]]:
-    from growsim.registry import PluginLoadError, RegistryError, load_plugin_file, load_plugin_module
+    from growsim.registry import RegistryError
 
     plugins = data.get("plugins") or []
     loaded: dict[str, list[str]] = {}
@@ -227,13 +263,8 @@ def _load_plugins(data: dict, lines, sources, base_dir: Path, issues: list[SpecI
             continue
         loc = ("plugins", i)
         try:
-            if entry.endswith(".py") or "/" in entry or "\\" in entry:
-                loaded[entry] = load_plugin_file(base_dir / entry)
-            else:
-                loaded[entry] = load_plugin_module(entry)
-        except PluginLoadError as exc:
-            issues.append(issue_at(loc, str(exc), lines, sources))
-        except RegistryError as exc:
+            loaded[entry] = load_plugin(entry, base_dir)
+        except RegistryError as exc:  # PluginLoadError among them
             issues.append(issue_at(loc, str(exc), lines, sources))
     return loaded
 

@@ -76,12 +76,16 @@ class FlatEntry(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _gather(cls, data: Any) -> Any:
-        if isinstance(data, dict) and cls._GATHERED not in data:
-            return {
-                **{k: v for k, v in data.items() if k in cls._SHARED},
-                cls._GATHERED: {k: v for k, v in data.items() if k not in cls._SHARED},
-            }
-        return data
+        # Already gathered (the shared keys and a mapping under `_GATHERED`): taken as it is.
+        # A YAML spec may not write that form; the loader refuses it (growsim.spec.checks).
+        if not isinstance(data, dict):
+            return data
+        if isinstance(data.get(cls._GATHERED), dict) and set(data) <= {*cls._SHARED, cls._GATHERED}:
+            return data
+        return {
+            **{k: v for k, v in data.items() if k in cls._SHARED},
+            cls._GATHERED: {k: v for k, v in data.items() if k not in cls._SHARED},
+        }
 
     @model_serializer(mode="wrap")
     def _flat(self, handler) -> dict[str, Any]:
@@ -289,11 +293,20 @@ class WiringSpec(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _gather_params(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "params" not in data:
-            data = dict(data)
-            rule = data.pop("rule", "distance")
-            return {"rule": rule, "params": data}
-        return data
+        # A resolved spec (a run file's resolved_json) holds the parameters under `params`
+        # and is read back as it is. A YAML spec writes them flat: the loader refuses
+        # `params:` there (growsim.spec.checks), as the JSON Schema does.
+        if not isinstance(data, dict):
+            return data
+        if isinstance(data.get("params"), dict) and set(data) <= {"rule", "params"}:
+            return data
+        data = dict(data)
+        rule = data.pop("rule", "distance")
+        return {"rule": rule, "params": data}
+
+    def flat(self) -> dict[str, Any]:
+        """The rule and its parameters side by side, as a spec writes them."""
+        return {"rule": self.rule, **self.params}
 
 
 # --- growth -------------------------------------------------------------------------

@@ -33,6 +33,9 @@ def json_schema() -> dict[str, Any]:
         variants.append(variant)
     wiring_doc = schema["$defs"]["WiringSpec"].get("description", "")
     schema["$defs"]["WiringSpec"] = {"description": wiring_doc, "oneOf": variants}
+    # pydantic writes the default as the model holds it (parameters under `params`); a
+    # spec writes it flat, and only that form is valid here.
+    schema["properties"]["wiring"]["default"] = Spec.model_fields["wiring"].default.flat()
     _expand_events(schema)
     return schema
 
