@@ -19,10 +19,13 @@ _SOURCE_SUFFIXES = (".py", ".csv", ".md")
 
 @functools.cache
 def source_digest() -> str:
-    """sha256 (first 16 hex digits) over the package's source files, names and contents."""
+    """sha256 (first 16 hex digits) over the package's source files, names and contents.
+
+    A wheel's copy of the shipped specs, sweeps and plugins (growsim/_shipped) is not
+    growsim's code and is left out: a wheel and a checkout of the same code agree."""
     h = hashlib.sha256()
     files = sorted(p for p in _PACKAGE.rglob("*") if p.is_file() and p.suffix in _SOURCE_SUFFIXES
-                   and "__pycache__" not in p.parts)
+                   and "__pycache__" not in p.parts and p.relative_to(_PACKAGE).parts[0] != "_shipped")
     for path in files:
         h.update(path.relative_to(_PACKAGE).as_posix().encode())
         h.update(b"\0")

@@ -9,6 +9,7 @@ import typer
 
 from growsim.cli import analyze as _analyze
 from growsim.cli import compare as _compare
+from growsim.cli import init as _init
 from growsim.cli import inspect as _inspect
 from growsim.cli import ledger as _ledger
 from growsim.cli import plot as _plot
@@ -50,7 +51,6 @@ app = typer.Typer(
     name="growsim",
     help="Simulate recurrent networks that grow while they learn, from a YAML spec.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -79,6 +79,7 @@ def _main(
     """Simulate recurrent networks that grow while they learn, from a YAML spec."""
 
 
+app.command("init", epilog=_init.EXAMPLES)(_init.init)
 app.command("run", epilog=_run.EXAMPLES)(_run.run)
 app.command("validate", epilog=_validate.EXAMPLES)(_validate.validate)
 app.command("schema", epilog=_schema.EXAMPLES)(_schema.schema)
