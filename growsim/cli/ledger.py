@@ -40,7 +40,7 @@ def _errors():
 @app.command("add", epilog=EXAMPLES)
 def add(
     folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False, metavar="FOLDER")],
-    runs: Annotated[list[Path], typer.Argument(help="Run files, or folders searched for *.h5.", show_default=False, metavar="RUNS")],
+    runs: Annotated[list[Path], typer.Argument(help="Run files, folders searched for *.h5, or records (*.json) counted in another ledger.", show_default=False, metavar="RUNS")],
     protocol: Annotated[str, typer.Option("--protocol", "-p", help="The protocol these runs follow (one of ledger.yaml's).", show_default=False)],
     skip_counted: Annotated[bool, typer.Option("--skip-counted", help="Skip run files already recorded (the very same file); the same run from another file stays an error.")] = False,
     skip_unfinished: Annotated[bool, typer.Option("--skip-unfinished", help="Skip runs that did not complete instead of stopping.")] = False,

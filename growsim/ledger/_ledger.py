@@ -159,6 +159,18 @@ class AddReport:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
+def _counted_elsewhere(path: Path, protocol: str) -> dict[str, Any]:
+    """The record at ``path`` in another ledger, as growsim wrote it, counted there under
+    the same protocol name (its digest covers the protocol, so it is not relabelled)."""
+    try:
+        record = check_record(json.loads(path.read_text()), str(path))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise RecordError(f"{path}: not a growsim record ({exc})") from None
+    if record["protocol"] != protocol:
+        raise RecordError(f"{path}: counted under protocol {record['protocol']!r} there, not {protocol!r}")
+    return record
+
+
 def add(folder: str | Path, runs: list[Path], protocol: str, *, skip_counted: bool = False,
         skip_unfinished: bool = False) -> AddReport:
     """Record each run file of ``runs`` under ``protocol`` in the ledger at ``folder``.
@@ -178,7 +190,7 @@ def add(folder: str | Path, runs: list[Path], protocol: str, *, skip_counted: bo
     new: dict[str, tuple[dict[str, Any], Path]] = {}
     for run_path in runs:
         try:
-            record = make_record(run_path, protocol)
+            record = _counted_elsewhere(run_path, protocol) if run_path.suffix == ".json" else make_record(run_path, protocol)
         except RecordError as exc:
             if skip_unfinished and "only completed runs count" in str(exc):
                 report.skipped.append((run_path, "not completed"))

@@ -141,6 +141,41 @@ def test_adding_runs(tmp_path, small_runs):
         add(folder, [fake], "tiny")
 
 
+def test_records_of_another_ledger_count_as_growsim_wrote_them(tmp_path, ledger, small_runs):
+    """A run counted in one ledger is counted in another from its record (the run file may be
+    long gone): same protocol name, digest intact, once only; its run file then is the same run."""
+    folder = tmp_path / "other"
+    folder.mkdir()
+    shutil.copy(FIXTURE / "ledger.yaml", folder)
+    records = sorted((ledger / "records" / "tiny").glob("*.json"))
+    report = add(folder, records[:2], "tiny")
+    assert [p.read_text() for p in report.added] == [p.read_text() for p in records[:2]]
+    assert len(load(folder).records) == 2
+    assert add(folder, records[:1], "tiny", skip_counted=True).skipped == [(records[0], "already counted")]
+    with pytest.raises(LedgerError, match="already counted"):
+        add(folder, records[:1], "tiny")
+    # The same run from its run file, when the record came first: one run, an error.
+    fresh = [r for r in records if json.loads(r.read_text())["key"] == make_record(small_runs["tiny"], "tiny")["key"]]
+    add(folder, fresh, "tiny", skip_counted=True)
+    with pytest.raises(LedgerError, match="from another file"):
+        add(folder, [small_runs["tiny"]], "tiny", skip_counted=True)
+    # Another protocol's record, an edited record, and a file that is no record.
+    (folder / "ledger.yaml").write_text((folder / "ledger.yaml").read_text() + "  other:\n    description: x\n")
+    with pytest.raises(LedgerError, match="counted under protocol 'tiny' there, not 'other'"):
+        add(folder, records[2:3], "other")
+    edited = tmp_path / "edited.json"
+    record = json.loads(records[3].read_text())
+    record["final"]["modularity_q"] += 0.1
+    edited.write_text(json.dumps(record))
+    with pytest.raises(LedgerError, match="changed after growsim wrote it"):
+        add(folder, [edited], "tiny")
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    with pytest.raises(LedgerError, match="not a growsim record"):
+        add(folder, [junk], "tiny")
+    assert len(load(folder).records) == len({p.name for p in [*records[:2], *fresh]})
+
+
 def test_the_fixture_run_is_the_same_run_as_a_fresh_one(small_runs, ledger):
     """tests/data/tiny.yaml at seed 0 as add_conn is already in the fixture, from another file."""
     with pytest.raises(LedgerError, match="already counted"):
