@@ -21,10 +21,16 @@ EXAMPLES = """Examples:
 
   growsim plot runs/bimt_grid2d.h5 --kind network --top-k 300
 
+  growsim plot runs/add_conn_distance.h5 --kind network --top-k 0 --threshold 0.1
+
   growsim plot runs/bimt_grid1d.h5 --kind weights --order position
 
   growsim analyze runs/add_conn_distance.h5 task_variance && growsim plot runs/add_conn_distance.h5 --kind clusters
 """
+
+# growsim.plots.network.DEFAULT_TOP_K, written out for the same reason as KIND_HELP below
+# (tests/plots/test_plots.py checks that they agree).
+TOP_K = 400
 
 # Written out, not made from growsim.plots.KINDS: importing the plots would load matplotlib
 # for every command. tests/cli/test_plot_help.py checks that it names every kind.
@@ -42,7 +48,7 @@ def plot(
     step: Annotated[int | None, typer.Option(help="Step of the weights (weights, network) or of the functional report (anatomy); default: the end.", show_default=False)] = None,
     view: Annotated[str, typer.Option(help="2-D view of 3-D positions (network): axial (x-y), coronal (x-z) or sagittal (y-z).")] = "axial",
     analysis: Annotated[str | None, typer.Option(help="The /analysis group to draw (clusters); default: the last task-variance one.", show_default=False)] = None,
-    top_k: Annotated[int | None, typer.Option("--top-k", help="network: draw only the k strongest synapses (of each projection).", min=1, show_default=False)] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="network: draw only the k strongest synapses (of each projection); 0: all of them. The figure says when some are left out.", min=0)] = TOP_K,
     threshold: Annotated[float | None, typer.Option(help="network: draw only synapses with |w| above this.", min=0.0, show_default=False)] = None,
     order: Annotated[str, typer.Option(help="weights: order the neurons by community or by position (local wiring: a band along the diagonal).")] = "community",
     layers: Annotated[bool, typer.Option("--layers/--no-layers", help="network: the input units below the network and the output units above it, with their synapses.")] = True,

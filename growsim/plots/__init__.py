@@ -14,7 +14,7 @@ from growsim.plots.anatomy import plot_anatomy
 from growsim.plots.clusters import plot_clusters
 from growsim.plots.compare import mean_and_se, plot_compare
 from growsim.plots.growth import plot_growth
-from growsim.plots.network import VIEWS, plot_network
+from growsim.plots.network import DEFAULT_TOP_K, VIEWS, plot_network
 from growsim.plots.training import plot_training
 from growsim.plots.weights import plot_weights
 
@@ -29,6 +29,7 @@ KINDS = {
 }
 
 __all__ = [
+    "DEFAULT_TOP_K",
     "KINDS",
     "VIEWS",
     "mean_and_se",
@@ -45,7 +46,8 @@ __all__ = [
 
 
 def plot_run(run, kind: str = "training", *, step: int | None = None, view: str = "axial", analysis: str | None = None,
-             top_k: int | None = None, threshold: float | None = None, layers: bool = True, order: str = "community"):
+             top_k: int | None = DEFAULT_TOP_K, threshold: float | None = None, layers: bool = True,
+             order: str = "community"):
     """The figure of one kind for ``run`` (a :class:`growsim.reader.Run`); returns a Figure.
 
     ``step`` picks the weights for ``weights`` and ``network`` (default: the end) and the
@@ -53,7 +55,8 @@ def plot_run(run, kind: str = "training", *, step: int | None = None, view: str 
     ``view`` the projection of 3-D positions (axial, coronal, sagittal); ``analysis`` the
     /analysis group for ``clusters``.
     ``order`` sorts the neurons of ``weights`` (community, or position);
-    ``top_k``, ``threshold`` and ``layers`` choose what ``network`` draws of a leaky RNN
+    ``top_k`` (default the strongest :data:`DEFAULT_TOP_K` of each projection; 0 or None:
+    every synapse), ``threshold`` and ``layers`` choose what ``network`` draws of a leaky RNN
     (:func:`growsim.plots.network.plot_network`). A chain run (``run.network_kind == "chain"``) gets
     the chain's figures (growsim.plots.chain); ``clusters`` does not apply to it and raises
     :class:`growsim.reader.RunFileError`.

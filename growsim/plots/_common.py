@@ -100,11 +100,15 @@ def message(ax, text: str) -> None:
 
 
 def step_edges(steps: np.ndarray) -> np.ndarray:
-    """Cell edges of logged steps (k,) -> (k+1,): halfway between neighbours, the ends at the
-    first and last step (so a map spans the same batches as the curves above it)."""
+    """Cell edges of logged steps (k,) -> (k+1,), each step at the centre of its cell when
+    the steps are evenly spaced: halfway between neighbours, and the end cells as wide as
+    their neighbour's gap (a value logged at step s is drawn over s, not beside it). A single
+    step gets a cell one batch wide."""
+    steps = np.asarray(steps, dtype=float)
     if len(steps) == 1:
         return np.array([steps[0] - 0.5, steps[0] + 0.5])
-    return np.concatenate([[steps[0]], (steps[1:] + steps[:-1]) / 2, [steps[-1]]])
+    middles = (steps[1:] + steps[:-1]) / 2
+    return np.concatenate([[steps[0] - (middles[0] - steps[0])], middles, [steps[-1] + (steps[-1] - middles[-1])]])
 
 
 def accuracy_map(ax, steps: np.ndarray, values: np.ndarray, rows: list[str], *, vmin: float, title: str,

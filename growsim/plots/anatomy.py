@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from growsim.plots._common import community_colors, message, new_figure, style, title
 from growsim.reader import Run, RunFileError
@@ -59,7 +62,7 @@ def plot_anatomy(run: Run, step: int | None = None) -> Figure:
             ax.scatter(xy[active, 1], -xy[active, 0], s=30, c=community_colors(lab[active]))
             ax.scatter(xy[iso, 1], -xy[iso, 0], s=60, facecolors="none", edgecolors="black", linewidths=0.8,
                        label="isolated")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, fontsize=8)
+            cluster_key(ax, lab)
         else:
             message(ax, "no active neurons")
         finite = np.isfinite(iso_series)
@@ -70,11 +73,41 @@ def plot_anatomy(run: Run, step: int | None = None) -> Figure:
             ax2.plot(steps[ok], q[ok, q.shape[1] // 2], color="0.5", lw=1, label="shuffles, median")
         for s, v, p in zip(steps[finite], iso_series[finite], pct_series[finite]):
             ax2.annotate(f"{p:.0f}", (s, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
-        ax2.set_xlabel("step")
+        ax2.set_xlabel("training batches")
         ax2.set_ylabel("fraction of isolated neurons")
         ax2.set_title("observed (its percentile) against shuffles", fontsize=9)
         ax2.legend(fontsize=7, frameon=False)
     return fig
+
+
+#: Up to this many clusters get a legend entry each (tab20 tells them apart); more, a colour bar.
+MAX_CLUSTER_ENTRIES = 20
+
+
+def cluster_key(ax, labels: np.ndarray) -> None:
+    """Which colour is which cluster, below the grid: a legend entry per cluster (its id and
+    its number of neurons) beside the inactive and isolated markers already labelled on
+    ``ax``; above :data:`MAX_CLUSTER_ENTRIES` clusters those two only, and a colour bar keyed
+    by cluster id. ``labels`` (N,) int: the cluster of each neuron, -1 when inactive."""
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    handles, texts = ax.get_legend_handles_labels()
+    if len(ids) <= MAX_CLUSTER_ENTRIES:
+        colours = community_colors(ids)
+        handles += [Line2D([], [], marker="o", ls="none", color=c, markersize=5) for c in colours]
+        texts += [f"cluster {i}: {n}" for i, n in zip(ids, counts)]
+    else:
+        k = int(ids.max()) + 1
+        bar = ScalarMappable(norm=BoundaryNorm(np.arange(k + 1) - 0.5, k),
+                             cmap=ListedColormap(community_colors(np.arange(k))))
+        ax.figure.colorbar(bar, ax=ax, location="left", shrink=0.8, label="cluster", ticks=_every_tick(k))
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(texts)),
+              frameon=False, fontsize=7, handletextpad=0.2, columnspacing=0.8,
+              title="cluster: its number of neurons" if len(ids) <= MAX_CLUSTER_ENTRIES else None, title_fontsize=7)
+
+
+def _every_tick(k: int) -> np.ndarray:
+    """About ten ticks over cluster ids 0 to k-1."""
+    return np.arange(0, k, max(1, k // 10))
 
 
 def null_histogram(ax, percentiles: np.ndarray, observed: float, percentile: float) -> None:

@@ -206,7 +206,7 @@ def plot_chain_weights(run: Run, step: int | None = None) -> Figure:
         for b in np.arange(1, k) * m - 0.5:
             ax_tau.axvline(b, color="0.8", lw=0.5)
         ax_tau.set_xlim(-0.5, n - 0.5)
-        ax_tau.set_ylabel("trained tau")
+        ax_tau.set_ylabel("trained tau (time steps)")
         ax_tau.set_xlabel("neuron (module by module)" + (f"; modules {_ranges(frozen)} frozen" if frozen else ""))
     return fig
 

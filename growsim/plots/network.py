@@ -64,6 +64,11 @@ def _arc(p: np.ndarray, q: np.ndarray, up: bool, points: int = 24) -> np.ndarray
 #: Synapses drawn with an arrowhead (pre to post) when no more than this many are drawn.
 MAX_ARROWS = 400
 
+#: Synapses of each projection drawn unless asked otherwise: the strongest this many. A fully
+#: connected network of 100 neurons has 9,900, a tangle in which no structure shows; this
+#: many still get their arrowheads.
+DEFAULT_TOP_K = MAX_ARROWS
+
 
 def select_synapses(w: np.ndarray, *, top_k: int | None = None, threshold: float | None = None,
                     diagonal: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -88,15 +93,18 @@ def _rgba(values: np.ndarray, scale: float) -> np.ndarray:
     return colors
 
 
-def plot_network(run: Run, step: int | None = None, view: str = "axial", *, top_k: int | None = None,
+def plot_network(run: Run, step: int | None = None, view: str = "axial", *, top_k: int | None = DEFAULT_TOP_K,
                  threshold: float | None = None, layers: bool = True) -> Figure:
     """Neurons at their (projected) positions, coloured by community; every synapse a line
     from pre to post, red for positive and blue for negative weights, wider and darker the
     stronger it is (the strongest drawn on top), with an arrowhead at the post end when at
     most :data:`MAX_ARROWS` are drawn (on a line: arcs above run left to right, below right
     to left). ``threshold``: only synapses with ``|w|`` above it; ``top_k``: only the k
-    strongest (of each projection). ``layers``: the input units in a row below the network
-    and the output units in a row above it (Liu et al.'s Fig. 1a), with their synapses."""
+    strongest (of each projection; default :data:`DEFAULT_TOP_K`, 0 or None: all of them),
+    which the figure says where it leaves some out. ``layers``: the input units in a row
+    below the network and the output units in a row above it (Liu et al.'s Fig. 1a), with
+    their synapses."""
+    top_k = int(top_k) if top_k else None
     snap = run.weights(step)
     geo = run.geometry()
     w = snap.w_rec.astype(np.float64)
@@ -108,7 +116,10 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial", *, top_
         xy, how = xy[:n], f"{how}; the first {n} of {len(xy)} neurons"
     labels, source = community_labels(run, snap.step, w)
     n_synapses = int(np.count_nonzero(w * (1 - np.eye(n))))
-    post, pre = select_synapses(w, top_k=top_k, threshold=threshold)
+    post, pre = select_synapses(w, threshold=threshold)
+    cut = top_k is not None and len(post) > top_k
+    if cut:
+        post, pre = post[len(post) - top_k:], pre[len(pre) - top_k:]
     scale = float(np.abs(w[post, pre]).max()) if len(post) else 1.0
     rel = np.abs(w[post, pre]) / scale if len(post) else np.zeros(0)
     # 1-D layouts (also distances of points on a line) draw synapses as arcs, or they would overlap.
@@ -142,7 +153,7 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial", *, top_
         isolated = (np.count_nonzero(w, axis=0) + np.count_nonzero(w, axis=1)) == 0
         colours[isolated | (labels < 0)] = (0.85, 0.85, 0.85, 1.0)  # no synapse yet, or inactive: no community
         ax.scatter(xy[:, 0], xy[:, 1], s=size, c=colours, edgecolors="0.2", linewidths=0.4, zorder=2)
-        layer_note = _draw_layers(ax, xy, w_in, w_out, one_d, top_k=top_k, threshold=threshold)
+        layer_note, layer_cut = _draw_layers(ax, xy, w_in, w_out, one_d, top_k=top_k, threshold=threshold)
         if n <= 30:
             for i, (x, y) in enumerate(xy):
                 ax.annotate(str(i), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7, color="0.3")
@@ -173,17 +184,19 @@ def plot_network(run: Run, step: int | None = None, view: str = "axial", *, top_
         picked = []
         if threshold is not None:
             picked.append(f"|w| > {threshold:g}")
-        if top_k is not None:
-            picked.append(f"the {top_k} strongest")
-        ax.set_title(f"{how}; {source}" + (f"; drawn: {', '.join(picked)}" if picked else ""), fontsize=8.5, color="0.3")
+        if cut or layer_cut:  # only where the cap left synapses out
+            picked.append(f"the {top_k} strongest of each projection")
+        ax.set_title(f"{how}; {source}" + (f"\ndrawn: {', '.join(picked)}" if picked else ""), fontsize=8.5, color="0.3")
     return fig
 
 
-def _draw_layers(ax, xy, w_in, w_out, one_d: bool, *, top_k, threshold) -> str:
+def _draw_layers(ax, xy, w_in, w_out, one_d: bool, *, top_k, threshold) -> tuple[str, bool]:
     """Input units in a row below the network and output units in a row above, each joined to
-    the hidden neurons by its (selected) synapses; returns the legend's text ('' if none)."""
+    the hidden neurons by its (selected) synapses; returns the legend's text ('' if none) and
+    whether ``top_k`` left some of their synapses out."""
     if w_in is None and w_out is None:
-        return ""
+        return "", False
+    cut = False
     x0, x1 = float(xy[:, 0].min()), float(xy[:, 0].max())
     width = max(x1 - x0, 1e-9)
     y0, y1 = float(xy[:, 1].min()), float(xy[:, 1].max())
@@ -198,7 +211,9 @@ def _draw_layers(ax, xy, w_in, w_out, one_d: bool, *, top_k, threshold) -> str:
         units = weights.shape[1] if side == "in" else weights.shape[0]
         ux = np.linspace(x0, x1, units) if units > 1 else np.array([(x0 + x1) / 2])
         upos = np.column_stack([ux, np.full(units, y)])
-        rows, cols = select_synapses(weights, top_k=top_k, threshold=threshold, diagonal=True)
+        rows, cols = select_synapses(weights, threshold=threshold, diagonal=True)
+        if top_k is not None and len(rows) > top_k:
+            rows, cols, cut = rows[len(rows) - top_k:], cols[len(cols) - top_k:], True
         values = weights[rows, cols]
         scale = float(np.abs(values).max()) if len(values) else 1.0
         if side == "in":  # W_in[neuron, input]: from the input unit to the neuron
@@ -213,4 +228,4 @@ def _draw_layers(ax, xy, w_in, w_out, one_d: bool, *, top_k, threshold) -> str:
         ax.annotate("inputs" if side == "in" else "outputs", (x0, y), xytext=(-6, 0), textcoords="offset points",
                     ha="right", va="center", fontsize=7.5, color="0.3")
         parts.append(f"{units} {'inputs (bottom)' if side == 'in' else 'outputs (top)'}")
-    return " and ".join(parts)
+    return " and ".join(parts), cut

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
 from matplotlib.image import imread
 
 from growsim.analyses import task_variance, write_analysis
@@ -100,6 +101,7 @@ def test_chain_weights_at_a_step_and_its_title(chain_runs):
     fig = plot_run(run, "weights", step=0)
     assert fig.axes[0].images[0].get_array().shape == (6, 6)
     assert "1 module of 6 neurons" in fig.get_suptitle()
+    assert fig.axes[1].get_ylabel() == "trained tau (time steps)"  # the chain's dt is 1 (network/chain.py)
     assert "2 modules of 6 neurons" in plot_run(run, "network").get_suptitle()
 
 
@@ -222,6 +224,60 @@ def test_anatomy_rings_exactly_the_isolated_neurons(shipped_runs, tmp_path):
     assert_figure(save(fig, tmp_path / "a.png", dpi=60), min_bytes=5_000)
 
 
+def test_anatomy_names_each_cluster_and_counts_in_training_batches(shipped_runs):
+    run = open_run(shipped_runs["bimt_grid2d"])
+    fig = plot_run(run, "anatomy")
+    lab = run.series_array("fn_labels")[1][-1].astype(np.int64)
+    ids, counts = np.unique(lab[lab >= 0], return_counts=True)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["inactive", "isolated", *(f"cluster {i}: {n}" for i, n in zip(ids, counts))]
+    assert len(ids) >= 2
+    assert fig.axes[1].get_xlabel() == "training batches"
+
+
+def test_many_clusters_get_a_colour_bar_instead_of_a_legend_entry_each():
+    from growsim.plots._common import new_figure
+    from growsim.plots.anatomy import MAX_CLUSTER_ENTRIES, cluster_key
+
+    labels = np.arange(-1, MAX_CLUSTER_ENTRIES + 5)
+    fig = new_figure(4, 4)
+    ax = fig.subplots()
+    ax.scatter([0], [0], label="inactive")
+    cluster_key(ax, labels)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["inactive"]
+    bar = fig.axes[1]
+    assert bar.get_ylabel() == "cluster" and bar.get_ylim() == (-0.5, MAX_CLUSTER_ENTRIES + 4.5)
+    few = new_figure(4, 4).subplots()
+    cluster_key(few, np.array([-1, 0, 0, 2]))
+    assert [t.get_text() for t in few.get_legend().get_texts()] == ["cluster 0: 2", "cluster 2: 1"]
+    assert len(few.figure.axes) == 1
+
+
+@pytest.mark.parametrize("steps", [[0, 20, 40, 60], [100, 350, 600], [5, 10, 30, 35]])
+def test_each_logged_step_lies_inside_its_own_cell_at_its_centre(steps):
+    from growsim.plots._common import step_edges
+
+    steps = np.array(steps, dtype=float)
+    edges = step_edges(steps)
+    assert len(edges) == len(steps) + 1
+    assert np.all(edges[:-1] < steps) and np.all(steps < edges[1:])
+    np.testing.assert_allclose(edges[1:-1], (steps[1:] + steps[:-1]) / 2)  # borders halfway between steps
+    centres = (edges[1:] + edges[:-1]) / 2
+    assert centres[0] == steps[0] and centres[-1] == steps[-1]
+    if np.ptp(np.diff(steps)) == 0:  # evenly logged: every step at its cell's centre
+        np.testing.assert_allclose(centres, steps)
+    np.testing.assert_allclose(step_edges(np.array([7.0])), [6.5, 7.5])
+
+
+def test_the_accuracy_map_puts_each_evaluation_under_its_point(chain_runs):
+    run = open_run(chain_runs["chain"])
+    fig = plot_run(run, "training")
+    mesh = fig.axes[3].collections[0]
+    x = np.unique(mesh.get_coordinates()[..., 0])
+    steps = run.series()["step"].to_numpy(float)
+    np.testing.assert_allclose((x[1:] + x[:-1]) / 2, steps)
+
+
 def test_anatomy_of_a_run_without_a_functional_report_says_what_it_needs(shipped_runs):
     with pytest.raises(RunFileError, match="no functional report"):
         plot_run(open_run(shipped_runs["fix_conn_distance"]), "anatomy")
@@ -265,16 +321,39 @@ def test_network_draws_the_strongest_synapses_with_their_direction_and_the_layer
     bare = plot_run(run, "network", top_k=40, layers=False).axes[0]
     assert not [c for c in bare.collections if len(c.get_offsets()) in (snap.w_in.shape[1], snap.w_out.shape[0])]
     # Above MAX_ARROWS the lines are one collection and the legend says direction is not drawn.
-    many = plot_run(run, "network", threshold=float(np.quantile(w[w > 0], 0.99)))
+    many = plot_run(run, "network", threshold=float(np.quantile(w[w > 0], 0.99)), top_k=0)
     assert not [t for t in many.axes[0].texts if t.arrow_patch is not None]
     assert any("direction not drawn" in t.get_text() for t in many.legends[0].get_texts())
 
 
+def test_a_fully_connected_network_draws_its_strongest_synapses_unless_asked_for_all(shipped_runs):
+    from growsim.plots import DEFAULT_TOP_K
+
+    run = open_run(shipped_runs["bimt_grid2d"])  # 400 neurons, every pair connected
+    fig = plot_run(run, "network")
+    ax = fig.axes[0]
+    assert f"{DEFAULT_TOP_K} of 159600 synapses" in fig.get_suptitle()
+    assert f"drawn: the {DEFAULT_TOP_K} strongest of each projection" in ax.get_title()
+    assert len([t for t in ax.texts if t.arrow_patch is not None]) == DEFAULT_TOP_K
+    layers = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert [len(c.get_segments()) for c in layers] == [DEFAULT_TOP_K, DEFAULT_TOP_K]  # inputs, outputs
+    every = plot_run(run, "network", top_k=0, layers=False)
+    assert "159600 synapses" in every.get_suptitle() and "strongest" not in every.axes[0].get_title()
+    assert [len(c.get_segments()) for c in every.axes[0].collections if isinstance(c, LineCollection)] == [159600]
+    few = plot_run(open_run(shipped_runs["add_conn_distance"]), "network", layers=False)
+    assert "strongest" not in few.axes[0].get_title()  # fewer synapses than the cap: nothing left out
+
+
 def test_plot_command_network_options(shipped_runs, tmp_path, capsys):
+    from growsim.cli.plot import TOP_K
+    from growsim.plots import DEFAULT_TOP_K
+
+    assert TOP_K == DEFAULT_TOP_K
     run = shipped_runs["bimt_grid1d"]
     assert main(["plot", str(run), "--kind", "network", "--top-k", "30", "--no-layers", "-o", str(tmp_path / "n.png")]) == 0
     assert_figure(tmp_path / "n.png", min_bytes=5_000)
-    assert main(["plot", str(run), "--kind", "network", "--top-k", "0", "-o", str(tmp_path / "x.png")]) == 2
+    assert main(["plot", str(run), "--kind", "network", "--top-k", "0", "-o", str(tmp_path / "all.png")]) == 0
+    assert main(["plot", str(run), "--kind", "network", "--top-k", "-1", "-o", str(tmp_path / "x.png")]) == 2
     assert "--top-k" in capsys.readouterr().err
 
 
