@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -166,10 +167,26 @@ class _Display:
             self.progress.console.print(state.note, markup=False, highlight=False)
         row = state.finished
         if row is not None:
-            if row["status"] == "completed":
-                seconds = row["wall_time_s"]
-                detail = (f"perf {row['perf_mean']:.3f}, Q {row['modularity_q']:.3f}, "
-                          f"{row['connections']:.0f} synapses, {seconds:.{1 if seconds < 10 else 0}f} s")
-            else:
-                detail = row["reason"]
+            detail = _finished_detail(row) if row["status"] == "completed" else row["reason"]
             self.progress.console.print(f"{row['status']:<11} {row['name']}  {detail}", markup=False, highlight=False)
+
+
+def _finished_detail(row) -> str:
+    """A completed point's figures from its index row: performance, Q, synapses, time. A
+    figure the run did not log (Q under log.modularity: none) is left out, not printed as
+    nan, as a run's own summary does."""
+    seconds = row["wall_time_s"]
+    parts = [f"perf {row['perf_mean']:.3f}"] if _known(row["perf_mean"]) else []
+    if _known(row["modularity_q"]):
+        parts.append(f"Q {row['modularity_q']:.3f}")
+    if _known(row["connections"]):
+        parts.append(f"{row['connections']:.0f} synapses")
+    parts.append(f"{seconds:.{1 if seconds < 10 else 0}f} s")
+    return ", ".join(parts)
+
+
+def _known(value) -> bool:
+    try:
+        return not math.isnan(float(value))
+    except (TypeError, ValueError):  # None, or no number at all
+        return False

@@ -109,6 +109,17 @@ def test_a_folder_holding_runs_of_another_spec_is_refused(local_sweep, tmp_path,
     assert "holds runs of a different spec" in err and "train.batches is 10 in the file, 6 here" in err
 
 
+def test_a_finished_points_line_leaves_out_q_when_it_is_not_logged(tmp_path, capsys):
+    # As a run's own summary (tests/cli/test_run.py): no "Q nan" under log.modularity: none.
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"spec: {DATA / 'tiny.yaml'}\ngrid:\n  wiring.rule: [random]\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out), "--workers", "1", "--set", "log.modularity=none"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("completed")]
+    assert len(lines) == 1 and "rule=random  perf " in lines[0] and " synapses, " in lines[0], lines
+    assert "Q " not in lines[0] and "nan" not in lines[0], lines[0]
+
+
 # --- a failing point ------------------------------------------------------------------------
 
 
