@@ -23,10 +23,12 @@ from growsim.cli.common import UserError, err_console
 
 def _plain_types() -> None:
     """The help lists a type beside each parameter; some typer versions print ``<bool>`` beside
-    a flag, which takes no value (``--quiet <bool>`` reads as if it wanted one), and Python's
-    ``<list[Path]>`` beside a repeatable one. Flags show no type and a repeatable parameter
-    ``<path>...``; everything else is as typer draws it. Versions without this rendering are
-    left alone."""
+    a flag, which takes no value (``--quiet <bool>`` reads as if it wanted one), Python's
+    ``<list[Path]>`` beside a repeatable one, ``<int range> [x>=1]`` beside a bounded number
+    and ``{RUN}`` for a required argument in the usage line. Flags show no type, a repeatable
+    parameter ``<path>...``, a number ``<int>`` or ``<number>`` with its bounds in words
+    (``(at least 1)``) and a required argument ``RUN``, as click writes it; everything else is
+    as typer draws it. Versions without this rendering are left alone."""
     core = getattr(typer, "core", None)
     for name in ("TyperOption", "TyperArgument"):
         cls = getattr(core, name, None)
@@ -38,11 +40,41 @@ def _plain_types() -> None:
             if getattr(self, "is_flag", False) and self.metavar is None:
                 return None
             text = _drawn(self, ctx)
-            match = re.fullmatch(r"<list\[(\w+)\]>", text) if isinstance(text, str) else None
-            return f"<{match.group(1).lower()}>..." if match else text
+            if not isinstance(text, str):
+                return text
+            match = re.fullmatch(r"<list\[(\w+)\]>", text)
+            if match:
+                return f"<{match.group(1).lower()}>..."
+            number = re.fullmatch(r"<(int|float)(?: range)?>", text)
+            if number:
+                bounds = _bounds(getattr(self, "min", None), getattr(self, "max", None))
+                return ("<int>" if number.group(1) == "int" else "<number>") + (f" ({bounds})" if bounds else "")
+            return text
 
         display_type_rich._growsim_plain = True
         cls.display_type_rich = display_type_rich
+        if hasattr(cls, "_get_number_range_help_str"):  # the bounds are in the type's words above
+            cls._get_number_range_help_str = lambda self: None
+    usage = getattr(getattr(core, "TyperArgument", None), "_usage_display_name", None)
+    if usage is not None and not getattr(usage, "_growsim_plain", False):
+
+        def _usage_display_name(self, _usage=usage):
+            text = _usage(self)
+            return re.sub(r"^\{(.*)\}", r"\1", text) if self.required else text
+
+        _usage_display_name._growsim_plain = True
+        core.TyperArgument._usage_display_name = _usage_display_name
+
+
+def _bounds(low, high) -> str:
+    """A number's bounds in words: 'at least 1', 'at most 5', '30 to 1200', or ''."""
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}"
+    if low is not None:
+        return f"at least {low:g}"
+    if high is not None:
+        return f"at most {high:g}"
+    return ""
 
 
 _plain_types()
