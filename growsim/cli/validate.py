@@ -15,7 +15,7 @@ EXAMPLES = """Examples:
 
   growsim validate specs/*.yaml
 
-  growsim validate specs/add_conn_random.yaml --set growth.events[0].every=100
+  growsim validate specs/add_conn_random.yaml --set 'growth.events[0].every=100'    # quoted: zsh expands [0]
 """
 
 
