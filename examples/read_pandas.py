@@ -19,10 +19,11 @@ with h5py.File(path, "r", locking=False) as f:
     tasks = list(g.file["tasks/names"].asstr()[()])
     steps = g["step"][()]
     # One row per logged step: the 1-D series as columns. train_loss has no value at step 0,
-    # so it is one row short and belongs to the last rows.
+    # so it is one row short and belongs to the last rows. Datasets with the attribute CLASS
+    # are dimension scales, the coordinates of axes (the tasks, the neurons), not series.
     series = pd.DataFrame({"step": steps})
     for name, ds in g.items():
-        if ds.ndim == 1 and name != "step":
+        if ds.ndim == 1 and name != "step" and "CLASS" not in ds.attrs:
             series[name] = pd.Series(ds[()], index=series.index[len(steps) - len(ds):])
     # Per-task performance in long (tidy) form: one row per step and task.
     perf = pd.DataFrame(g["perf"][()], columns=tasks).assign(step=steps)

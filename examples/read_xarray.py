@@ -1,37 +1,29 @@
-"""Read a growsim run's metrics into an xarray Dataset with labelled dimensions (step, task).
+"""Open a growsim run's metrics as an xarray Dataset with named dimensions (step, task, neuron).
 
     python examples/read_xarray.py runs/add_conn_distance.h5
 
-h5py reads the arrays; xarray names their axes, so selections read like the question:
+The file names every axis with an HDF5 dimension scale, so xarray opens a group as it is
+(engine h5netcdf: pip install h5netcdf) and selections read like the question:
 ds.perf.sel(task="dm1"), ds.perf.mean("task"), ds.sel(step=slice(1000, None)).
+A snapshot opens the same way: xr.open_dataset(path, group="snapshots/000000500",
+engine="h5netcdf") has w_rec on (post, pre). Files written before growsim named their axes
+open with phony_dim_* dimensions instead (rename them with ds.rename_dims).
 """
 
 import sys
 
-import h5py
-import numpy as np
 import xarray as xr
 
 path = sys.argv[1]
-with h5py.File(path, "r", locking=False) as f:
-    g = f["series"]
-    steps = g["step"][()]
-    tasks = list(f["tasks/names"].asstr()[()])
-    data = {}
-    for name, ds in g.items():
-        if name == "step":
-            continue
-        values = ds[()]
-        if ds.ndim == 1:
-            # train_loss is absent at the first step: pad it at the front.
-            values = np.concatenate([np.full(len(steps) - len(values), np.nan), values])
-            dims = ("step",)
-        elif name in ("perf", "task_loss"):
-            dims = ("step", "task")
-        else:                                   # communities: one label per neuron
-            dims = ("step", "neuron")
-        data[name] = xr.DataArray(values, dims=dims, attrs={k: str(v) for k, v in ds.attrs.items()})
-    ds = xr.Dataset(data, coords={"step": steps, "task": tasks}, attrs={k: str(v) for k, v in f.attrs.items()})
+with xr.open_dataset(path, group="series", engine="h5netcdf") as ds:
+    ds = ds.load()
+with xr.open_dataset(path, engine="h5netcdf") as root:   # the root attributes: status, seed, versions
+    ds.attrs.update(root.attrs)
+# train_loss has no row at step 0 (nothing trained yet), so it has a step coordinate of its
+# own; placed on `step`, it is NaN at step 0.
+if "train_loss_step" in ds.dims:
+    train_loss = ds.train_loss.rename(train_loss_step="step").reindex(step=ds.step)
+    ds = ds.drop_dims("train_loss_step").assign(train_loss=train_loss)
 
 print(ds)
 print("\nperformance at the last step, by task:")

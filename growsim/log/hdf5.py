@@ -75,6 +75,21 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "series/n_modules": ("modules", "Modules in the chain."),
     "series/n_parameters": ("parameters", "Every parameter of the network, frozen or not."),
     "series/n_trainable": ("parameters", "Parameters that still learn."),
+    # Dimension scales: the coordinate of each named axis (see _SERIES_AXES, _SNAPSHOT_AXES).
+    "series/task": ("", "The tasks, as /tasks/names: the coordinate of every per-task axis."),
+    "series/neuron": ("", "Index of each neuron: the coordinate of every per-neuron axis."),
+    "series/quantile_level": ("%", "Percent level of each column of the fn_*_null_quantiles series."),
+    "series/percentile_level": ("%", "Percent level of each column of the fn_*_null_percentiles series."),
+    "series/shuffle": ("", "Index of each shuffle of the fn_*_null series, in the order drawn."),
+    "series/distance_bin": ("", "Index of each distance bin of the fn_w_distance series."),
+    "post": ("", "Index of the post-synaptic neuron (rows of W_rec)."),
+    "pre": ("", "Index of the pre-synaptic neuron (columns of W_rec)."),
+    "neuron": ("", "Index of each neuron."),
+    "input": ("", "Index of each input."),
+    "output": ("", "Index of each output (a chain's heads: each head's two classes)."),
+    "module": ("", "Index of each module of the chain."),
+    "readout": ("", "Index of each readout head."),
+    "part": ("", "The parts of a module, the columns of trainable."),
 }
 
 # Series named after what made them (a regulariser term, the functional report's
@@ -107,6 +122,47 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
 
 _STR = h5py.string_dtype("utf-8")
 
+# Dimension scales name the axes of the series and snapshots, so that netCDF readers
+# (xarray, netCDF-C) see named dimensions with coordinates instead of phony_dim_*. No name
+# is that of an xarray method (quantile, head), so ds.<name> reads the coordinate.
+# Series: the axes after the first (which is `step`), by the dataset's name; a series of
+# another name and more than one axis stays unlabelled (h5netcdf refuses a dataset with
+# only some axes labelled).
+_SERIES_AXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"perf|task_loss", ("task",)),
+    (r"communities|fn_labels|fn_active", ("neuron",)),
+    (r"fn_task_variance", ("neuron", "task")),
+    (r"fn_.+_null_quantiles", ("quantile_level",)),
+    (r"fn_.+_null_percentiles", ("percentile_level",)),
+    (r"fn_.+_null", ("shuffle",)),
+    (r"fn_w_distance(_mean_abs|_active_fraction|_pairs)?", ("distance_bin",)),
+)
+# Snapshots and /final: every axis, by the array's name and number of axes (a leaky RNN's
+# arrays and a chain's; docs/hdf5.md).
+_SNAPSHOT_AXES: dict[tuple[str, int], tuple[str, ...]] = {
+    ("w_rec", 2): ("post", "pre"),
+    ("mask", 2): ("post", "pre"),
+    ("w_rec_initial", 2): ("post", "pre"),
+    ("w_in", 2): ("neuron", "input"),
+    ("w_out", 2): ("output", "neuron"),
+    ("b_rec", 1): ("neuron",),
+    ("b_out", 1): ("output",),
+    ("neuron_sign", 1): ("neuron",),
+    ("tau", 1): ("neuron",),
+    ("w_rec", 3): ("module", "post", "pre"),
+    ("w_ff", 3): ("module", "post", "pre"),
+    ("w_in", 3): ("module", "neuron", "input"),
+    ("bias", 2): ("module", "neuron"),
+    ("tau", 2): ("module", "neuron"),
+    ("head_w", 3): ("readout", "output", "neuron"),
+    ("head_b", 2): ("readout", "output"),
+    ("head_module", 1): ("readout",),
+    ("trainable", 2): ("module", "part"),
+}
+# The columns of a chain's `trainable` (growsim.network.chain.PARTS).
+_CHAIN_PARTS = ("recurrent", "feedforward", "input", "bias", "tau")
+_NULL_QUANTILES = (5, 50, 95)  # percent levels of fn_*_null_quantiles
+
 
 def describe(key: str) -> tuple[str, str]:
     """(units, description) of the dataset at ``key`` ('' and '' when none is known)."""
@@ -123,6 +179,55 @@ def _describe(ds: h5py.Dataset, key: str) -> None:
     units, text = describe(key)
     ds.attrs["units"] = units
     ds.attrs["description"] = text
+
+
+def series_axes(name: str, ndim: int) -> tuple[str, ...] | None:
+    """The dimensions of the series `name` with `ndim` axes (the first `step`); None if unknown."""
+    if ndim == 1:
+        return ("step",)
+    for pattern, rest in _SERIES_AXES:
+        if re.fullmatch(pattern, name) and len(rest) == ndim - 1:
+            return ("step", *rest)
+    return None
+
+
+def snapshot_axes(name: str, ndim: int) -> tuple[str, ...] | None:
+    """The dimensions of the snapshot array `name` with `ndim` axes; None if unknown."""
+    return _SNAPSHOT_AXES.get((name, ndim))
+
+
+def is_scale(ds: Any) -> bool:
+    """Whether `ds` is an HDF5 dimension scale (the coordinate of a named axis)."""
+    return isinstance(ds, h5py.Dataset) and bool(h5py.h5ds.is_scale(ds.id))
+
+
+def _coordinate(f: h5py.File, dim: str, size: int) -> np.ndarray | None:
+    """The values of a new dimension scale `dim` of length `size`; None if it cannot have them."""
+    if dim == "task":
+        names = f["tasks/names"].asstr()[()] if "tasks/names" in f else ()
+        return np.array(names, dtype=object) if len(names) == size else None
+    if dim == "part":
+        return np.array(_CHAIN_PARTS, dtype=object) if size == len(_CHAIN_PARTS) else None
+    if dim == "quantile_level":
+        return np.array(_NULL_QUANTILES, dtype=np.int64) if size == len(_NULL_QUANTILES) else None
+    if dim == "step" or dim.endswith("_step"):
+        return None  # made with their series, never here
+    return np.arange(size, dtype=np.int64)
+
+
+def _delete(group: h5py.Group, name: str) -> None:
+    """Delete a dataset, first detaching it from its scales (or its datasets, if it is one),
+    so no attribute is left referring to it."""
+    ds = group[name]
+    if isinstance(ds, h5py.Dataset):
+        if is_scale(ds):
+            for ref, axis in list(ds.attrs.get("REFERENCE_LIST", [])):
+                group.file[ref].dims[int(axis)].detach_scale(ds)
+        else:
+            for dim in ds.dims:
+                for scale in list(dim.values()):
+                    dim.detach_scale(scale)
+    del group[name]
 
 
 def working_path(path: Path) -> Path:
@@ -219,11 +324,12 @@ class HDF5Logger:
         ds = group.create_dataset(name, data=data, **self._gzip(data.size))
         _describe(ds, key)
 
-    def _append(self, key: str, values: np.ndarray, dtype) -> None:
-        """Append rows to a growable dataset `key`, creating it on first use."""
+    def _append(self, key: str, values: np.ndarray, dtype) -> bool:
+        """Append rows to a growable dataset `key`, creating it on first use (then True)."""
         values = np.asarray(values, dtype=dtype)
         f = self.file
-        if key not in f:
+        created = key not in f
+        if created:
             shape = (0, *values.shape[1:])
             # Per-batch losses come in blocks of hundreds; metrics one row per log step.
             rows = 1024 if key.startswith("train/") else 64
@@ -238,6 +344,61 @@ class HDF5Logger:
         n = ds.shape[0]
         ds.resize(n + values.shape[0], axis=0)
         ds[n:] = values
+        return created
+
+    def _label(self, ds: h5py.Dataset, dims: tuple[str, ...]) -> None:
+        """Attach to each axis i of `ds` the dimension scale `dims[i]` of its group, made there
+        where missing. Leaves `ds` unlabelled if any axis cannot be labelled (another
+        dataset holds the name, a scale of another length), since readers refuse a dataset
+        with only some axes labelled."""
+        group = ds.parent
+        scales: list[h5py.Dataset | np.ndarray] = []
+        for dim, size in zip(dims, ds.shape):
+            scale = group.get(dim)
+            if scale is None:
+                scale = _coordinate(group.file, dim, size)
+                if scale is None:
+                    return
+            # `step` is a series of its own, made a scale when first needed.
+            elif not (isinstance(scale, h5py.Dataset) and scale.shape == (size,) and (is_scale(scale) or dim == "step")):
+                return
+            scales.append(scale)
+        for axis, (dim, scale) in enumerate(zip(dims, scales)):
+            if not isinstance(scale, h5py.Dataset):
+                dtype = _STR if scale.dtype == object else scale.dtype
+                scale = group.create_dataset(dim, data=scale, dtype=dtype)
+                _describe(scale, f"{group.name.lstrip('/')}/{dim}")
+            if not is_scale(scale):
+                scale.make_scale(dim)
+            ds.dims[axis].attach_scale(scale)
+
+    def _append_series(self, name: str, step: int, values: Any, dtype) -> None:
+        """Append a row to `series/<name>`, labelling its axes when it is made.
+
+        A series made after the first logged step (train_loss: nothing is trained at step
+        0) has fewer rows than `step`; its first axis gets a step scale of its own,
+        `<name>_step`, grown with it."""
+        key = f"series/{name}"
+        if not self._append(key, values, dtype):
+            own = self.file.get(f"{key}_step")
+            if own is not None and is_scale(own):
+                self._append(f"{key}_step", [step], np.int64)
+            return
+        ds = self.file[key]
+        dims = series_axes(name, ds.ndim)
+        if dims is None or name == "step":
+            return
+        if ds.shape[0] < self.file["series/step"].shape[0]:
+            own = f"{name}_step"
+            if own in self.file["series"]:
+                return
+            self._append(f"series/{own}", [step], np.int64)
+            scale = self.file[f"series/{own}"]
+            scale.attrs["units"] = "batches"
+            scale.attrs["description"] = f"Batches completed at each row of {name} (it has no row at the logged steps before)."
+            scale.make_scale(own)
+            dims = (own, *dims[1:])
+        self._label(ds, dims)
 
     # --- the protocol ---------------------------------------------------------------
 
@@ -327,14 +488,14 @@ class HDF5Logger:
             for name in list(f[top]):
                 key = f"{top}/{name}"
                 if key not in ckpt.positions:
-                    del f[key]  # first written after the checkpoint
+                    _delete(f[top], name)  # first written after the checkpoint
                 elif f[key].shape[0] > ckpt.positions[key]:
                     f[key].resize(ckpt.positions[key], axis=0)
         for name in list(f["snapshots"]):
             if name not in ckpt.snapshots:
                 del f["snapshots"][name]
         for name in list(f["final"]):
-            del f["final"][name]
+            del f["final"][name]  # its scales go with it
         for name in list(f.get("analysis", {})):
             # An analysis of snapshots past the checkpoint describes a record that is rewritten.
             steps = f["analysis"][name].get("step")
@@ -351,17 +512,18 @@ class HDF5Logger:
 
     def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
         self._append("train/step", steps, np.int64)
-        self._append("train/loss", losses, np.float32)
+        if self._append("train/loss", losses, np.float32):
+            self._label(self.file["train/loss"], ("step",))
 
     def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
-        self._append("series/step", [step], np.int64)
-        self._append("series/wall_time", [self._elapsed()], np.float64)
+        self._append_series("step", step, [step], np.int64)
+        self._append_series("wall_time", step, [self._elapsed()], np.float64)
         for name, value in scalars.items():
-            self._append(f"series/{name}", [value], np.float64)
+            self._append_series(name, step, [value], np.float64)
         for name, value in arrays.items():
             value = np.asarray(value)
             dtype = np.int32 if np.issubdtype(value.dtype, np.integer) else np.float32
-            self._append(f"series/{name}", value[None], dtype)
+            self._append_series(name, step, value[None], dtype)
         self.file.attrs["last_step"] = step
 
     def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
@@ -380,6 +542,14 @@ class HDF5Logger:
         group.attrs["step"] = step
         for name, value in arrays.items():
             self._array(group, name, value, name)
+        self._label_weights(group, arrays)
+
+    def _label_weights(self, group: h5py.Group, names: Any) -> None:
+        """Name the axes of a snapshot's (or /final's) arrays `names`, as far as the layout knows them."""
+        for name in names:
+            dims = snapshot_axes(name, group[name].ndim)
+            if dims is not None:
+                self._label(group[name], dims)
 
     def log_checkpoint(self, step: int, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
         """The whole state of the run at `step`, replacing the previous checkpoint.
@@ -442,8 +612,9 @@ class HDF5Logger:
             group.attrs["step"] = step
             for name, value in final.items():
                 if name in group:
-                    del group[name]
+                    _delete(group, name)
                 self._array(group, name, value, name)
+            self._label_weights(group, final)
         f.attrs["status"] = status
         f.attrs["status_reason"] = reason or ""
         if status == "completed":

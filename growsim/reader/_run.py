@@ -343,7 +343,8 @@ class Run:
         steps = group["step"][()]
         n = steps.shape[0]
         cols: dict[str, np.ndarray] = {"step": steps}
-        names = [k for k in group if k != "step" and isinstance(group[k], h5py.Dataset)]
+        # Dimension scales other than `step` are the coordinates of other axes, not series.
+        names = [k for k in group if k != "step" and isinstance(group[k], h5py.Dataset) and not _is_scale(group[k])]
         scalars = [k for k in _SCALAR_ORDER if k in names] + sorted(k for k in names if k not in _SCALAR_ORDER)
         per_task: list[str] = []
         for name in scalars:
@@ -646,8 +647,14 @@ def _aligned(name: str, values: np.ndarray, n: int, rows: np.ndarray | None = No
 
 def _snapshot(g: h5py.Group, step: int) -> Snapshot:
     known = {k: g[k][()] for k in SNAPSHOT_ARRAYS if k in g}
-    extra = {k: ds[()] for k, ds in g.items() if k not in SNAPSHOT_ARRAYS and isinstance(ds, h5py.Dataset)}
+    extra = {k: ds[()] for k, ds in g.items() if k not in SNAPSHOT_ARRAYS and isinstance(ds, h5py.Dataset) and not _is_scale(ds)}
     return Snapshot(step=step, extra=extra, **known)
+
+
+def _is_scale(ds: h5py.Dataset) -> bool:
+    """Whether ``ds`` is a dimension scale: the coordinate of a named axis (the tasks, the
+    index of each neuron, ...) beside the arrays it labels (docs/hdf5.md)."""
+    return bool(h5py.h5ds.is_scale(ds.id))
 
 
 def _compact(steps: list[int], edge: int = 3, *, count: bool = True) -> str:

@@ -121,9 +121,11 @@ def make_killed(source: Path, out: Path) -> Path:
         del f["snapshots"]["000000040"]
         series = f["series"]
         for name, ds in series.items():
+            if ds.maxshape[0] is not None:
+                continue  # the coordinate of another axis (the tasks, the neurons): no row per step
             # Rows of steps 0-30 stay; step 30's row of perf/task_loss/communities is lost.
             keep = 4 if name in ("step", "wall_time", "loss", "perf_mean", "connections", "lr") else 3
-            if name == "train_loss":
+            if name in ("train_loss", "train_loss_step"):
                 keep = 3
             ds.resize(keep, axis=0)
     return out
