@@ -3,7 +3,8 @@
     python examples/snapshot_networkx.py runs/add_conn_distance.h5 [STEP]
 
 Nodes are neurons (with their region label and position when the file has them); an
-edge pre -> post carries the weight W_rec[post, pre]. Default STEP: the last snapshot.
+edge pre -> post carries the weight W_rec[post, pre]. Default STEP: the last snapshot; a
+STEP with no snapshot exits with code 2 and the steps that have one.
 """
 
 import sys
@@ -12,14 +13,33 @@ import h5py
 import networkx as nx
 import numpy as np
 
+
+def fail(message: str) -> None:
+    """A mistake in the arguments: say what is there, exit 2 (no traceback)."""
+    print(f"snapshot_networkx.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 path = sys.argv[1]
+wanted = sys.argv[2] if len(sys.argv) > 2 else None
+if wanted is not None and not wanted.isdigit():
+    fail(f"STEP must be a step number, not {wanted!r}")
 with h5py.File(path, "r", locking=False) as f:
     snaps = sorted(f["snapshots"], key=int)
     if snaps:
-        key = f"{int(sys.argv[2]):09d}" if len(sys.argv) > 2 else snaps[-1]
+        key = f"{int(wanted):09d}" if wanted is not None else snaps[-1]
+        if key not in f["snapshots"]:
+            steps = [str(int(s)) for s in snaps]
+            listed = ", ".join(steps)
+            if len(steps) > 12:                  # a long run: its first and last few
+                listed = f"{', '.join(steps[:3])}, ..., {', '.join(steps[-3:])} ({len(steps)} snapshots)"
+            fail(f"{path} has no snapshot at step {int(wanted)}; its snapshots are at steps {listed}")
         group = f["snapshots"][key]
     else:                                        # made with log.snapshots: false
         group = f["final"]
+        if wanted is not None and int(wanted) != int(group.attrs["step"]):
+            fail(f"{path} has no snapshots (log.snapshots: false), only its final weights, "
+                 f"at step {int(group.attrs['step'])}")
     step = int(group.attrs["step"])
     w = group["w_rec"][()]                      # (N, N), W[post, pre]
     geo = f["geometry"]

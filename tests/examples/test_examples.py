@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import pytest
 
 ROOT = Path(__file__).parents[2]
@@ -18,6 +20,11 @@ EXPECTED = {
     "read_pandas.py": ["wiring distance, 0 initial synapses", "modularity_q", "growth events: 2"],
     "read_xarray.py": ["<xarray.Dataset>", "perf ", "(step, task)", "mean performance over tasks"],
     "snapshot_networkx.py": ["step 6: 83 neurons, 20 synapses", "louvain communities", "strongest synapses:"],
+}
+
+# What each notebook must leave in its working directory.
+NOTEBOOK_FILES = {
+    "first_run.ipynb": ["first_run/tiny.yaml", "first_run/tiny.h5", "first_run/loss.png", "first_run/weights.png"],
 }
 
 
@@ -45,6 +52,56 @@ def test_networkx_example_on_a_step_and_without_snapshots(shipped_runs, small_ru
     result = _python("snapshot_networkx.py", str(small_runs["no_snapshots"]))
     assert result.returncode == 0, result.stderr
     assert "step 40: 16 neurons, 12 synapses" in result.stdout
+
+
+def test_networkx_example_names_the_snapshots_when_a_step_has_none(shipped_runs, small_runs):
+    result = _python("snapshot_networkx.py", str(shipped_runs["add_conn_distance"]), "7")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "has no snapshot at step 7; its snapshots are at steps 0, " in result.stderr and result.stderr.rstrip().endswith(", 6")
+    result = _python("snapshot_networkx.py", str(shipped_runs["add_conn_distance"]), "last")
+    assert result.returncode == 2 and "STEP must be a step number, not 'last'" in result.stderr
+    result = _python("snapshot_networkx.py", str(small_runs["no_snapshots"]), "10")
+    assert result.returncode == 2 and "no snapshots (log.snapshots: false), only its final weights, at step 40" in result.stderr
+
+
+def _code_cells(notebook: Path) -> list[str]:
+    """The code cells of a notebook, read as JSON (nbformat 4): no Jupyter needed."""
+    data = json.loads(notebook.read_text())
+    assert data["nbformat"] == 4
+    cells = [c for c in data["cells"] if c["cell_type"] == "code"]
+    for cell in cells:  # shipped without outputs, so that a diff shows only what was written
+        assert cell["outputs"] == [] and cell["execution_count"] is None, notebook.name
+    return ["".join(c["source"]) for c in cells]
+
+
+def test_every_notebook_is_tested():
+    assert sorted(p.name for p in EXAMPLES.glob("*.ipynb")) == sorted(NOTEBOOK_FILES)
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOK_FILES))
+def test_notebook_runs_in_order_and_makes_its_files(notebook, tmp_path, monkeypatch):
+    """Every code cell in order, in one namespace, in an empty working directory (a figure
+    backend without a screen)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__main__"}
+    try:
+        for i, code in enumerate(_code_cells(EXAMPLES / notebook)):
+            exec(compile(code, f"{notebook}, code cell {i + 1}", "exec"), namespace)
+    finally:
+        plt.close("all")
+    for name in NOTEBOOK_FILES[notebook]:
+        path = tmp_path / name
+        assert path.is_file() and path.stat().st_size > 0, name
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        if path.suffix == ".h5":
+            with h5py.File(path, "r") as f:
+                assert f.attrs["status"] == "completed", name
 
 
 @pytest.mark.skipif(not shutil.which("h5dump"), reason="h5dump (Debian's hdf5-tools) is not installed")
