@@ -28,12 +28,14 @@ def compare(
     out: Annotated[Path, typer.Option("--out", "-o", help="Figure file (png, pdf, svg).")] = Path("compare.png"),
     dpi: Annotated[int, typer.Option(help="Resolution of raster formats.", min=30, max=1200)] = 150,
     include_unfinished: Annotated[bool, typer.Option("--include-unfinished", help="Also average runs that did not complete (failed, interrupted, running).")] = False,
+    equal_length: Annotated[bool, typer.Option("--equal-length", help="Keep in each curve only the runs that reach its longest run's last batch, so every point averages the same runs.")] = False,
 ) -> None:
     """Plot a metric over training, mean and standard error over runs (seeds), grouped by spec fields.
 
     Only completed runs count unless --include-unfinished; the same run twice (the same spec
     and seed in two files) counts once. What was left out, and groups whose runs end at
-    different batches, are reported; the legend gives the number of runs behind the points.
+    different batches, are reported (--equal-length keeps only the runs that go the whole
+    way); the legend gives the number of runs behind the points.
     """
     from growsim.plots import plot_compare, save
     from growsim.reader import RunFileError, open_runs
@@ -63,6 +65,9 @@ def compare(
         raise UserError(f"--metric {metric}: no values in these runs")
     table, by, split = split_architectures(table, by)
     notes += split
+    if equal_length:
+        table, short = full_length_only(table, by)
+        notes += short
     fig = plot_compare(table, by, metric)
     try:
         save(fig, out, dpi=dpi)
@@ -137,6 +142,21 @@ def split_architectures(table, by: list[str]):
     return table, [field, *by[1:]], [note]
 
 
+def full_length_only(table, by: list[str]):
+    """The runs of each group that end at the group's last batch, and a note naming the others."""
+    last = table.groupby("run")["step"].max()
+    end = table.drop_duplicates("run").assign(_end=lambda t: t["run"].map(last))
+    longest = end.groupby(by, dropna=False)["_end"].transform("max")
+    short = end[end["_end"] < longest]
+    notes = []
+    if len(short):
+        listed = ", ".join(f"{run} (ends at {int(e)})" for run, e in zip(short["run"], short["_end"]))
+        notes.append(f"left out {len(short)} run(s) shorter than the longest of their curve: {listed}")
+    out = table[~table["run"].isin(set(short["run"]))].copy()
+    out.attrs.update(table.attrs)
+    return out, notes
+
+
 def uneven_lengths(table, by: list[str]) -> list[str]:
     """A note for each group whose runs end at different batches (later points then average fewer runs)."""
     notes = []
@@ -145,5 +165,6 @@ def uneven_lengths(table, by: list[str]) -> list[str]:
         ends = sorted({int(last[r]) for r in rows["run"]})
         if len(ends) > 1:
             label = ", ".join(map(str, key if isinstance(key, tuple) else (key,)))
-            notes.append(f"runs of {label} end at different batches ({', '.join(map(str, ends))}): later points average fewer runs")
+            notes.append(f"runs of {label} end at different batches ({', '.join(map(str, ends))}): later points average fewer runs"
+                         " (--equal-length keeps only the runs that go the whole way)")
     return notes

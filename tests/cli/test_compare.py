@@ -38,6 +38,14 @@ def test_completed_runs_once_each_with_warnings_for_the_rest(folder, tmp_path, c
     assert "end at different batches (20, 40): later points average fewer runs" in captured.err
 
 
+def test_equal_length_keeps_only_the_runs_that_go_the_whole_way(folder, tmp_path, capsys):
+    assert main(["compare", str(folder), "--by", "wiring.rule", "--equal-length", "-o", str(tmp_path / "c.png")]) == 0
+    captured = capsys.readouterr()
+    assert "modularity_q of 2 runs by wiring.rule" in captured.out
+    assert "left out 1 run(s) shorter than the longest of their curve: d_short (ends at 20)" in captured.err
+    assert "end at different batches" not in captured.err
+
+
 def test_unfinished_runs_counted_when_asked(folder, tmp_path, capsys):
     assert main(["compare", str(folder), "--by", "wiring.rule", "--include-unfinished", "-o", str(tmp_path / "c.png")]) == 0
     captured = capsys.readouterr()
