@@ -20,6 +20,7 @@ EXPECTED = {
     "read_pandas.py": ["wiring distance, 0 initial synapses", "modularity_q", "growth events: 2"],
     "read_xarray.py": ["<xarray.Dataset>", "perf ", "(step, task)", "mean performance over tasks"],
     "snapshot_networkx.py": ["step 6: 83 neurons, 20 synapses", "louvain communities", "strongest synapses:"],
+    "to_mat.py": ["wrote ", ".mat: ", " series"],
 }
 
 # What each notebook must leave in its working directory.
@@ -43,6 +44,21 @@ def test_python_example(script, shipped_runs):
     assert result.returncode == 0, result.stderr
     for text in EXPECTED[script]:
         assert text in result.stdout, f"{script} did not print {text!r}:\n{result.stdout}"
+
+
+def test_mat_file_holds_the_runs_series_and_final_weights(shipped_runs, tmp_path):
+    """What Octave's `load` reads when its h5read (the hdf5oct package) is missing."""
+    from scipy.io import loadmat
+
+    run, out = shipped_runs["add_conn_distance"], tmp_path / "run.mat"
+    assert _python("to_mat.py", str(run), str(out)).returncode == 0
+    mat = loadmat(out, squeeze_me=True)
+    with h5py.File(run, "r") as f:
+        assert (mat["series_step"] == f["series/step"][()]).all()
+        assert mat["series_perf"].shape == f["series/perf"].shape
+        assert (mat["final_w_rec"] == f["final/w_rec"][()]).all()
+        assert mat["attr_status"] == "completed"
+        assert list(mat["tasks"]) == list(f["tasks/names"].asstr()[()])
 
 
 def test_networkx_example_on_a_step_and_without_snapshots(shipped_runs, small_runs):
