@@ -170,3 +170,14 @@ def test_task_guide_example_runs(tmp_path):
         assert main(args) == 0
     finally:
         TASKS.unregister("delayed_sign")
+
+
+def test_every_shipped_sweep_is_in_the_sweeps_table_with_its_ledger():
+    """docs/sweeps.md lists every file of sweeps/, and every ledger folder it names exists."""
+    text = (ROOT / "docs" / "sweeps.md").read_text()
+    table = text[text.index("## The shipped sweeps"):]
+    table = table[:table.index("\n## ")]
+    listed = set(re.findall(r"^\| `([a-z0-9_]+\.yaml)` \|", table, flags=re.M))
+    assert listed == {p.name for p in (ROOT / "sweeps").glob("*.yaml")}
+    for folder in re.findall(r"`(results/[a-z_0-9/]+)`", table):
+        assert (ROOT / folder / "ledger.yaml").exists(), folder
