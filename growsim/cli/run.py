@@ -44,7 +44,8 @@ def run(
             if spec is not None or out is not None:
                 raise UserError(
                     "--resume takes the spec, overrides and output from the run file: give only --resume RUN.h5 "
-                    "(and --set train.threads=N or log.progress=..., which say how it runs, not what it computes)"
+                    "(and --set train.threads=N or log.progress=..., which say how it runs, not what it computes); "
+                    "it continues that file in place: to continue elsewhere, copy the file and resume the copy"
                 )
             if len(resume) > 1:
                 result = runner.resume(resume, settings=set_, allow_plugins=allow_plugins, on_result=_summary, **how)
