@@ -13,6 +13,8 @@ into ``/analysis/<name>``, which the reader reads back (``Run.analysis``). One f
 - ``robustness``: accuracy per level after perturbing W_rec, W_ff or tau (chain runs).
 - ``timescales``: trained and effective timescale of every neuron (chain runs);
   ``timescales_at_solves``: the same at every step where N_solved rose (Fig. 4).
+- ``weight_conservation``: variance of the normalised change of W_rec and of W_ff between
+  consecutive modules (chain runs; Fig. 5c).
 - ``registered_analysis``: any analysis of the registry a spec's ``log.analyses`` names
   (``wiring_length``, a plugin's), at every stored step.
 - ``network_at``: the ``ChainRNN`` of a stored step; ``parity_test_set``: the run's own
@@ -25,6 +27,7 @@ Layout of /analysis: docs/analysis.md.
 """
 
 from growsim.analyses._anatomy import anatomy
+from growsim.analyses._conservation import weight_conservation
 from growsim.analyses._data import ANALYSIS_METRICS, METRICS_BY_KIND, AnalysisData, check_applicable, check_name
 from growsim.analyses._modularity import modularity_over_snapshots
 from growsim.analyses._network import network_at, parameter_arrays, require_chain, structure_of
@@ -61,5 +64,6 @@ __all__ = [
     "solve_steps",
     "timescales",
     "timescales_at_solves",
+    "weight_conservation",
     "write_analysis",
 ]

@@ -13,11 +13,13 @@ from growsim.reader import Run, RunFileError, Snapshot
 __all__ = ["ANALYSIS_METRICS", "METRICS_BY_KIND", "AnalysisData", "check_applicable", "check_name", "weights_by_step"]
 
 #: Metrics ``growsim analyze`` computes.
-ANALYSIS_METRICS = ("modularity", "task_variance", "robustness", "timescales", "timescales_at_solves", "anatomy")
+ANALYSIS_METRICS = (
+    "modularity", "task_variance", "robustness", "timescales", "timescales_at_solves", "weight_conservation", "anatomy",
+)
 #: The metrics that apply to each kind of network (root attribute network_kind).
 METRICS_BY_KIND = {
     "leaky_rnn": ("modularity", "task_variance", "anatomy"),
-    "chain": ("modularity", "robustness", "timescales", "timescales_at_solves"),
+    "chain": ("modularity", "robustness", "timescales", "timescales_at_solves", "weight_conservation"),
 }
 _NEEDS = {
     "task_variance": "a leaky-RNN run on the yang20 cognitive tasks",
@@ -25,6 +27,7 @@ _NEEDS = {
     "robustness": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
     "timescales": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
     "timescales_at_solves": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
+    "weight_conservation": "a chain run (network.kind: chain, Hamidi et al.'s parity curriculum)",
 }
 _KIND_NAMES = {"leaky_rnn": "a leaky-RNN run", "chain": "a chain run on the parity curriculum"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from growsim.analyses._anatomy import summary as anatomy_summary
+from growsim.analyses._conservation import summary as conservation_summary
 from growsim.analyses._data import AnalysisData
 from growsim.analyses._modularity import summary as modularity_summary
 from growsim.analyses._registered import summary as registered_summary
@@ -22,6 +23,7 @@ _SUMMARIES: dict[str, Callable[[AnalysisData], str]] = {
     "robustness": robustness_summary,
     "timescales": timescales_summary,
     "timescales_at_solves": summary_at_solves,
+    "weight_conservation": conservation_summary,
 }
 
 

@@ -25,6 +25,8 @@ EXAMPLES = """Examples:
 
   growsim analyze timescales_at_solves runs/modular_growth_parity.h5 --steps 20000   # Fig. 4: at every solve step
 
+  growsim analyze weight_conservation runs/modular_growth_parity.h5   # Fig. 5c: W_rec and W_ff kept from module to module
+
   growsim analyze runs/killed.h5 modularity --force      # a run whose writer was killed (status still running)
 
   growsim analyze runs/add_conn_distance.h5 wiring_length --param threshold=0.01
@@ -38,7 +40,8 @@ METRIC_HELP = (
     "modularity (Q and communities at every snapshot), task_variance (Yang et al.'s clusters at one step; leaky-RNN "
     "runs), anatomy (a functional report made again for several clustering seeds; runs with log.functional), robustness (accuracy after perturbing W_rec, W_ff, tau or both weights; chain runs), timescales (trained "
     "and effective timescale of every neuron; chain runs), timescales_at_solves (the same at every step where N_solved "
-    "rose: Fig. 4); or any registered analysis, as log.analyses names it (wiring_length, "
+    "rose: Fig. 4), weight_conservation (variance of the normalised change of W_rec and of W_ff between "
+    "consecutive modules: Fig. 5c; chain runs); or any registered analysis, as log.analyses names it (wiring_length, "
     "or a plugin's: see --plugin), at every stored step."
 )
 
@@ -114,7 +117,7 @@ def analyze(
     method: Annotated[str, typer.Option(help="modularity: spectral (deterministic) or louvain.")] = "spectral",
     seed: Annotated[int, typer.Option(help="Random seed: louvain's; the test trials' of task_variance; the shuffles' of anatomy; the perturbations' of robustness; the input bits' of timescales.")] = 0,
     resolution: Annotated[float, typer.Option(help="modularity: the resolution gamma (1: standard Q).")] = 1.0,
-    step: Annotated[int | None, typer.Option(help="task_variance, robustness, timescales: the step of the weights; anatomy: of the functional report; default: the end.", show_default=False)] = None,
+    step: Annotated[int | None, typer.Option(help="task_variance, robustness, timescales, weight_conservation: the step of the weights; anatomy: of the functional report; default: the end.", show_default=False)] = None,
     repeats: Annotated[int, typer.Option(help="anatomy: clusterings, with seeds 0 to repeats - 1.", min=1, max=1000)] = 10,
     active_threshold: Annotated[float | None, typer.Option(help="anatomy: summed task variance of an active neuron; default: the run's.", min=0.0, show_default=False)] = None,
     trials: Annotated[int | None, typer.Option(help="task_variance: test trials per task (default 64); robustness: test sequences (default: the run's own evaluation set, 8 x log.eval_batch_size); timescales: independent input sequences (default 1).", min=1, show_default=False)] = None,
@@ -143,6 +146,7 @@ def analyze(
         task_variance,
         timescales,
         timescales_at_solves,
+        weight_conservation,
         write_analysis,
     )
     from growsim.cli.inspect import open_or_fail
@@ -206,6 +210,8 @@ def analyze(
                 if metric == "robustness":
                     result = robustness(run, what=what, eps=eps_values, draws=draws, trials=trials, seed=seed, step=step,
                                         scope=scope)
+                elif metric == "weight_conservation":
+                    result = weight_conservation(run, step=step)
                 elif metric == "timescales":
                     result = timescales(run, step=step, steps=steps, max_lag=max_lag, burn_in=burn_in, trials=trials or 1,
                                         seed=seed)

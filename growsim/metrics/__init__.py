@@ -6,6 +6,7 @@
 - wiring_cost: wiring length, active connections, L1 and distance-weighted costs, schedules.
 - robustness: Eq. 5 perturbations and robustness curves (Hamidi et al.).
 - timescales: autocorrelation and effective timescales by one- or two-exponential fits.
+- conservation: variance of the normalised weight change between consecutive modules (Hamidi et al.).
 
 numpy and scipy at import; networkx, scikit-learn and torch only inside the functions
 that use them.
@@ -20,6 +21,7 @@ from .anatomy import (
     mean_cluster_size,
     shuffle_baseline,
 )
+from .conservation import ConstantMatrixError, normalized_weights, weight_change_variance
 from .functional import functional_report as functional_report, network_task_variance as network_task_variance
 from .modularity import METHODS, ModularityResult, communities, modularity_matrix, modularity_q
 from .robustness import RobustnessResult, perturb_tau, perturb_weights, robustness_curve
@@ -51,6 +53,7 @@ __all__ = [
     "METHODS",
     "SCHEDULE_MODES",
     "TIMESCALE_METHODS",
+    "ConstantMatrixError",
     "FunctionalClusters",
     "ModularityResult",
     "NullComparison",
@@ -75,11 +78,13 @@ __all__ = [
     "modularity_matrix",
     "modularity_q",
     "normalized_task_variance",
+    "normalized_weights",
     "perturb_tau",
     "perturb_weights",
     "piecewise_schedule",
     "robustness_curve",
     "shuffle_baseline",
     "task_variance",
+    "weight_change_variance",
     "wiring_length",
 ]
