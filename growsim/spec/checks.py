@@ -163,13 +163,34 @@ def _validate_entry(
         return issues, None
 
 
-def check_spec(spec: Spec, lines, sources, base_dir: Path) -> list[SpecIssue]:
+def reads(*fields: str):
+    """Declare the YAML paths a check reads (dotted, as `task.dt_ms`). A check is skipped
+    when one of them, or a value inside it, failed to validate: the default that stands in
+    for the user's value would give a message about a value the user never wrote."""
+
+    def declare(check):
+        check.reads = tuple(tuple(f.split(".")) for f in fields)
+        return check
+
+    return declare
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    """Whether one path lies inside the other."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def check_spec(spec: Spec, lines, sources, base_dir: Path, failed: set[tuple] = frozenset()) -> list[SpecIssue]:
+    """Every cross-field check whose fields all validated (`failed`: the paths that did not)."""
     issues: list[SpecIssue] = []
     for check in (check_growth_events, check_tasks, check_plugins_and_paths, check_kinds, check_dynamics):
-        issues.extend(check(spec, lines, sources, base_dir))
+        if not any(_overlaps(path, read) for path in failed for read in check.reads):
+            issues.extend(check(spec, lines, sources, base_dir))
     return issues
 
 
+@reads("growth.initial_connections", "growth.events", "task.suite")
 def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     from growsim.spec.loader import issue_at
 
@@ -221,6 +242,7 @@ def check_growth_events(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]
     return issues
 
 
+@reads("task")
 def check_tasks(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     """A suite with a catalogue (yang20, modcog, a plugin's): its `tasks` and `task_probs`."""
     from growsim.spec.loader import issue_at
@@ -285,6 +307,7 @@ def _check_names(catalogue, names: list[str], loc: tuple, issues: list[SpecIssue
     return list(seen)
 
 
+@reads("network.geometry", "growth.initial_connections", "log")
 def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     from growsim.spec.loader import issue_at
 
@@ -334,6 +357,8 @@ def check_plugins_and_paths(spec: Spec, lines, sources, base_dir) -> list[SpecIs
     return issues
 
 
+@reads("network.kind", "network.geometry", "task.suite", "growth", "regularisers", "log.modularity", "log.functional",
+       "log.every")
 def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     """The network, the task, the growth operations and the metrics must fit together."""
     from growsim.spec.loader import issue_at
@@ -392,6 +417,7 @@ def check_kinds(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     return issues
 
 
+@reads("task.suite", "task.dt_ms", "network.kind", "network.tau_ms", "network.tau", "train.optimizer")
 def check_dynamics(spec: Spec, lines, sources, base_dir) -> list[SpecIssue]:
     """Settings that validate one by one but cannot run together."""
     from growsim.spec.loader import issue_at

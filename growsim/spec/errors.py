@@ -9,13 +9,17 @@ Loc = tuple[str | int, ...]
 
 
 def format_path(parts: Sequence[str | int]) -> str:
-    """('growth', 'events', 0, 'every') -> 'growth.events[0].every'."""
+    """('growth', 'events', 0, 'every') -> 'growth.events[0].every'. A key that is empty or
+    holds characters that do not print is quoted, so that the path stays one visible line."""
     out = ""
     for part in parts:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            part = str(part)
+            if not part or not part.isprintable():
+                part = repr(part)
+            out += f".{part}" if out else part
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import re
@@ -16,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from growsim.spec.errors import SpecError, SpecIssue
-from growsim.spec.models import Spec
+from growsim.spec.models import MAX_INT, MIN_INT, Spec
 from growsim.spec.yaml_lines import YamlSyntaxError, load_with_lines
 
 Loc = tuple[str | int, ...]
@@ -89,13 +90,14 @@ def _read(path: Path) -> str:
         raise SpecError([SpecIssue((), f"cannot read spec file {path}: {exc}")]) from None
 
 
-def _parse(text: str, file: str | None) -> tuple[dict, dict]:
-    """The spec's mapping (empty for an empty file) and the line of each YAML path."""
+def _parse(text: str, file: str | None, problems: list | None = None) -> tuple[dict, dict]:
+    """The spec's mapping (empty for an empty file) and the line of each YAML path. Given a
+    `problems` list, the problems of single values are collected there (see load_with_lines)."""
     try:
-        data, lines = load_with_lines(text)
+        data, lines = load_with_lines(text, problems)
     except YamlSyntaxError as exc:
         raise SpecError([SpecIssue(exc.path, str(exc), exc.line)], file) from None
-    if data is None:
+    if data is None:  # an empty file, or a document left out for its problem
         data = {}
     if not isinstance(data, dict):
         raise SpecError([SpecIssue((), "the spec must be a mapping of sections (seed, network, ...)", 1)], file)
@@ -113,18 +115,19 @@ def load_spec_text(
     """As `load_spec`, from text. `allow_plugins=False` (a spec read from someone's run file)
     refuses a spec that names plugins instead of running their code."""
     file = str(path) if path is not None else None
-    data, lines = _parse(text, file)
+    problems: list[YamlSyntaxError] = []
+    data, lines = _parse(text, file, problems)
+    # Problems of single YAML values: each value was left out, and the rest is checked.
+    issues = [SpecIssue(p.path, str(p), p.line) for p in problems]
+    left_out = {p.path for p in problems if p.left_out}
 
     sources: dict[Loc, str] = {}
-    issues: list[SpecIssue] = []
     for item in overrides:
         try:
             loc = apply_override(data, item)
             sources[loc] = f"--set {item}"
         except ValueError as exc:
             issues.append(SpecIssue((), str(exc), source=f"--set {item}"))
-    if issues:
-        raise SpecError(issues, file)
 
     base_dir = Path(base_dir)
     if not allow_plugins and data.get("plugins"):
@@ -135,14 +138,31 @@ def load_spec_text(
         raise SpecError([issue_at(("plugins",), message, lines, sources)], file)
     plugin_rules = _load_plugins(data, lines, sources, base_dir, issues)
 
-    spec: Spec | None = None
-    try:
-        spec = Spec.model_validate(data)
-    except ValidationError as exc:
-        issues.extend(_issues_from_validation(exc, data, lines, sources))
+    huge = _huge_integers(data, lines, sources)
+    found, spec = _validate(data, lines, sources)
+    spoken = {i.path for i in found}
+    huge = [i for i in huge if i.path not in spoken]  # a field's own bound says more
+    issues += [i for i in found if i.path not in left_out] + huge  # not "is required" where YAML left a value out
+    # Cross-field checks run on what validated: a value that failed is left out (its default
+    # stands in) and every check that reads it is skipped, so that the user's other mistakes
+    # are reported in this same pass.
+    failed = {p.path for p in problems}  # a duplicate key's first value stands, but which one was meant?
+    if spec is None or huge:
+        spec = _without_failures(data, [i.path for i in found + huge], failed, lines, sources)
+    if spec is not None:
+        from growsim.spec.checks import check_spec
 
+        issues.extend(check_spec(spec, lines, sources, base_dir, failed=failed))
+    if issues:
+        raise SpecError(_dedupe(issues), file)
+    assert spec is not None
+    return LoadedSpec(spec, text, path, base_dir, tuple(overrides), plugin_rules)
+
+
+def _validate(data: dict, lines, sources) -> tuple[list[SpecIssue], Spec | None]:
+    """Validate the spec's models and each registered entry's parameters (rule, events,
+    loss terms, analyses, task suite); return the issues, and the spec when there are none."""
     from growsim.spec.checks import (
-        check_spec,
         validate_analysis_args,
         validate_event_params,
         validate_regulariser_args,
@@ -150,31 +170,86 @@ def load_spec_text(
         validate_wiring_params,
     )
 
+    issues: list[SpecIssue] = []
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(_issues_from_validation(exc, data, lines, sources))
     wiring_issues, params = validate_wiring_params(data.get("wiring"), lines, sources)
     event_issues, event_params = validate_event_params(data.get("growth"), lines, sources)
     term_issues, term_args = validate_regulariser_args(data.get("regularisers"), lines, sources)
     analysis_issues, analysis_args = validate_analysis_args(data.get("log"), lines, sources)
     task_issues, task_params = validate_task_params(data.get("task"), lines, sources)
-    registered = [*wiring_issues, *event_issues, *term_issues, *analysis_issues, *task_issues]
-    issues.extend(registered)
-    if spec is not None and not registered:
-        events = [e.model_copy(update={"params": event_params[i]}) for i, e in enumerate(spec.growth.events)]
-        terms = [r.model_copy(update={"args": term_args[i]}) for i, r in enumerate(spec.regularisers)]
-        analyses = [a.model_copy(update={"args": analysis_args[i]}) for i, a in enumerate(spec.log.analyses)]
-        spec = spec.model_copy(
-            update={
-                "wiring": spec.wiring.model_copy(update={"params": params}),
-                "growth": spec.growth.model_copy(update={"events": events}),
-                "regularisers": terms,
-                "log": spec.log.model_copy(update={"analyses": analyses}),
-                "task": spec.task.model_copy(update={"params": task_params}),
-            }
-        )
-        issues.extend(check_spec(spec, lines, sources, base_dir))
-    if issues:
-        raise SpecError(_dedupe(issues), file)
-    assert spec is not None
-    return LoadedSpec(spec, text, path, base_dir, tuple(overrides), plugin_rules)
+    issues += [*wiring_issues, *event_issues, *term_issues, *analysis_issues, *task_issues]
+    if spec is None or issues:
+        return issues, None
+    events = [e.model_copy(update={"params": event_params[i]}) for i, e in enumerate(spec.growth.events)]
+    terms = [r.model_copy(update={"args": term_args[i]}) for i, r in enumerate(spec.regularisers)]
+    analyses = [a.model_copy(update={"args": analysis_args[i]}) for i, a in enumerate(spec.log.analyses)]
+    spec = spec.model_copy(
+        update={
+            "wiring": spec.wiring.model_copy(update={"params": params}),
+            "growth": spec.growth.model_copy(update={"events": events}),
+            "regularisers": terms,
+            "log": spec.log.model_copy(update={"analyses": analyses}),
+            "task": spec.task.model_copy(update={"params": task_params}),
+        }
+    )
+    return [], spec
+
+
+# Rounds of leaving out what failed: each round can only remove values, and a spec is a
+# page of settings, so a handful suffices; a spec still invalid after them gets no checks.
+_MAX_ROUNDS = 8
+
+
+def _without_failures(data: dict, paths: list[Loc], failed: set[Loc], lines, sources) -> Spec | None:
+    """The spec that validates once the values at `paths` are left out (their defaults
+    standing in), or None if none does; every path left out is added to `failed`."""
+    work = copy.deepcopy(data)
+    for _ in range(_MAX_ROUNDS):
+        removed = [r for r in (_leave_out(work, p) for p in paths) if r is not None]
+        failed.update(paths, removed)
+        if not removed:
+            return None
+        found, spec = _validate(work, lines, sources)
+        paths = [i.path for i in found] + [i.path for i in _huge_integers(work, lines, sources)]
+        if not paths:
+            return spec
+    return None
+
+
+def _leave_out(data: dict, loc: Loc) -> Loc | None:
+    """Remove the value at `loc` from `data` so that its default applies; return the path
+    removed. A list item goes with its list (the items after it keep their indices); a
+    required value that is absent takes the mapping that needs it."""
+    loc = tuple(loc)
+    while loc:
+        if isinstance(loc[-1], int):
+            loc = loc[:-1]
+            continue
+        parent: Any = data
+        for part in loc[:-1]:
+            parent = parent[part] if _has(parent, part) else None
+        if isinstance(parent, dict) and loc[-1] in parent:
+            del parent[loc[-1]]
+            return loc
+        loc = loc[:-1]
+    return None
+
+
+def _huge_integers(data: Any, lines, sources, loc: Loc = ()) -> list[SpecIssue]:
+    """Every integer beyond what a run holds (numpy, torch and HDF5 take 64-bit integers):
+    one place for every integer field, built-in or registered, that has no smaller bound."""
+    if isinstance(data, dict):
+        return [i for k, v in data.items() for i in _huge_integers(v, lines, sources, (*loc, k))]
+    if isinstance(data, list):
+        return [i for k, v in enumerate(data) for i in _huge_integers(v, lines, sources, (*loc, k))]
+    if isinstance(data, int) and not isinstance(data, bool) and not MIN_INT <= data <= MAX_INT:
+        bound = f"<= {MAX_INT}" if data > 0 else f">= {MIN_INT}"
+        return [issue_at(loc, f"must be {bound} (a 64-bit integer)", lines, sources)]
+    return []
 
 
 # --- overrides ------------------------------------------------------------------------
@@ -433,10 +508,11 @@ def _issues_from_validation(exc: ValidationError, data: Any, lines, sources) -> 
 
 
 def _dedupe(issues: list[SpecIssue]) -> list[SpecIssue]:
-    """Merge the several messages that a union gives for one path into one line."""
+    """Merge the several messages that a union gives for one path into one line (a duplicate
+    key and its first value's problem, at one path but two lines, stay apart)."""
     merged: dict[tuple, SpecIssue] = {}
     for issue in issues:
-        key = issue.path
+        key = (issue.path, issue.line, issue.source)
         if key in merged and merged[key].message != issue.message:
             old = merged[key]
             merged[key] = SpecIssue(old.path, f"{old.message}, or {issue.message}", old.line, old.source)

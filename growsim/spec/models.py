@@ -49,8 +49,10 @@ class StrictModel(BaseModel):
 
 
 # Bounds that keep a run's cost finite and its seeds within the generators' range; see
-# docs/reliability.md.
-MAX_SEED = 2**63 - 1
+# docs/reliability.md. Every integer of a spec is a 64-bit one (the loader checks them all).
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+MAX_SEED = MAX_INT
 MAX_BATCH = 65_536  # trials in a batch (training or test): each is a (T, B, N) tensor of floats
 MAX_THREADS = 1_024
 

@@ -179,6 +179,70 @@ def test_malformed_files_are_reported_by_path_and_line(tmp_path, data, expected)
     path.write_bytes(data)
     with pytest.raises(SpecError) as info:
         load_spec(path)
-    assert str(info.value).startswith(f"{path}: 1 problem in the spec:")
-    assert str(info.value).splitlines()[1].strip() == expected.format(path=path)
+    # Beside the rest of the spec's problems (these specs have no network), in the same pass.
+    assert str(info.value).startswith(f"{path}: ")
+    assert expected.format(path=path) in [line.strip() for line in str(info.value).splitlines()[1:]]
 
+
+
+# --- one pass: YAML, schema and cross-field problems together -----------------------------
+
+TINY_TEXT = TINY.read_text()
+
+ONE_PASS = {
+    # (what is replaced in tiny.yaml, by what), ...) -> every path reported, nothing else
+    "an unknown key beside a step longer than tau": (
+        (("  batch_size: 8\n", "  batch_size: 8\n  batch_sise: 3\n"), ("  n_eachring: 8\n", "  n_eachring: 8\n  dt_ms: 200\n")),
+        {"train.batch_sise", "task.dt_ms"},
+    ),
+    "a duplicate key beside a batch of none": (
+        (("seed: 0\n", "seed: 0\nseed: 1\n"), ("  batch_size: 8\n", "  batch_size: 0\n")),
+        {"seed", "train.batch_size"},
+    ),
+    "a duplicate key whose first value is wrong": (
+        (("  batch_size: 8\n", "  batch_size: 0\n  batch_size: 8\n"),),
+        {"train.batch_size"},  # the duplicate and the first value's problem, at one path
+    ),
+    "a tag, an unknown key and Nesterov without momentum": (
+        (("  eta: -3.0\n", "  eta: !!python/object:os.system {}\n"), ("  every: 10\n  eval", "  every: 10\n  evry: 3\n  eval"),
+         ("  batch_size: 8\n", "  batch_size: 8\n  optimizer: {kind: sgd, nesterov: true}\n")),
+        {"wiring.eta", "log.evry", "train.optimizer.nesterov"},
+    ),
+    "5,000 digits, no batches and a step longer than tau": (
+        (("seed: 0\n", "seed: " + "9" * 5000 + "\n"), ("  batches: 40\n", "  batches: 0\n"),
+         ("  n_eachring: 8\n", "  n_eachring: 8\n  dt_ms: 200\n")),
+        {"seed", "train.batches", "task.dt_ms"},
+    ),
+    "a rule parameter, task probabilities and a checkpoint period": (
+        (("  eta: -3.0\n", "  eta: steep\n"), ("  n_eachring: 8\n", "  n_eachring: 8\n  task_probs: [1, 2, 3]\n"),
+         ("  every: 10\n  eval", "  every: 10\n  checkpoint_every: 15\n  eval")),
+        {"wiring.eta", "task.task_probs", "log.checkpoint_every"},
+    ),
+    # A check whose input failed is skipped: tau_ms did not validate, so alpha is not computed
+    # from its default (which would blame a dt_ms that is right for the tau the user meant).
+    "a time constant that failed, and the step it would be checked against": (
+        (("  geometry: {kind: grid, shape: [4, 4]}\n", "  geometry: {kind: grid, shape: [4, 4]}\n  tau_ms: slow\n"),
+         ("  n_eachring: 8\n", "  n_eachring: 8\n  dt_ms: 200\n")),
+        {"network.tau_ms"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONE_PASS))
+def test_validate_reports_yaml_schema_and_cross_field_problems_in_one_pass(case, tmp_path, capsys):
+    from growsim.cli import main
+
+    edits, paths = ONE_PASS[case]
+    text = TINY_TEXT
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    assert main(["validate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    problems = err.splitlines()[1:]
+    reported = {line.strip().split(": ", 1)[0] for line in problems}
+    assert reported == paths, err
+    assert all(re.search(r"\(line \d+\)$", line) for line in problems), err

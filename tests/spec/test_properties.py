@@ -95,8 +95,53 @@ def test_mutated_specs_only_raise_spec_errors():
 
     check()
     print(f"mutated specs: {counter}")
-    assert counter["n"] >= 800  # with the 300 malformed files below, 1,100 cases in every run of the suite
+    assert counter["n"] >= 800  # with the 700 below, 1,500 cases in every run of the suite
     assert counter["invalid"] >= 400 and counter["valid"] >= 20  # both outcomes are exercised
+
+
+CLI_CASES = 400  # with the 1,100 above and below, 1,500 fuzz cases in every run of the suite
+
+
+def test_mutated_specs_through_validate_exit_0_or_2_and_name_a_path(tmp_path, capsys):
+    """What a user sees: `growsim validate` on a mutated spec exits 0 or 2, prints no
+    traceback, and starts every problem with its YAML path (not only a line)."""
+    from growsim.cli import main
+
+    specs = tmp_path / "specs"  # beside the shipped specs' data and plugins, as they refer to them
+    specs.mkdir()
+    (specs / "data").symlink_to(ROOT / "specs" / "data")
+    (tmp_path / "plugins").symlink_to(ROOT / "plugins")
+    counter = {"n": 0, "valid": 0, "invalid": 0}
+
+    @settings(max_examples=CLI_CASES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data):
+        spec = copy.deepcopy(data.draw(st.sampled_from(BASES)))
+        for _ in range(data.draw(st.integers(1, 3))):
+            if not isinstance(spec, dict) or not spec:
+                break
+            _mutate(spec, data.draw)
+        path = specs / "mutated.yaml"
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        capsys.readouterr()
+        counter["n"] += 1
+        code = main(["validate", str(path)])
+        out, err = capsys.readouterr()
+        assert code in (0, 2), out + err
+        assert "Traceback" not in out + err
+        if code == 0:
+            counter["valid"] += 1
+            return
+        counter["invalid"] += 1
+        head, *problems = err.rstrip("\n").split("\n")
+        assert head.startswith(f"{path}: ") and problems, err
+        for line in problems:
+            assert line.startswith("  ") and ": " in line, err
+            assert not line.strip().startswith("(spec)"), err  # a path, not only a line
+
+    check()
+    print(f"mutated specs through validate: {counter}")
+    assert counter["n"] >= CLI_CASES and counter["invalid"] >= CLI_CASES // 2 and counter["valid"] >= 10
 
 
 def test_malformed_files_only_raise_spec_errors():
