@@ -151,7 +151,9 @@ def prepare(loaded: LoadedSpec) -> Prepared:
             issues.append(
                 issue_at(("growth", "events", i, "until"), f"must be <= {capacity}, the synapses this network can have", lines, sources)
             )
-    _check_suite(spec, lines, sources, issues)
+    suite = _check_suite(spec, lines, sources, issues)
+    if suite is not None:
+        _check_cost(spec, prepared.n_neurons, suite, lines, sources, issues)
     dale = getattr(spec.network, "dale", None)
     if dale is not None:
         n_e = int(round(dale.excitatory * prepared.n_neurons))
@@ -265,11 +267,11 @@ def warm_chain(spec: Spec, base_dir: Path, init_rng: np.random.Generator):
     return chain, {"init_from": str(path), "init_from_sha256": digest, "init_from_step": str(snap.step)}
 
 
-def _check_suite(spec: Spec, lines, sources, issues: list) -> None:
+def _check_suite(spec: Spec, lines, sources, issues: list):
     """Make the task suite once, as the run will: a suite that cannot be made (a neurogym
     environment that does not exist or refuses its arguments, a missing extra, a plugin's
     error) or whose time step is longer than the network's time constant is reported at
-    `task`, before anything is written."""
+    `task`, before anything is written. Return the suite of trials made, else None."""
     from growsim.spec.loader import issue_at
     from growsim.tasks import TaskContext, TrialSuite, get_task
 
@@ -278,12 +280,50 @@ def _check_suite(spec: Spec, lines, sources, issues: list) -> None:
         made = entry.func(spec.task.settings, TaskContext(seed=spec.seeds[0]))
     except Exception as exc:  # a suite's own error, whatever it is, is a problem with the spec's task
         issues.append(issue_at(("task",), f"task suite {spec.task.suite!r} cannot be made: {exc}", lines, sources))
-        return
+        return None
     if isinstance(made, TrialSuite) and spec.task.setting("dt_ms") is None and made.dt_ms > spec.network.tau_ms:
         issues.append(issue_at(
             ("task",), f"the suite's time step ({made.dt_ms:g} ms) is longer than network.tau_ms "
             f"({spec.network.tau_ms:g} ms): alpha = dt / tau must be at most 1; raise network.tau_ms or give the "
             "suite a shorter time step", lines, sources))
+    return made if isinstance(made, TrialSuite) else None
+
+
+def _check_cost(spec: Spec, n_neurons: int, suite, lines, sources, issues: list) -> None:
+    """The limits on what one batch of trials may hold (docs/reliability.md): its longest
+    trial in steps, the suite's inputs and outputs, and the numbers in each (T, B, units)
+    tensor of a training batch, an evaluation block or the functional report's trials."""
+    from growsim.spec.loader import issue_at
+    from growsim.spec.models import MAX_BATCH_NUMBERS, MAX_TRIAL_STEPS, MAX_UNITS
+    from growsim.train.objectives import EVAL_BLOCK
+
+    for what, width in (("inputs", suite.n_input), ("outputs", suite.n_output)):
+        if width > MAX_UNITS:
+            issues.append(issue_at(("task",), f"the task suite has {width:,} {what}; at most {MAX_UNITS:,}", lines, sources))
+            return
+    steps = suite.longest_trial_steps()
+    if steps is None:
+        return
+    dt_loc = ("task", "dt_ms") if spec.task.setting("dt_ms") is not None else ("task",)
+    if steps > MAX_TRIAL_STEPS:
+        issues.append(issue_at(
+            dt_loc, f"gives trials of up to {steps:,} steps of {suite.dt_ms:g} ms; at most {MAX_TRIAL_STEPS:,}: "
+            "use a longer time step", lines, sources))
+        return
+    trials = {
+        ("train", "batch_size"): spec.train.batch_size,
+        ("log", "eval_batch_size"): min(spec.log.eval_batch_size, EVAL_BLOCK),  # evaluated a block at a time
+    }
+    if spec.log.functional.every is not None:
+        trials[("log", "functional", "trials_per_task")] = spec.log.functional.trials_per_task
+    loc, most = max(trials.items(), key=lambda item: item[1])
+    units = n_neurons + suite.n_input + suite.n_output
+    numbers = steps * most * units
+    if numbers > MAX_BATCH_NUMBERS:
+        issues.append(issue_at(
+            loc, f"{most:,} trials of up to {steps:,} steps over {n_neurons:,} neurons, {suite.n_input:,} inputs and "
+            f"{suite.n_output:,} outputs are {numbers:,} numbers per tensor; at most {MAX_BATCH_NUMBERS:,}: use fewer "
+            "trials or neurons, or a longer task.dt_ms", lines, sources))
 
 
 def _connectivity(spec: Spec, base_dir: Path, n: int, lines, sources, issues: list) -> np.ndarray | None:

@@ -61,6 +61,15 @@ Metric = Literal["euclidean", "manhattan"]
 
 # growsim keeps dense (N, N) distance and weight matrices: 10,000 neurons is 800 MB of distances.
 MAX_NEURONS = 10_000
+# A trial suite's inputs and outputs are held like neurons: at most as many.
+MAX_UNITS = MAX_NEURONS
+# Steps of the longest trial (neurogym's max_steps has the same bound).
+MAX_TRIAL_STEPS = 100_000
+# Numbers in one (T, B, units) tensor of a batch: its steps x trials x (neurons + inputs +
+# outputs). 2^28 float32 numbers are 1 GiB, and a training step keeps several such tensors.
+MAX_BATCH_NUMBERS = 2**28
+# Shuffles of the functional report's null distributions (Liu et al.: 10,000), each stored.
+MAX_SHUFFLES = 100_000
 
 
 # --- network.geometry -------------------------------------------------------------
@@ -544,11 +553,13 @@ class FunctionalLogSpec(StrictModel):
     """Task variance, functional clusters and their anatomy (Liu et al.), on fixed test trials with noise off."""
 
     every: int | None = Field(None, gt=0, description="Batches between these metrics (a multiple of log.every); none: off.")
-    trials_per_task: int = Field(64, gt=0, description="Test trials per task.")
+    trials_per_task: int = Field(64, gt=0, le=MAX_BATCH, description="Test trials per task.")
     method: Literal["kmeans", "ward"] = Field("kmeans", description="Clustering of normalised task variance.")
     active_threshold: float = Field(1e-3, gt=0, description="A neuron is active if its summed task variance exceeds this.")
     connection_threshold: float = Field(1e-2, gt=0, description="A connection is active if |w| exceeds this.")
-    n_shuffles: int = Field(10_000, ge=0, description="Shuffles of active neurons over their positions for the baselines.")
+    n_shuffles: int = Field(
+        10_000, ge=0, le=MAX_SHUFFLES, description="Shuffles of active neurons over their positions for the baselines."
+    )
     k_range: list[Annotated[int, Field(ge=2)]] = Field(
         [2, 29],
         min_length=2,

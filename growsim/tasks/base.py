@@ -216,7 +216,9 @@ class TrialSuite:
         n_input, n_output: the widths of x and of the network's output.
         dt_ms: the time step in ms (a leaky network's alpha is dt_ms / tau_ms).
         task_probs: None (uniform) or the normalised probability of each task.
-    and defines ``make_batch(rng, batch_size, task)``.
+    and defines ``make_batch(rng, batch_size, task)``. It may define
+    ``longest_trial_steps()``, a bound on the length of its trials, which lets a spec's
+    cost be checked before a run starts.
     """
 
     tasks: tuple[str, ...] = ()
@@ -228,6 +230,11 @@ class TrialSuite:
     def make_batch(self, rng: np.random.Generator, batch_size: int, task: str) -> TrialBatch:
         """One batch of `batch_size` trials of `task` (a name of `tasks`), drawn from `rng` only."""
         raise NotImplementedError
+
+    def longest_trial_steps(self) -> int | None:
+        """At least as many steps as the longest trial has, or None when the suite cannot
+        tell before it makes trials (then the cost limits on trials are not checked)."""
+        return None
 
     def canonical(self, task: str) -> str:
         """The name `task` stands for (a suite with aliases overrides this)."""

@@ -32,6 +32,11 @@ class TaskDraw(TaskParams):
     )
 
 
+# Units per ring: the inputs are 2 rings and the outputs one, beside the neurons, in every
+# tensor of a batch (docs/reliability.md).
+MAX_RING = 1_000
+
+
 def _tasks_form(value: Any) -> str | None:
     """Which form `task.tasks` takes: all, a list of names, or a draw."""
     if isinstance(value, (dict, TaskDraw)):
@@ -60,7 +65,7 @@ class _CatalogueParams(TaskParams):
     task_probs: list[Annotated[float, Field(ge=0)]] | None = Field(
         None, description="Relative probability of each task in `tasks` (default uniform)."
     )
-    n_eachring: int = Field(32, ge=2, description="Units per input ring and in the output ring.")
+    n_eachring: int = Field(32, ge=2, le=MAX_RING, description="Units per input ring and in the output ring.")
     dt_ms: float = Field(20.0, gt=0, description="Simulation time step.")
 
 
@@ -72,7 +77,7 @@ class YangParams(_CatalogueParams):
         description="Which tasks are sampled: all (the 20), a list of names (Yang's, or neurogym's names as aliases), "
         "or {draw: K, from: [names]}: K tasks drawn per seed (see Choosing the tasks).",
     )
-    n_eachring: int = Field(32, ge=2, description="Units per input ring and in the output ring (Yang 32; Liu 16).")
+    n_eachring: int = Field(32, ge=2, le=MAX_RING, description="Units per input ring and in the output ring (Yang 32; Liu 16).")
 
 
 class ModCogParams(_CatalogueParams):
@@ -84,7 +89,7 @@ class ModCogParams(_CatalogueParams):
         description="Which tasks are sampled: all (the 82), a list of Mod-Cog names (goseqr, dmsintl, ...), or "
         "{draw: K, from: [names]}.",
     )
-    n_eachring: int = Field(16, ge=2, description="Units per input ring and in the output ring (Mod-Cog 16).")
+    n_eachring: int = Field(16, ge=2, le=MAX_RING, description="Units per input ring and in the output ring (Mod-Cog 16).")
     omega: float = Field(
         math.pi / 800, gt=0, le=1,
         description="Angular velocity of the seq and int extensions, rad/ms (pi/800: one unit of a 16-unit ring per 100 ms).",

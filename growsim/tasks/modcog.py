@@ -33,6 +33,7 @@ What differs from the Mod_Cog code (docs/tasks.md has the table):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -40,7 +41,7 @@ import numpy as np
 
 from growsim.tasks.base import Catalogue, TrialBatch
 from growsim.tasks.yang.ring import TWO_PI, RingSuite
-from growsim.tasks.yang.suite import FAMILY_OF, TASK_ALIASES, TASK_NAMES
+from growsim.tasks.yang.suite import FAMILY_OF, LONGEST_TRIAL_MS, RESPONSE_MS, TASK_ALIASES, TASK_NAMES
 
 # The 20 base tasks by their Mod-Cog (neurogym) names, in Yang's order.
 BASE_NAMES: tuple[str, ...] = tuple(TASK_ALIASES)
@@ -117,3 +118,9 @@ class ModCogSuite(RingSuite):
         elif ext == "seq":
             trial = replace(trial.respond_for(self.steps(self.seq_response_ms)), drift=sense * self.omega * self.dt_ms)
         return self.render(task, params, trial)
+
+    def longest_trial_steps(self) -> int:
+        # Yang's longest trial, its response lasting seq_response_ms if that is longer (an
+        # int task's delay, at most 1100 ms, is shorter than the 1600 ms it replaces).
+        longest = LONGEST_TRIAL_MS - RESPONSE_MS + max(RESPONSE_MS, self.seq_response_ms)
+        return math.ceil(longest / self.dt_ms)

@@ -184,6 +184,9 @@ class NeurogymSuite(TrialSuite):
         self.n_input = self.rule_start + (len(ids) if len(ids) > 1 else 0)
         self.task_probs = normalised_probs(task_probs, len(ids))
 
+    def longest_trial_steps(self) -> int:
+        return self.max_steps  # a longer trial is refused when it is made
+
     def make_batch(self, rng: np.random.Generator, batch_size: int, task: str) -> TrialBatch:
         """`batch_size` trials of env `task`, from `rng` only (one ``rng.integers`` call)."""
         env_seed, global_seed = (int(s) for s in rng.integers(2**31, size=2))

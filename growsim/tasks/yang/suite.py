@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,13 @@ _NEUROGYM_NAMES = (
 TASK_ALIASES: dict[str, str] = dict(zip(_NEUROGYM_NAMES, TASK_NAMES, strict=True))
 
 N_RULE = 20  # rule units are always 20, whichever tasks are sampled
+
+# The longest trial of the 20 tasks, in ms: a sequential decision task with every duration
+# at its longest (stimulus 1 at 600 ms for 600 ms, a delay of 1600 ms, stimulus 2 for
+# 600 ms, 300 ms to the go cue, a response of 500 ms). Each duration is floored to whole
+# steps, so no trial has more than LONGEST_TRIAL_MS / dt_ms steps.
+LONGEST_TRIAL_MS = 600.0 + 600.0 + 1600.0 + 600.0 + 300.0 + 500.0
+RESPONSE_MS = 500.0  # the response of the task above (a seq extension replaces it)
 
 # Relative task weights of Yang's published runs (experiment.py passes
 # rule_prob_map={'contextdm1': 5, 'contextdm2': 5}); YangSuite's default is
@@ -108,6 +116,9 @@ class YangSuite(RingSuite):
     def make_batch(self, rng: np.random.Generator, batch_size: int, task: str) -> TrialBatch:
         family, variant = FAMILY_OF[task]
         return self._build(task, family.draw(rng, batch_size, variant))
+
+    def longest_trial_steps(self) -> int:
+        return math.ceil(LONGEST_TRIAL_MS / self.dt_ms)
 
     def _build(self, name: str, params: dict[str, Any]) -> TrialBatch:
         family, variant = FAMILY_OF[name]
