@@ -791,7 +791,7 @@ def make_probes(spec: Spec, prepared: Prepared, objective) -> list:
     probes = []
     functional = make_functional(spec, prepared, objective)
     if functional is not None:
-        probes.append((spec.log.functional.every, lambda network, step: functional(network)))
+        probes.append((spec.log.functional.every, functional))
     probes += make_analyses(spec, prepared)
     return probes
 

@@ -61,6 +61,7 @@ import numpy as np
 from .anatomy import ANATOMY_STATISTICS, shuffle_baseline
 from .taskvar import (
     CLUSTER_METHODS,
+    NonFiniteRates,
     active_neurons,
     expand_labels,
     functional_clusters,
@@ -155,10 +156,13 @@ def network_task_variance(network: Any, batches: Mapping[str, Any], *, device: A
     dev = ref.device if device is None else torch.device(device)
     rows = []
     with torch.no_grad():
-        for batch in batches.values():
+        for task, batch in batches.items():
             x = torch.as_tensor(np.asarray(batch.x), dtype=ref.dtype, device=dev)
             _, rates = network(x, noise=False)
-            rows.append(task_variance([rates.cpu().numpy()], [epoch_mask_after_fixation(batch)])[0])
+            try:
+                rows.append(task_variance([rates.cpu().numpy()], [epoch_mask_after_fixation(batch)])[0])
+            except NonFiniteRates:
+                raise NonFiniteRates(task) from None
     if not rows:
         raise ValueError("network_task_variance needs at least one batch")
     return np.stack(rows)

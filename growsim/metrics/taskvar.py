@@ -30,6 +30,7 @@ import numpy as np
 __all__ = [
     "CLUSTER_METHODS",
     "FunctionalClusters",
+    "NonFiniteRates",
     "active_neurons",
     "expand_labels",
     "fractional_variance",
@@ -37,6 +38,15 @@ __all__ = [
     "normalized_task_variance",
     "task_variance",
 ]
+
+
+class NonFiniteRates(ValueError):
+    """Rates that are NaN or infinite: the network they came from has diverged."""
+
+    def __init__(self, task: int | str):
+        super().__init__(f"rates of task {task} contain NaN or inf")
+        self.task = task
+
 
 #: Clustering methods accepted by :func:`functional_clusters`.
 CLUSTER_METHODS: tuple[str, ...] = ("kmeans", "ward")
@@ -71,7 +81,7 @@ def _variance_by_step(a: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarr
         x = a[t0 : t0 + block][steps].astype(np.float64)
         m, n_t = m[steps], n_t[steps]
         if not np.all(np.isfinite(x)):
-            raise ValueError(f"rates of task {k} contain NaN or inf")
+            raise NonFiniteRates(k)
         if m.all():
             var = x.var(axis=1)
         else:

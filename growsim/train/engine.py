@@ -129,6 +129,7 @@ class Engine:
         self._reg_counts: dict[str, int] = {}
         self._probe_shapes: dict[int, tuple[list[str], dict[str, Any]]] = {}
         self._resumed_step: int | None = None  # the checkpoint's step, once load_state ran
+        self._checkpointed = False  # whether the file holds a checkpoint of this run (a resumed one does)
 
     def _refresh_params(self) -> None:
         """The parameters by name (for the regularisers) and those that train (for clipping):
@@ -210,12 +211,14 @@ class Engine:
         self.step = step
         self._pending_first = step
         self._resumed_step = step
+        self._checkpointed = True
 
     def _checkpoint(self, step: int) -> None:
         self._check_finite()  # before the flush: it looks at the pending losses too
         self._flush_losses()
         arrays, texts = self.state()
         self.loggers.log_checkpoint(step, arrays, texts)
+        self._checkpointed = True
 
     # --- divergence -----------------------------------------------------------------------
 
@@ -497,7 +500,8 @@ class Engine:
         if isinstance(exc, RunInterrupted):
             return "interrupted", f"{exc} at batch {self.step}"
         if isinstance(exc, DivergenceError):
-            return "failed", f"{exc} (the checkpoint before it is kept)"
+            kept = "the checkpoint before it is kept" if self._checkpointed else "before the first checkpoint"
+            return "failed", f"{exc} ({kept})"
         return "failed", f"{type(exc).__name__} at batch {self.step}: {exc}"
 
     def close(self, status: str, reason: str | None) -> None:

@@ -303,10 +303,21 @@ class FunctionalProbe:
         }
         self.seed = seed
 
-    def __call__(self, network) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    def __call__(self, network, step: int | None = None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """The report of `network` at batch `step`. Rates that are NaN or infinite end the
+        run as diverged (growsim.train.engine.DivergenceError), as a NaN loss does."""
         from growsim.metrics.functional import network_task_variance, report_from_task_variance
+        from growsim.metrics.taskvar import NonFiniteRates
 
-        tv = network_task_variance(network, self.batches)
+        try:
+            tv = network_task_variance(network, self.batches)
+        except NonFiniteRates as exc:
+            from growsim.train.engine import DivergenceError
+
+            at = f" at batch {step}" if step is not None else ""
+            raise DivergenceError(
+                f"diverged: the rates became NaN or infinite{at}, in the functional report's trials of task {exc.task}"
+            ) from None
         w = network.w_rec.detach().cpu().numpy().astype(np.float64)
         # The same shuffles at every log step: changes over training are the network's.
         rng = np.random.Generator(np.random.PCG64(self.seed))
