@@ -213,7 +213,7 @@ def load_plugin_file(path: str | Path) -> list[str]:
         except (Exception, SystemExit) as exc:  # a plugin's sys.exit() must not end growsim silently
             sys.modules.pop(module_name, None)
             _forget(before)
-            raise PluginLoadError(_describe_failure(f"plugin file {path}", exc)) from exc
+            raise PluginLoadError(_describe_failure(f"plugin file {path}", exc, path)) from exc
     added = _added(before)
     _loaded_files[path] = added
     return added
@@ -230,16 +230,33 @@ def load_plugin_module(name: str) -> list[str]:
             importlib.import_module(name)
         except RegistryError:
             raise
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+                raise PluginLoadError(
+                    f"plugin module {name!r} is not installed: no module of that name is on the module path "
+                    "(a plugin file is named by a path ending in .py, relative to the spec)"
+                ) from exc
+            raise PluginLoadError(_describe_failure(f"plugin module {name!r}", exc, name)) from exc
         except (Exception, SystemExit) as exc:
-            raise PluginLoadError(_describe_failure(f"plugin module {name!r}", exc)) from exc
+            raise PluginLoadError(_describe_failure(f"plugin module {name!r}", exc, name)) from exc
     return _added(before)
 
 
-def _describe_failure(what: str, exc: BaseException) -> str:
+def _describe_failure(what: str, exc: BaseException, origin: str | Path) -> str:
+    """Why a plugin failed to import, with the line of the plugin's own code that failed:
+    the last frame in `origin` (the plugin's file, or the module of that name and its
+    submodules), never a line inside importlib or a library the plugin called."""
+    where = ""
     tb = exc.__traceback__
-    line = None
     while tb is not None:
-        line = tb.tb_lineno
+        frame = tb.tb_frame
+        if isinstance(origin, Path) and Path(frame.f_code.co_filename) == origin:
+            where = f" (line {tb.tb_lineno})"
+        elif isinstance(origin, str):
+            module = frame.f_globals.get("__name__", "")
+            if module == origin:
+                where = f" (line {tb.tb_lineno})"
+            elif module.startswith(origin + "."):
+                where = f" (line {tb.tb_lineno} of {module})"
         tb = tb.tb_next
-    where = f" (line {line})" if line else ""
     return f"{what} failed to import{where}: {type(exc).__name__}: {exc}"

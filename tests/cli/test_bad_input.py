@@ -61,6 +61,21 @@ def test_plugin_that_fails_to_import(tmp_path, capsys):
     _fails(capsys, ["validate", str(spec)], "plugins[0]:", "failed to import (line 2)", "needs a package", "(line 26)")
 
 
+def test_plugin_module_that_is_not_installed(tmp_path, capsys):
+    """The YAML path and line and the module's name; no line from inside importlib."""
+    spec = _spec(tmp_path, TINY + "plugins: [no_such_module_xyz]\n")
+    err = _fails(capsys, ["validate", str(spec)], "plugins[0]: plugin module 'no_such_module_xyz' is not installed")
+    (line,) = [ln for ln in err.splitlines() if "plugins[0]" in ln]
+    assert line.endswith("(line 26)") and line.count("line") == 1, line
+
+
+def test_plugin_file_whose_import_fails_names_its_own_line(tmp_path, capsys):
+    """A plugin file that imports a missing package: the line of its import, not importlib's."""
+    (tmp_path / "needs.py").write_text("import numpy\nimport no_such_package_xyz\n")
+    spec = _spec(tmp_path, TINY + "plugins: [needs.py]\n")
+    _fails(capsys, ["validate", str(spec)], "plugins[0]:", "needs.py failed to import (line 2): ModuleNotFoundError", "(line 26)")
+
+
 def test_plugin_rule_with_the_wrong_answer(tmp_path, capsys):
     (tmp_path / "wrong.py").write_text(
         "import numpy as np\nfrom growsim.wiring import wiring_rule\n"

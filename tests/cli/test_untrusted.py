@@ -72,14 +72,24 @@ def test_resume_runs_them_when_allowed(tmp_path):
     assert (tmp_path / "marker2.ran").exists()
 
 
-def test_a_plugin_that_exits_is_an_error_not_a_silent_exit(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["validate", "run", "plugins --spec", "plugins --file"])
+def test_a_plugin_that_exits_is_an_error_not_a_silent_exit(tmp_path, capsys, command):
     (tmp_path / "quits.py").write_text("import sys\nsys.exit(7)\n")
     spec = tmp_path / "spec.yaml"
     spec.write_text(TINY + "plugins: [quits.py]\n")
-    assert main(["validate", str(spec)]) == 2
-    err = capsys.readouterr().err
-    assert "quits.py failed to import (line 2): SystemExit: 7" in err
-    assert "plugins[0]" in err or "plugins" in err
+    args = {
+        "validate": ["validate", str(spec)],
+        "run": ["run", str(spec), "--out", str(tmp_path / "x.h5"), "-q"],
+        "plugins --spec": ["plugins", "--spec", str(spec)],
+        "plugins --file": ["plugins", "--file", str(tmp_path / "quits.py")],
+    }[command]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert "quits.py failed to import (line 2): SystemExit: 7" in err and "Traceback" not in err
+    if command != "plugins --file":  # a spec names it: its path and line there
+        assert "plugins[0]: plugin file" in err and "(line 26)" in err
+    assert "Wiring rules" not in out  # nothing listed as if all were well
+    assert not (tmp_path / "x.h5").exists() and list(tmp_path.glob(".*")) == []
 
 
 def test_python_m_does_not_import_plugin_modules_from_the_working_directory(tmp_path):
