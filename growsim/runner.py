@@ -561,7 +561,9 @@ def _drive_stacked(engines: list, paths: list[Path], seeds: str, how: _How) -> E
         errors = {id(e): _failure(exc, ensemble.step, path) for e, path in zip(engines, paths)}
         if None in errors.values():
             raise  # a bug: every member's file is closed as failed
-        outcome = {id(e): ("failed", e.status_of(exc)[1], errors[id(e)]) for e in engines if id(e) not in retired}
+        # Each file records its own end (a member whose own write failed, its own reason).
+        outcome = {id(e): ("failed", _recorded_reason(path) or e.status_of(exc)[1], errors[id(e)])
+                   for e, path in zip(engines, paths) if id(e) not in retired}
     results = _close_members(engines, paths, retired, outcome, how)
     return EnsembleResult(tuple(results), stacked=True, how=layout)
 
@@ -583,6 +585,7 @@ def _close_members(engines, paths, retired, outcome, how: _How) -> list[RunResul
 
 def _failure(exc: BaseException, step: int, path: Path) -> str | None:
     """The message of a run that failed for a reason of its own (not a bug), else None."""
+    from growsim.log.hdf5 import RunFileWriteError
     from growsim.train.engine import DivergenceError
     from growsim.wiring import WiringRuleError
 
@@ -590,6 +593,8 @@ def _failure(exc: BaseException, step: int, path: Path) -> str | None:
         return f"run failed: {exc}\n{path} records where and why it stopped."
     if isinstance(exc, WiringRuleError):
         return f"run failed at batch {step}: {exc}\n{path} records where and why it stopped."
+    if isinstance(exc, RunFileWriteError):  # its message says what the disk keeps
+        return str(exc)
     if isinstance(exc, OSError):
         return f"run failed at batch {step} writing {path}: {exc}"
     return None
@@ -599,6 +604,7 @@ def _drive(engine, path: Path, how: _How, *, signals: bool = True) -> RunResult:
     """Train one engine to its end; its result. A bug raises (the file closed as failed)."""
     from contextlib import nullcontext
 
+    from growsim.log.hdf5 import RunFileWriteError
     from growsim.train.engine import RunInterrupted
 
     how.stop._attach(engine)
@@ -615,6 +621,8 @@ def _drive(engine, path: Path, how: _How, *, signals: bool = True) -> RunResult:
         if error is None:
             raise
         status, reason = engine.status_of(exc)
+        if isinstance(exc, RunFileWriteError):
+            reason = exc.reason  # what the file records
     return _result(path, status, reason, engine.info.seed, engine.step, error)
 
 
@@ -622,6 +630,17 @@ def _result(path: Path, status: str, reason: str, seed: int, step: int, error: s
     """A run's result: how it ended (as the runner saw it) and the last figures of its file."""
     figures = _last_figures(path)
     return RunResult(path, status, reason or "", seed, step, error=error, **figures)
+
+
+def _recorded_reason(path: Path) -> str:
+    """The `status_reason` of a run file that says it failed ('' otherwise, or unreadable)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return str(f.attrs.get("status_reason", "")) if f.attrs.get("status") == "failed" else ""
+    except (OSError, KeyError, ValueError, TypeError):
+        return ""
 
 
 def _last_figures(path: Path) -> dict[str, Any]:

@@ -1,22 +1,32 @@
 """The HDF5 writer: one self-describing file per run (layout in docs/hdf5.md).
 
-Writes are transactions. Between two commits (one per log step) the writer works on a
-hidden copy beside the run file; a commit closes the copy and renames it over the run
-file, which the operating system does atomically. So the run file on disk is always a
-complete HDF5 file: a run killed at any moment leaves the last commit, readable by h5py
-and h5dump, whose root attributes say how far it got; and readers can open it while the
-run goes on. No pickles: numbers, strings and JSON text only.
+Writes are transactions. The writer keeps the run's file in memory (HDF5's core driver)
+and commits it at each log step: it writes the whole file to a hidden working copy beside
+the run file and renames the copy over the run file, which the operating system does
+atomically. So the run file on disk is always a complete HDF5 file: a run killed at any
+moment leaves the last commit, readable by h5py and h5dump, whose root attributes say how
+far it got; and readers can open it while the run goes on. No pickles: numbers, strings
+and JSON text only.
+
+HDF5 itself never writes to the disk: a full disk is a plain OSError of the writer's own
+write, after which the file in memory is intact. (When HDF5 writes a file itself and a
+flush fails, the file's handle is left broken, and touching it again can crash the
+process.) A run that cannot commit records how it ended in its last committed file, in
+place if there is no room for a new copy (`_mark_ended`).
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import itertools
 import json
 import os
 import re
-import shutil
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,7 +34,13 @@ from typing import Any
 import h5py
 import numpy as np
 
+from growsim._process import process_alive
 from growsim.log.base import RunInfo
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so any working copy found is taken for a stale one
+    fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = "1.0"
 
@@ -231,16 +247,31 @@ def _delete(group: h5py.Group, name: str) -> None:
 
 
 def working_path(path: Path) -> Path:
-    """The hidden copy a run's writes go to between commits."""
+    """The hidden working copy a commit writes before renaming it over the run file."""
     return path.with_name(f".{path.name}.writing")
+
+
+class RunFileWriteError(OSError):
+    """The run file could not be written (a full disk, say). The message says what is left
+    on disk and what to do; `reason` is what the file's `status_reason` records."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 class HDF5Logger:
     """Writes a run to `path`. Creates the parent folder; refuses an existing file unless `overwrite`.
 
-    `atomic=False` writes in place instead of through a copy (for very large files, where
-    copying at every commit costs too much); a kill during a write can then damage the file.
-    `resume` continues a run from its checkpoint (see `read_checkpoint`).
+    The file is kept in memory while the run goes on. `atomic=False` commits by writing
+    only the pages that changed into the run file itself, instead of a whole new copy (for
+    very large files, where writing all of it at every commit costs too much); a kill or a
+    full disk during that write can damage the file. `resume` continues a run from its
+    checkpoint (see `read_checkpoint`).
+
+    When a commit fails (a full disk), the run's end is recorded in the last committed
+    file (`status: failed`, and a reason that names the batch) and `close` raises
+    `RunFileWriteError`, whose message says what was left.
     """
 
     def __init__(
@@ -261,53 +292,71 @@ class HDF5Logger:
         self._started = False
         self._t0 = time.monotonic()
         self._elapsed_before = 0.0  # seconds of earlier sessions of a resumed run
+        self._write_error: OSError | None = None  # the failed commit that stopped the writes
+        self._committed: tuple[int, int | None] | None = None  # last_step and checkpoint step on disk
+        self._on_disk: _Pages | None = None  # what the run file holds (written in place: the pages to compare)
 
     # --- transactions -----------------------------------------------------------------
 
     @property
     def file(self) -> h5py.File:
-        """The open file of the current transaction (opened on first use after a commit)."""
+        """The run's file, in memory (read from the run file on first use when resumed)."""
         if self._file is None:
             if not self._started:
                 raise RuntimeError("the HDF5 logger has not started")
-            self._begin()
+            image = self.path.read_bytes()
+            self._file = _memory_file(image)
+            end = len(self._file.id.get_file_image())  # where its HDF5 data ends; the slack follows
+            self._on_disk = _Pages.of(memoryview(image)[:end], len(image))
         return self._file
-
-    def _begin(self) -> None:
-        if self.atomic:
-            work = working_path(self.path)
-            shutil.copyfile(self.path, work)
-            self._file = h5py.File(work, "a")
-        else:
-            self._file = h5py.File(self.path, "a")
 
     def commit(self, step: int | None = None) -> None:
         """Make everything written so far durable and visible in the run file."""
+        if self._write_error is not None:
+            raise self._write_error
         if self._file is None:
             return
         f = self._file
         f.attrs["heartbeat"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         f.attrs["duration_s"] = self._elapsed()
-        name = f.filename
-        f.close()
-        self._file = None
-        if self.atomic:
-            with open(name, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(name, self.path)
-            _fsync_dir(self.path.parent)
+        f.flush()
+        image = f.id.get_file_image()
+        try:
+            if self.atomic or self._on_disk is None:  # the first commit of a new run writes it whole
+                _write_atomically(self.path, image)
+                self._on_disk = None if self.atomic else _Pages.of(image, len(image) + SLACK_BYTES)
+            else:
+                self._on_disk = _write_in_place(self.path, image, self._on_disk)
+        except OSError as exc:
+            self._write_error = exc
+            raise
+        self._committed = (int(f.attrs["last_step"]), int(f["checkpoint"].attrs["step"]) if "checkpoint" in f else None)
 
-    def _abandon(self) -> None:
-        """Drop the current transaction (after a failure inside it)."""
-        if self._file is not None:
-            name = self._file.filename
-            try:
-                self._file.close()
-            except Exception:
-                pass
-            self._file = None
-            if self.atomic:
-                Path(name).unlink(missing_ok=True)
+    def _drop(self) -> None:
+        """Close the file in memory (what it held past the last commit is lost)."""
+        f, self._file = self._file, None
+        if f is not None:
+            f.close()
+
+    def _first_commit(self, doing: str, write) -> None:
+        """`write` the start of a run (`doing`: create or resume), then commit it. If the
+        disk has no room for it, raise `RunFileWriteError`, saying that nothing was written."""
+        try:
+            write()
+            self.commit()
+        except BaseException:
+            self._drop()
+            self._started = False
+            if self._write_error is None:
+                raise
+            what, words = _why(self._write_error)
+            if isinstance(self._write_error, PartlyWrittenError):
+                left = "the failed write had changed part of the file in place: it may be damaged"
+            elif doing == "resume":
+                left = "the file is left as it was"
+            else:
+                left = "nothing was written" + (" (the existing file is left as it was)" if self.path.exists() else "")
+            raise RunFileWriteError(f"cannot {doing} {self.path}: {what} ({words}); {left}", f"{what} at the start ({words})") from None
 
     def _elapsed(self) -> float:
         return self._elapsed_before + time.monotonic() - self._t0
@@ -404,16 +453,19 @@ class HDF5Logger:
 
     def start(self, info: RunInfo) -> None:
         if self.resume is not None:
-            self._start_resumed()
+            self._started = True
+            self._first_commit("resume", self._start_resumed)
             return
         if self.path.exists() and not self.overwrite:
             raise FileExistsError(f"{self.path} exists; pass --overwrite to replace it")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        target = working_path(self.path) if self.atomic else self.path
+        self._started = True
+        self._first_commit("create", lambda: self._create(info))
+
+    def _create(self, info: RunInfo) -> None:
         # The default (oldest) file format on purpose: newer formats mark a file "open for
         # write" in its superblock, and a killed run would leave a file that readers refuse.
-        self._file = h5py.File(target, "w")
-        self._started = True
+        self._file = _memory_file()
         self._t0 = time.monotonic()
         f = self._file
         f.attrs["format"] = "growsim-run"
@@ -471,7 +523,6 @@ class HDF5Logger:
             tasks.attrs.create("pool", data=np.array(info.task_pool, dtype=object), dtype=_STR)
         for name in ("train", "series", "events", "snapshots", "final"):
             f.require_group(name)
-        self.commit()
 
     def _mark_writer(self, f: h5py.File) -> None:
         # Lets a reader tell a run in progress from one whose process died.
@@ -481,8 +532,7 @@ class HDF5Logger:
     def _start_resumed(self) -> None:
         """Cut the record back to the checkpoint, so the rest is written as if never interrupted."""
         ckpt = self.resume
-        self._started = True
-        working_path(self.path).unlink(missing_ok=True)  # a transaction the crash cut short
+        remove_stale_working_copy(self.path)  # a commit a kill cut short
         f = self.file
         for top in ("train", "series", "events"):
             for name in list(f[top]):
@@ -508,7 +558,6 @@ class HDF5Logger:
         f.attrs["last_step"] = ckpt.step
         f.attrs["resumed"] = int(f.attrs.get("resumed", 0)) + 1
         self._mark_writer(f)
-        self.commit()
 
     def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
         self._append("train/step", steps, np.int64)
@@ -590,21 +639,45 @@ class HDF5Logger:
         if not self._started:
             return
         try:
-            self._write_end(self.file, status, reason, step, final)
-            self.commit()
-        except BaseException:
-            # The transaction itself may be broken (a full disk, say): drop it, and at
-            # least mark the last committed file with how the run ended.
-            self._abandon()
-            try:
-                self._begin()
-                self._write_end(self._file, status, reason, step, None)
-                self.commit()
-            except BaseException:
-                self._abandon()
-            raise
+            if self._write_error is None:
+                try:
+                    self._write_end(self.file, status, reason, step, final)
+                    self.commit(step)
+                    return
+                except BaseException:
+                    if self._write_error is None:
+                        # Not the disk's fault (a bug, say): the last commit records how the
+                        # run ended, without the final weights, and the error goes on.
+                        self._drop()
+                        _mark_ended(self.path, status, reason or "")
+                        raise
+            self._drop()
+            raise self._failed_writing(step) from None
         finally:
+            self._drop()
             self._started = False
+
+    def _failed_writing(self, step: int) -> RunFileWriteError:
+        """After a failed commit at batch `step`: record the end in the last committed file
+        (which needs no new disk space when done in place), and the error that says what is left."""
+        what, words = _why(self._write_error)
+        last, checkpoint = self._committed if self._committed is not None else (-1, None)
+        holds = f"the run up to step {last}" if last >= 0 else "the run's set-up only"
+        reason = f"{what} at batch {step} ({words}); the file holds {holds}, its last commit"
+        recorded = _mark_ended(self.path, "failed", reason)
+        path = self.path
+        if checkpoint is not None:
+            then = f"free some space, then continue it from its checkpoint at step {checkpoint}: growsim run --resume {path}"
+        else:
+            then = "it holds no checkpoint to resume from: free some space and run it again (--overwrite replaces it)"
+        if recorded:
+            left = f"{path} keeps {holds} (its last commit), marked failed with the reason"
+        else:
+            left = (f"not even the failure could be recorded: {path} keeps {holds} (its last commit) and still says "
+                    f"running; growsim inspect reports it as killed")
+        if isinstance(self._write_error, PartlyWrittenError):
+            left += " (but the failed write had changed part of it in place: it may be damaged)"
+        return RunFileWriteError(f"run failed at batch {step}: {what} writing {path} ({words}).\n{left}; {then}.", reason)
 
     def _write_end(self, f: h5py.File, status: str, reason: str | None, step: int, final) -> None:
         if final:
@@ -641,16 +714,214 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+# --- the file in memory, and its way to the disk -----------------------------------------
+
+# Zero bytes written after each committed file (HDF5 ignores what lies past the end of its
+# data): disk space already held, in which `_mark_ended` can record a run's end in place.
+SLACK_BYTES = 16384
+_CORE_BLOCK = 1 << 20  # the in-memory file grows by this many bytes at a time
+_memory_names = itertools.count()
+
+
+def _memory_file(image: bytes | None = None) -> h5py.File:
+    """A new HDF5 file in memory, or one opened from `image` (the bytes of a file).
+
+    HDF5 never touches the disk for it: its bytes reach the disk only through
+    `_write_atomically` or `_write_in_place`."""
+    # HDF5 wants a name, never opened; unique, since it takes two files of one name for one.
+    name = f"growsim-in-memory-{os.getpid()}-{next(_memory_names)}"
+    if image is None:
+        return h5py.File(name, "w", driver="core", backing_store=False, block_size=_CORE_BLOCK)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST)  # h5py.File's default
+    fapl.set_fapl_core(_CORE_BLOCK, False)
+    fapl.set_file_image(image)
+    return h5py.File(h5py.h5f.open(name.encode(), h5py.h5f.ACC_RDWR, fapl=fapl))
+
+
+def _write_all(fd: int, data, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
+def _write_atomically(path: Path, image: bytes) -> None:
+    """Write `image` (and the slack) to `path`'s working copy, flush it to disk and rename
+    it over `path`. If anything fails, the working copy is removed and `path` is unchanged."""
+    work = working_path(path)
+    fd = os.open(work, os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            # Held while the working copy exists, so that a later run can tell a live
+            # writer's copy from one a killed writer left (remove_stale_working_copy).
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        _write_all(fd, image, 0)
+        _write_all(fd, bytes(SLACK_BYTES), len(image))
+        os.fsync(fd)
+        os.replace(work, path)
+    except BaseException:
+        work.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    _fsync_dir(path.parent)
+
+
+def remove_stale_working_copy(path: str | Path) -> bool | None:
+    """Remove the working copy beside the run file `path` if no live process writes it.
+
+    A writer holds a lock on its working copy for as long as the copy exists (a few
+    milliseconds per commit), so one that nobody holds was left by a writer killed while
+    committing. True: such a copy was removed; False: a live process is writing it now;
+    None: there is none."""
+    work = working_path(Path(path))
+    try:
+        fd = os.open(work, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+        try:
+            if not os.path.samestat(os.fstat(fd), os.stat(work)):
+                return False  # replaced meanwhile: a live writer's new copy
+        except FileNotFoundError:
+            return None  # renamed into place meanwhile
+        work.unlink()
+        return True
+    finally:
+        os.close(fd)
+
+
+class PartlyWrittenError(OSError):
+    """A write in place failed after it had changed bytes of the file's HDF5 data."""
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """What a file on disk holds, to compare a new image with: a digest of each page of its
+    HDF5 data, where that data ends (`end`), and the file's length (`size`, with the slack)."""
+
+    digests: tuple[bytes, ...]
+    end: int
+    size: int
+
+    PAGE = 65536
+
+    @classmethod
+    def of(cls, data, size: int | None = None) -> "_Pages":
+        view = memoryview(data)
+        digests = tuple(hashlib.blake2b(view[i : i + cls.PAGE], digest_size=16).digest() for i in range(0, len(view), cls.PAGE))
+        return cls(digests, len(view), len(view) if size is None else size)
+
+
+def _write_in_place(path: Path, image: bytes, disk: _Pages, *, slack: bool = True) -> _Pages:
+    """Change the run file at `path`, which holds `disk`, into `image` by writing only the
+    pages that differ; what it then holds.
+
+    The bytes at or past the old data's end go first, with the slack after the new end
+    (unless `slack` is false: no commit will follow), and are flushed: until then the old file is intact, and if that part fails (a full
+    disk) the file is cut back to its old length. Only then are the changed pages within
+    the old data overwritten, which needs no new disk space (on file systems that overwrite
+    in place, unlike btrfs or ZFS); a failure there raises `PartlyWrittenError`."""
+    view = memoryview(image)
+    page = _Pages.PAGE
+    new = _Pages.of(view, max(disk.size, len(view) + (SLACK_BYTES if slack else 0)))
+    changed = [i * page for i, d in enumerate(new.digests) if i >= len(disk.digests) or d != disk.digests[i]]
+    within = [(a, min(a + page, len(view), disk.end)) for a in changed if a < disk.end]
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        try:
+            if len(view) > disk.end:
+                _write_all(fd, view[disk.end :], disk.end)
+            if new.size > disk.size:
+                _write_all(fd, bytes(new.size - max(disk.size, len(view))), max(disk.size, len(view)))
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, disk.size)  # give back what the growth took: the old file is intact
+            raise
+        try:
+            for a, b in within:
+                _write_all(fd, view[a:b], a)
+            os.fsync(fd)
+        except OSError as exc:
+            raise PartlyWrittenError(exc.errno, exc.strerror, str(path)) from None
+    finally:
+        os.close(fd)
+    return new
+
+
+def _mark_ended(path: Path, status: str, reason: str) -> bool:
+    """Record in the committed run file at `path` that the run ended with `status` and
+    `reason`: through a new copy renamed over it when the disk has room, else in place.
+    False when neither can be done (no file, or no room even for that)."""
+    try:
+        old = path.read_bytes()
+        f = _memory_file(old)
+    except (OSError, ValueError):
+        return False
+    try:
+        disk = _Pages.of(memoryview(old)[: len(f.id.get_file_image())], len(old))
+        f.attrs["status"] = status
+        f.attrs["status_reason"] = reason
+        f.attrs["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.flush()
+        new = f.id.get_file_image()
+    finally:
+        f.close()
+    for write in (lambda: _write_atomically(path, new), lambda: _write_in_place(path, new, disk, slack=False)):
+        try:
+            write()
+            return True
+        except OSError:
+            pass
+    return False
+
+
+def _why(exc: OSError) -> tuple[str, str]:
+    """What a failed write means (`disk full`, or `write failed`), and the system's words."""
+    what = "disk full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "write failed"
+    return what, exc.strerror or str(exc)
+
+
 # --- reading a checkpoint back ----------------------------------------------------------
 
 
+def _writing(status: str, pid: int, host: str) -> bool:
+    """Whether another process, alive on this machine, writes the run file now."""
+    return status == "running" and pid != os.getpid() and bool(process_alive(pid, host))
+
+
+class NoCheckpointError(ValueError):
+    """A run file that holds no checkpoint: its run stopped (or has not yet come) before the
+    first one. `status` and `reason` are the file's; `writer_alive`: whether its writer runs."""
+
+    def __init__(self, path: Path, status: str, reason: str, writer_pid: int, writer_host: str):
+        super().__init__(f"{path} has no checkpoint to resume from")
+        self.status, self.reason = status, reason
+        self.writer_pid, self.writer_host = writer_pid, writer_host
+
+    @property
+    def writer_alive(self) -> bool:
+        return _writing(self.status, self.writer_pid, self.writer_host)
+
+
 class Checkpoint:
-    """A run's saved state, read from its file."""
+    """A run's saved state, read from its file. Raises `NoCheckpointError` if it holds none."""
 
     def __init__(self, path: Path):
         with h5py.File(path, "r", locking=False) as f:
+            self.status = str(f.attrs["status"])
+            self.writer_pid = int(f.attrs.get("writer_pid", -1))
+            self.writer_host = str(f.attrs.get("writer_host", ""))
             if "checkpoint" not in f:
-                raise ValueError(f"{path} has no checkpoint to resume from")
+                reason = str(f.attrs.get("status_reason", ""))
+                raise NoCheckpointError(path, self.status, reason, self.writer_pid, self.writer_host)
             group = f["checkpoint"]
             self.step = int(group.attrs["step"])
             self.elapsed = float(group.attrs.get("elapsed_s", 0.0))
@@ -658,14 +929,16 @@ class Checkpoint:
             self.snapshots: set[str] = set(json.loads(group.attrs["snapshots"]))
             self.texts: dict[str, str] = json.loads(group.attrs["texts"])
             self.arrays: dict[str, np.ndarray] = {name: group[name][()] for name in _walk_datasets(group)}
-            self.status = str(f.attrs["status"])
-            self.writer_pid = int(f.attrs.get("writer_pid", -1))
-            self.writer_host = str(f.attrs.get("writer_host", ""))
             spec = f["spec"]
             self.spec_text = spec["verbatim"][()].decode()
             self.overrides = tuple(o.decode() for o in spec["overrides"][()])
             self.spec_path = spec.attrs.get("path")
             self.base_dir = spec.attrs.get("base_dir")
+
+    @property
+    def writer_alive(self) -> bool:
+        """Whether another live process writes the file now (then it must not be resumed)."""
+        return _writing(self.status, self.writer_pid, self.writer_host)
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:

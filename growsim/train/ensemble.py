@@ -234,10 +234,16 @@ class Ensemble:
             raise
         finally:
             self.shutdown()
-            for e in self.active:
+            failed: BaseException | None = None
+            for e in self.active:  # every member, also when closing one fails (a full disk)
                 status, reason = closing.get(e, ("failed", "unknown"))
                 statuses[e] = status
-                e.close(status, reason)
+                try:
+                    e.close(status, reason)
+                except BaseException as exc:
+                    failed = failed or exc
+            if failed is not None:
+                raise failed
         return statuses
 
     def _at_boundary(self, step: int, statuses: dict[Engine, str]) -> bool:

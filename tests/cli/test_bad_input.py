@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import os
 from pathlib import Path
 
 import h5py
@@ -96,26 +94,6 @@ def test_unwritable_output_path(tmp_path, capsys):
     spec = _spec(tmp_path, TINY)
     _fails(capsys, ["run", str(spec), "--out", str(blocker / "run.h5"), "-q"], "cannot create the output folder")
     _fails(capsys, ["run", str(spec), "--out", str(tmp_path), "-q"], "is a folder")
-
-
-def test_full_disk(tmp_path, capsys, monkeypatch):
-    from growsim.log import hdf5
-
-    real_copy = hdf5.shutil.copyfile
-    calls = {"n": 0}
-
-    def copy_until_full(src, dst):
-        calls["n"] += 1
-        if calls["n"] > 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
-        return real_copy(src, dst)
-
-    monkeypatch.setattr(hdf5.shutil, "copyfile", copy_until_full)
-    out = tmp_path / "full.h5"
-    _fails(capsys, ["run", str(_spec(tmp_path, TINY)), "--out", str(out), "-q"], "No space left on device", "run failed at batch")
-    with h5py.File(out, "r") as f:  # the last commit is intact
-        assert f.attrs["format"] == "growsim-run" and f.attrs["last_step"] >= 0
-    assert not (tmp_path / ".full.h5.writing").exists()
 
 
 def test_paths_resolve_relative_to_the_spec_not_the_working_directory(tmp_path, monkeypatch):
