@@ -211,7 +211,7 @@ def run(
     how = _How(quiet, progress, extra_loggers, handle_signals, stop or Stop(), on_result)
     if loaded.spec.is_ensemble:
         return _run_ensemble(loaded, path, overwrite, threads, how)
-    _check_output(path, overwrite)
+    _check_output(path, overwrite, how.say)
     prepared = prepare(loaded)
     if threads == "auto":
         _auto_threads(loaded.spec, how.say_threads, prepared.n_neurons)
@@ -256,7 +256,7 @@ def resume(
     if not isinstance(paths, (str, os.PathLike)):
         return _resume_ensemble([Path(p) for p in paths], sets, allow_plugins, base, threads, how)
     path = Path(paths)
-    checkpoint, loaded = _load_for_resume(path, sets, allow_plugins, base)
+    checkpoint, loaded = _load_for_resume(path, sets, allow_plugins, base, how.say)
     prepared = prepare(loaded)
     if threads == "auto":
         _auto_threads(loaded.spec, how.say_threads, prepared.n_neurons)
@@ -431,15 +431,16 @@ def _live_writer(path: Path) -> str:
     return f"process {int(pid)} on {host}"
 
 
-def _check_output(path: Path, overwrite: bool) -> None:
+def _check_output(path: Path, overwrite: bool, say: Callable[[str], None]) -> None:
     if path.exists() and path.is_dir():
         raise RunError(f"{path} is a folder, not a file", path)
-    if path.exists() and not overwrite:
-        raise RunError(f"{path} exists; pass --overwrite to replace it, or --out another path", path)
-    if path.exists():
+    if path.exists() and overwrite:
         writer = _live_writer(path)
         if writer:
             raise RunError(f"{path} is being written by {writer}: --overwrite never replaces a live run's file", path)
+    _clear_working_copy(path, say)
+    if path.exists() and not overwrite:
+        raise RunError(f"{path} exists; pass --overwrite to replace it, or --out another path", path)
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -449,22 +450,50 @@ def _check_output(path: Path, overwrite: bool) -> None:
         raise RunError(f"cannot write to the output folder {parent}", path)
 
 
-def _load_for_resume(path: Path, settings: Sequence[str], allow_plugins: bool, base_dir: Path | None):
+def _clear_working_copy(path: Path, say: Callable[[str], None]) -> None:
+    """Remove the working copy a writer killed while committing left beside `path`; refuse
+    to go on while a live process writes one."""
+    from growsim.log.hdf5 import remove_stale_working_copy, working_path
+
+    work = working_path(path)
+    try:
+        removed = remove_stale_working_copy(path)
+    except OSError as exc:
+        raise RunError(f"cannot remove {work}, the working copy a killed run left: {exc.strerror}", path) from None
+    if removed is False:
+        raise RunError(f"{path} is being written by another process (it is writing {work} now)", path)
+    if removed:
+        say(f"removed {work}: the unfinished commit of a run killed while writing it")
+
+
+def _load_for_resume(path: Path, settings: Sequence[str], allow_plugins: bool, base_dir: Path | None,
+                     say: Callable[[str], None] = lambda text: None):
     """The checkpoint of an interrupted run file, and the spec it recorded (with `settings`)."""
     from growsim.build import resumed_spec
-    from growsim.log import process_alive
-    from growsim.log.hdf5 import read_checkpoint
+    from growsim.log.hdf5 import NoCheckpointError, read_checkpoint, working_path
 
     if not path.is_file():
+        if not path.exists() and working_path(path).exists():
+            _clear_working_copy(path, say)
+            raise RunError(f"{path} does not exist: its run was killed while writing its first commit, before "
+                           "anything was saved; run its spec again", path)
         raise RunError(f"{path} does not exist", path)
     try:
         ckpt = read_checkpoint(path)
+    except NoCheckpointError as exc:
+        if exc.writer_alive:
+            raise RunError(f"{path} is still being written by process {exc.writer_pid}", path) from None
+        how = "was killed" if exc.status == "running" else f"{exc.status}" + (f" ({exc.reason})" if exc.reason else "")
+        raise RunError(
+            f"{path} cannot be resumed: it holds no checkpoint (its run {how} before its first one, at step 0); "
+            f"run its spec again with --out {path} --overwrite", path) from None
     except (OSError, KeyError, ValueError) as exc:
         raise RunError(f"cannot resume {path}: {exc}", path) from None
     if ckpt.status == "completed":
         raise RunError(f"{path} is a completed run: there is nothing to resume", path)
-    if ckpt.status == "running" and ckpt.writer_pid != os.getpid() and process_alive(ckpt.writer_pid, ckpt.writer_host):
+    if ckpt.writer_alive:
         raise RunError(f"{path} is still being written by process {ckpt.writer_pid}", path)
+    _clear_working_copy(path, say)
     try:
         return ckpt, resumed_spec(ckpt, base_dir, settings=settings, allow_plugins=allow_plugins)
     except ValueError as exc:  # a field that may not change on resume
@@ -483,7 +512,7 @@ def _run_ensemble(loaded, base: Path, overwrite: bool, threads, how: _How) -> En
     members = member_specs(loaded)
     paths = [member_output(base, m.spec.seed) for m in members]
     for path in paths:
-        _check_output(path, overwrite)
+        _check_output(path, overwrite, how.say)
     engines = []
     for i, (member, path) in enumerate(zip(members, paths)):
         loggers = how.loggers(member.spec, first=i == 0, ensemble=True)
@@ -498,7 +527,7 @@ def _resume_ensemble(paths: list[Path], settings, allow_plugins: bool, base_dir,
 
     if len(set(p.resolve() for p in paths)) != len(paths):
         raise RunError("--resume names the same file twice")
-    found = [_load_for_resume(p, settings, allow_plugins, base_dir) for p in paths]
+    found = [_load_for_resume(p, settings, allow_plugins, base_dir, how.say) for p in paths]
     if threads == "auto":
         _auto_threads(found[0][1].spec, how.say_threads)
     steps = {ckpt.step for ckpt, _ in found}

@@ -72,12 +72,17 @@ def inspect(
 
 def open_or_fail(path: Path):
     """The run at ``path``; a file that cannot be read is a user error (exit 2)."""
+    from growsim.log.hdf5 import working_path
     from growsim.reader import RunFileError, open_run
 
     try:
         return open_run(path)
     except RunFileError as exc:
-        raise UserError(str(exc)) from None
+        message = str(exc)
+        if not path.exists() and working_path(path).exists():
+            message += (f" (only {working_path(path).name} is there: the unfinished first commit of a run killed while "
+                        "writing it, or of one writing it now; it holds nothing to read)")
+        raise UserError(message) from None
 
 
 def _status(run) -> Any:
@@ -89,12 +94,16 @@ def _status(run) -> Any:
         text.append(f" at step {run.last_step} of {run.batches}")
     elif run.status == "running":
         alive = run.writer_alive()
-        text.append(f": last step logged {run.last_step} of {run.batches}")
+        text.append(f": last step logged {run.last_step} of {run.batches}" if run.last_step >= 0 else f": no step logged yet of {run.batches}")
         pid = run.attrs.get("writer_pid")
         if alive:
             text.append(f" (being written by process {pid})")
+        elif alive is False and run.checkpoint_step is None:
+            text.append(f" (killed before its first checkpoint: its writer, process {pid}, is gone; it cannot be "
+                        f"resumed: run its spec again with --out {run.path} --overwrite)")
         elif alive is False:
-            text.append(f" (killed: its writer, process {pid}, is gone; growsim run --resume {run.path} continues it)")
+            text.append(f" (killed: its writer, process {pid}, is gone; growsim run --resume {run.path} continues it "
+                        f"from its checkpoint at step {run.checkpoint_step})")
         else:
             text.append(" (still being written, or killed: a killed run never closes its file)")
     else:
@@ -446,7 +455,8 @@ def _what(top: str, run, series, events, snapshots, analyses, names: set[str]) -
     if top == "events":
         return f"{len(events)} growth events"
     if top == "snapshots":
-        return f"{len(snapshots)} snapshots" + (f" (steps {_compact(snapshots, count=False)})" if snapshots else " (log.snapshots: false)")
+        off = " (log.snapshots: false)" if not run.spec.get("log", {}).get("snapshots", True) else ""
+        return f"{len(snapshots)} snapshots" + (f" (steps {_compact(snapshots, count=False)})" if snapshots else off)
     if top == "snapshots" and run.network_kind == "chain" and snapshots:
         return f"{len(snapshots)} snapshots (steps {_compact(snapshots, count=False)}), each module's weights and tau"
     if top == "final":

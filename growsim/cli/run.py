@@ -78,10 +78,21 @@ def _end(result) -> None:
         _summary(result)
     elif result.status == "interrupted":
         path = result.path
-        err_console.print(f"interrupted at batch {result.step}; {path} records it (continue with: growsim run --resume {path})", markup=False, highlight=False)
+        then = f"continue with: growsim run --resume {path}" if _resumable(path) else "stopped before its first checkpoint, it cannot be resumed"
+        err_console.print(f"interrupted at batch {result.step}; {path} records it ({then})", markup=False, highlight=False)
         raise typer.Exit(130)
     else:
         raise UserError(result.error or f"run failed: {result.reason}")
+
+
+def _resumable(path: Path) -> bool:
+    """Whether the run file holds a checkpoint to resume from."""
+    from growsim.reader import RunFileError, open_run
+
+    try:
+        return open_run(path).checkpoint_step is not None
+    except RunFileError:
+        return False
 
 
 def _ensemble_end(result) -> None:

@@ -199,6 +199,8 @@ class Run:
         ``running`` file whose writer has gone is a killed run; ``last_step`` says how far it got.
     status_reason: why it failed or was interrupted ("" otherwise).
     last_step: the last step whose metrics were written (-1: none yet).
+    checkpoint_step: the step of the checkpoint `growsim run --resume` continues from;
+        ``None`` when the file holds none (its run stopped before its first one).
     batches: training batches planned.
     seed, name, n_neurons: from the root attributes (``n_neurons`` at the start).
     duration_s: wall-clock seconds, or ``None`` while running.
@@ -260,6 +262,8 @@ class Run:
         self.status: str = str(attrs.get("status", "unknown"))
         self.status_reason: str = str(attrs.get("status_reason", ""))
         self.last_step: int = int(attrs.get("last_step", -1))
+        ckpt = f.get("checkpoint")
+        self.checkpoint_step: int | None = int(ckpt.attrs["step"]) if ckpt is not None and "step" in ckpt.attrs else None
         self.batches: int = int(attrs.get("batches", 0))
         self.seed: int | None = attrs.get("seed")
         self.name: str = str(attrs.get("name", self.path.stem))
