@@ -2,9 +2,11 @@
 previous code, task batches, a chain of modules by depth, HDF5 logging overhead, community
 detection by size, a stacked ensemble of seeds.
 
-Usage: python benchmarks/run.py [--quick] [--compile]
+Usage: python benchmarks/run.py [--quick] [--compile] [--busy]
 
 --compile adds torch.compile against eager (it needs a C++ compiler and compiles for a while).
+--busy adds the main command on an idle machine against every core kept busy (it spins the
+cores itself, so run it with nothing else on the machine).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the sibling benchmark scripts
 
+import bench_busy
 import bench_chain
 import bench_compile
 import bench_ensemble
@@ -48,6 +51,10 @@ def main(argv: list[str]) -> None:
     bench_ensemble.main(["--members", "1", "10", "30"] + (["--batches", "2", "--rounds", "2"] if quick else []))
     print("the same at batch 16, where members stack:")
     bench_ensemble.main(["--members", "30", "--batch", "16"] + (["--batches", "2", "--rounds", "2"] if quick else []))
+    if "--busy" in argv:
+        print()
+        print("== the main command idle against every core kept busy, and the silence of a redirected log ==")
+        bench_busy.main(["--batches", "150", "--rounds", "1"] if quick else ["--batches", "800", "--rounds", "2"])
     if "--compile" in argv:
         print()
         print("== torch.compile of the recurrent step against eager ==")
