@@ -15,6 +15,13 @@ import pytest
 ROOT = Path(__file__).parents[2]
 
 
+def _kill_all(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
 @pytest.fixture
 def start_run():
     """Start runs in subprocesses; whatever happens in the test, none outlives it."""
@@ -25,10 +32,7 @@ def start_run():
         return procs[-1]
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    _kill_all(procs)
 
 
 def _start(out: Path) -> subprocess.Popen:
@@ -160,10 +164,7 @@ def paused_run():
         return procs[-1]
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    _kill_all(procs)
 
 
 def _growsim(*args: str) -> subprocess.CompletedProcess:

@@ -80,17 +80,23 @@ def _check(text: str, counter: dict) -> None:
     assert time.perf_counter() - t0 < SLOWEST_S
 
 
+def _mutated(draw):
+    """A shipped spec with one to three mutations."""
+    spec = copy.deepcopy(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(1, 3))):
+        if not isinstance(spec, dict) or not spec:
+            break
+        _mutate(spec, draw)
+    return spec
+
+
 def test_mutated_specs_only_raise_spec_errors():
     counter = {"n": 0, "valid": 0, "invalid": 0}
 
     @settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def check(data):
-        spec = copy.deepcopy(data.draw(st.sampled_from(BASES)))
-        for _ in range(data.draw(st.integers(1, 3))):
-            if not isinstance(spec, dict) or not spec:
-                break
-            _mutate(spec, data.draw)
+        spec = _mutated(data.draw)
         _check(yaml.safe_dump(spec, sort_keys=False), counter)
 
     check()
@@ -116,11 +122,7 @@ def test_mutated_specs_through_validate_exit_0_or_2_and_name_a_path(tmp_path, ca
     @settings(max_examples=CLI_CASES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def check(data):
-        spec = copy.deepcopy(data.draw(st.sampled_from(BASES)))
-        for _ in range(data.draw(st.integers(1, 3))):
-            if not isinstance(spec, dict) or not spec:
-                break
-            _mutate(spec, data.draw)
+        spec = _mutated(data.draw)
         path = specs / "mutated.yaml"
         path.write_text(yaml.safe_dump(spec, sort_keys=False))
         capsys.readouterr()
