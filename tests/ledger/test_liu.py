@@ -146,6 +146,17 @@ def test_pareto_builder_groups_by_method_and_lambda(tmp_path, runs):
             np.mean([1 - r["final"]["perf_mean"] for r in mine]), rel=1e-5)
         assert _stat(rows, metric="fn_n_active_neurons", statistic="mean", **where) == pytest.approx(
             np.mean([r["final"]["fn_n_active_neurons"] for r in mine]), rel=1e-5)
+    # Dominance, counted again from the point means: an L1 point is beaten when some BIMT point
+    # (then also one on BIMT's front) has no more error and no more of the measure, and less of one.
+    def mean(method, lam, metric):
+        return _stat(rows, protocol="tiny", method=method, strength=f"{lam:.6g}", metric=metric, statistic="mean")
+
+    for metric in ("fn_n_active_neurons", "fn_wiring_length"):
+        pts = {m: [(mean(m, lam, metric), mean(m, lam, "error")) for lam in (1e-5, 1e-4)] for m in ("BIMT", "L1")}
+        beaten = sum(any(f[0] <= k[0] and f[1] <= k[1] and f != k for f in pts["BIMT"]) for k in pts["L1"])
+        where = dict(protocol="tiny", method="BIMT over L1", strength="", metric=metric)
+        assert _stat(rows, statistic="dominated", **where) == beaten
+        assert _stat(rows, statistic="points", **where) == 2
     text = (folder / "summary.md").read_text()
     assert "| none | 0 | 2 |" in text and "on the front of" in text
     assert (folder / "figures" / "tiny_fig1gh.png").stat().st_size > 10_000

@@ -424,6 +424,8 @@ def build_pareto(ledger, out_dir: Path) -> Output:
                     and (means[f][metric][0] < means[k][metric][0] or means[f]["error"][0] < means[k]["error"][0])
                     for f in fronts[(a, metric)])]
                 dominance.append([f"1{panel} ({label})", f"{a} over {b}", f"{len(beaten)} of {len(theirs)}"])
+                rows_csv += [dict(protocol=protocol, method=f"{a} over {b}", strength="", metric=metric, statistic=k, value=v)
+                             for k, v in (("dominated", len(beaten)), ("points", len(theirs)))]
         md += [markdown_table(["method", "lambda", "runs", "error", *(lab for _, lab, _ in SPARSITY), "on the front of",
                                f"isolated fraction: median percentile (runs below {BELOW:g}%)"], table), "",
                "### Dominance: points of one method that a point on the other's front beats in both error and sparsity", "",
