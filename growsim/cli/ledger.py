@@ -17,6 +17,10 @@ EXAMPLES = """Examples:
   # Redraw the figures and the tables of summary statistics from the records alone
   growsim ledger build results/wu_gu/fig3
 
+  # Every ledger of a paper (the folders under results/liu), or of all papers
+  growsim ledger build results/liu
+  growsim ledger build results/*
+
   # What the ledger holds
   growsim ledger status results/wu_gu/fig3
 """
@@ -66,18 +70,23 @@ def add(
 
 
 @app.command("build", epilog=EXAMPLES)
-def build(folder: Annotated[Path, typer.Argument(help="The ledger folder (holds ledger.yaml).", show_default=False, metavar="FOLDER")]) -> None:
-    """Redraw the ledger's figures and its tables of summary statistics from its records alone."""
+def build(folders: Annotated[list[Path], typer.Argument(help="Ledger folders (each holds ledger.yaml); a folder holding ledger folders stands for all of them.", show_default=False, metavar="FOLDERS")]) -> None:
+    """Redraw each ledger's figures and its tables of summary statistics from its records alone."""
     from growsim.ledger import build as build_ledger
 
-    try:
-        output = build_ledger(folder)
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
-    for line in output.lines:
-        console.print(line, markup=False, highlight=False)
-    for path in output.files:
-        console.print(f"wrote {path}", markup=False, highlight=False)
+    ledgers = []
+    for folder in folders:
+        inside = sorted(p.parent for p in folder.glob("*/ledger.yaml")) if not (folder / "ledger.yaml").exists() else []
+        ledgers += inside or [folder]
+    for folder in ledgers:
+        try:
+            output = build_ledger(folder)
+        except _errors() as exc:
+            raise UserError(str(exc)) from None
+        for line in output.lines:
+            console.print(line, markup=False, highlight=False)
+        for path in output.files:
+            console.print(f"wrote {path}", markup=False, highlight=False)
 
 
 @app.command("status", epilog=EXAMPLES)

@@ -234,6 +234,14 @@ def test_cli(ledger, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert main(["ledger", "build", str(tmp_path / "nothing")]) == 2
     assert "no ledger.yaml" in capsys.readouterr().err
+    # A folder of ledgers stands for each of them.
+    paper = tmp_path / "paper"
+    paper.mkdir()
+    for name in ("a", "b"):
+        shutil.copytree(ledger, paper / name)
+        (paper / name / "summary.md").unlink(missing_ok=True)
+    assert main(["ledger", "build", str(paper)]) == 0
+    assert (paper / "a" / "summary.md").exists() and (paper / "b" / "summary.md").exists()
 
 
 @pytest.mark.parametrize("folder", sorted(p.parent for p in (ROOT / "results").rglob("ledger.yaml")), ids=lambda p: p.parent.name + "/" + p.name)
