@@ -117,13 +117,10 @@ def select_runs(table, *, include_unfinished: bool = False):
 def architecture(path: str) -> str:
     """What kind of network a run grows: a chain that grows by duplicating modules (modular),
     a chain of one module (non-modular), or a leaky RNN."""
-    from growsim.reader import open_run
+    from growsim.reader import architecture as kind, open_run
 
     run = open_run(path)
-    if run.network_kind != "chain":
-        return run.network_kind.replace("_", " ")
-    ops = {event.get("op") for event in run.spec.get("growth", {}).get("events", [])}
-    return "modular" if "duplicate_module" in ops else "non-modular"
+    return kind(run.network_kind, run.spec)
 
 
 def split_architectures(table, by: list[str]):

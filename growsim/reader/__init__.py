@@ -20,6 +20,7 @@ from growsim.reader._run import (
     Run,
     RunFileError,
     Snapshot,
+    architecture,
     open_run,
 )
 from growsim.reader._runs import find_runs, flatten_spec, open_runs
@@ -30,6 +31,7 @@ __all__ = [
     "Run",
     "RunFileError",
     "Snapshot",
+    "architecture",
     "find_runs",
     "flatten_spec",
     "open_run",

@@ -42,6 +42,17 @@ class RunFileError(ValueError):
     """A file that is not a readable growsim run, or lacks what was asked of it. The message names the file."""
 
 
+def architecture(network_kind: str, spec: dict[str, Any]) -> str:
+    """What kind of network a run grows, from its network kind and resolved spec: a chain
+    that grows by duplicating modules is ``modular``, any other chain (one module)
+    ``non-modular``; a leaky RNN is ``leaky rnn``. `growsim compare` and the ledger's
+    Hamidi figures both split runs by it."""
+    if network_kind != "chain":
+        return network_kind.replace("_", " ")
+    ops = {event.get("op") for event in spec.get("growth", {}).get("events", [])}
+    return "modular" if "duplicate_module" in ops else "non-modular"
+
+
 def _py(value: Any) -> Any:
     """An HDF5 attribute as a plain Python value (str, int, float, list)."""
     if isinstance(value, bytes):
