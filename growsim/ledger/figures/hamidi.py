@@ -6,6 +6,12 @@
   table of N_solved after the last epoch, with Welch's t and Mann-Whitney U against the
   fully trained network with copied weights (the paper's modular growth) at the same size.
 
+- ``hamidi_fig2``: modular growth against non-modular networks of several sizes: N_solved
+  over epochs (Fig. 2a), and N_solved after the last epoch against the learnable parameters,
+  with each architecture's front (Fig. 2b); the table tests each pair of sizes of about
+  equal parameter budget.
+- ``hamidi_fig2c``: accuracy on N + K after retraining, modular against non-modular, by K.
+
 A run's condition comes from its spec's `duplicate_module` event: `freeze` (and
 `freeze_also`), `copy_recurrent`, `copy_feedforward`. An epoch is `options.batches_per_epoch`
 batches (600 in the paper).
@@ -121,9 +127,11 @@ def build_fig6(ledger, out_dir: Path) -> Output:
 
 
 def architecture(record: dict[str, Any]) -> str:
-    """modular when the run grows modules (a duplicate_module event), non-modular otherwise."""
-    events = record["spec"].get("growth", {}).get("events", [])
-    return "modular" if any(e.get("op") == "duplicate_module" for e in events) else "non-modular"
+    """modular when the run grows modules (a duplicate_module event), non-modular for a chain
+    of one module: the reader's decision, which `growsim compare` makes too."""
+    from growsim.reader import architecture as kind
+
+    return kind(record["run"].get("network_kind", "leaky_rnn"), record["spec"])
 
 
 @figure("hamidi_fig2c")
@@ -191,5 +199,175 @@ def build_fig2c(ledger, out_dir: Path) -> Output:
                markdown_table(["K", "modular, mean ± SD (n)", "non-modular, mean ± SD (n)", "modular − non-modular"], table),
                "", "### Runs", "", _runs_table(records), ""]
         out.lines.append(f"{protocol}: {len(records)} runs over K = {', '.join(map(str, ks))}")
+    _write_tables(out_dir, md, rows_csv, out)
+    return out
+
+
+# The sweep's sizes of about equal learnable parameters at N = 30: (neurons per module of the
+# modular network, neurons of the non-modular one).
+PAIRS = ((5, 20), (10, 54), (15, 91), (20, 128))
+_ARCH_ORDER = ("modular", "non-modular")
+_ARCH_COLORS = {"modular": ("Reds", "#c0392b", "o"), "non-modular": ("Blues", "#2166ac", "s")}
+
+
+def on_front(points: list[tuple[float, float]]) -> list[bool]:
+    """Which (learnable parameters, N_solved) points are on the front: no other point has
+    as few parameters or fewer and solves as many levels or more, better in one of the two.
+    A point with a NaN is not on it."""
+    flags = []
+    for i, (p, n) in enumerate(points):
+        beaten = any(j != i and q <= p and m >= n and (q < p or m > n) for j, (q, m) in enumerate(points))
+        flags.append(math.isfinite(p) and math.isfinite(n) and not beaten)
+    return flags
+
+
+def _spread(values) -> dict[str, float]:
+    """n, mean, standard deviation and standard error of the finite values."""
+    m, sem, n = mean_sem(values)
+    return {"n": n, "mean": m, "sd": sem * math.sqrt(n) if n > 1 else math.nan, "sem": sem}
+
+
+def _architectures(groups) -> list[str]:
+    present = {a for a, _ in groups}
+    return [a for a in _ARCH_ORDER if a in present] + sorted(present - set(_ARCH_ORDER))
+
+
+def _size_label(arch: str, size: int) -> str:
+    return f"modules of {size}" if arch == "modular" else f"{size} neurons"
+
+
+def _count(value: float) -> str:
+    """A number of parameters: whole, NaN as a dash (fmt writes 3 significant digits from 1000 up)."""
+    return f"{value:.0f}" if math.isfinite(value) else "–"
+
+
+def _epochs(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
+
+
+@figure("hamidi_fig2")
+def build_fig2(ledger, out_dir: Path) -> Output:
+    """Fig. 2a and 2b: modular growth against non-modular networks of several sizes.
+
+    A run's size is `network.module_size`: the neurons of each module (modular) or of the
+    one recurrent core (non-modular); its architecture is the reader's (`growsim compare`
+    splits runs the same way), so modules of 20 and a network of 20 stay apart. Fig. 2a:
+    N_solved over epochs, mean and standard deviation over seeds (the paper's error bars are
+    STD); an epoch is options.batches_per_epoch batches (600). Fig. 2b: final N_solved
+    against the final learnable parameters (`n_parameters`), each point a size, with each
+    architecture's front. The table tests modular against non-modular at each of
+    options.pairs ([module size, non-modular size], default the sweep's PAIRS)."""
+    from growsim.plots._common import new_figure, style
+
+    per_epoch = int(ledger.config.options.get("batches_per_epoch", 600))
+    pairs = [(int(a), int(b)) for a, b in ledger.config.options.get("pairs", PAIRS)]
+    out = Output()
+    md = _header(ledger, f"N_solved: the curriculum's levels solved; an epoch is {per_epoch} batches. Learnable "
+                         "parameters: the run's final `n_parameters` (every parameter of its modules and heads). Size: "
+                         "the neurons of each module (modular) or of the network (non-modular). Welch's t and "
+                         "Mann-Whitney U (two-sided) compare modular with non-modular at each pair of sizes of about "
+                         "equal parameter budget.",
+                 spread="the standard deviation over seeds (the paper's error bars)")
+    rows_csv: list[dict[str, Any]] = []
+    for protocol, records in _protocols(ledger, md):
+        groups: dict[tuple[str, int], list] = defaultdict(list)
+        for r in sorted(records, key=lambda r: r["run"]["seed"]):
+            groups[(architecture(r), module_size(r))].append(r)
+        archs = _architectures(groups)
+        stats = {key: {"n_solved": _spread([_final(r, "n_solved") for r in runs]),
+                       "n_parameters": _spread([_final(r, "n_parameters") for r in runs]),
+                       "epochs": [_final(r, "step") / per_epoch for r in runs]}
+                 for key, runs in groups.items()}
+        front: dict[tuple[str, int], bool] = {}
+        for arch in archs:
+            keys = sorted(k for k in groups if k[0] == arch)
+            flags = on_front([(stats[k]["n_parameters"]["mean"], stats[k]["n_solved"]["mean"]) for k in keys])
+            front.update(zip(keys, flags))
+
+        def colour(arch, size):
+            sizes = sorted(s for a, s in groups if a == arch)
+            ramp = __import__("matplotlib").colormaps[_ARCH_COLORS.get(arch, ("Greys",))[0]]
+            return ramp(0.45 + 0.5 * sizes.index(size) / max(1, len(sizes) - 1))
+
+        with style():
+            fig = new_figure(max(6.0, 3.6 * len(archs)), 3.4)
+            axes = fig.subplots(1, len(archs), squeeze=False, sharey=True)[0]
+            for ax, arch in zip(axes, archs):
+                for size in sorted(s for a, s in groups if a == arch):
+                    steps, mean, sem, n = _curves(groups[(arch, size)], "n_solved")
+                    sd = np.nan_to_num(sem * np.sqrt(n))
+                    ax.plot(steps / per_epoch, mean, color=colour(arch, size), lw=1.4,
+                            label=f"{_size_label(arch, size)} (n = {int(n.max())})")
+                    ax.fill_between(steps / per_epoch, mean - sd, mean + sd, color=colour(arch, size), alpha=0.2, lw=0)
+                ax.set_title(arch)
+                ax.set_xlabel("epochs")
+                ax.legend(loc="upper left", fontsize=6.5)
+            axes[0].set_ylabel("N_solved")
+            fig.suptitle(f"{protocol}: Hamidi et al. Fig. 2a, levels solved over training")
+        _save(fig, out_dir / "figures" / f"{protocol}_fig2a.png", out)
+
+        with style():
+            fig = new_figure(5.2, 3.6)
+            ax = fig.subplots()
+            for arch in archs:
+                keys = sorted(k for k in groups if k[0] == arch)
+                _, color, marker = _ARCH_COLORS.get(arch, ("Greys", "#555555", "^"))
+                x = [stats[k]["n_parameters"]["mean"] for k in keys]
+                y = [stats[k]["n_solved"]["mean"] for k in keys]
+                ax.errorbar(x, y, xerr=[np.nan_to_num(stats[k]["n_parameters"]["sd"]) for k in keys],
+                            yerr=[np.nan_to_num(stats[k]["n_solved"]["sd"]) for k in keys], color=color,
+                            marker=marker, ms=4, ls="none", capsize=2, label=arch)
+                for k, xi, yi in zip(keys, x, y):
+                    ax.annotate(str(k[1]), (xi, yi), fontsize=6.5, color=color, xytext=(3, 3), textcoords="offset points")
+                edge = sorted((xi, yi) for k, xi, yi in zip(keys, x, y) if front[k])
+                if edge:
+                    ax.plot(*zip(*edge), color=color, lw=1.2, ls="--", label=f"{arch} front")
+            if all(s["n_parameters"]["mean"] > 0 for s in stats.values()):
+                ax.set_xscale("log")
+            ax.set_xlabel("learnable parameters (final)")
+            ax.set_ylabel(f"N_solved after {_epochs([e for s in stats.values() for e in s['epochs']])} epochs")
+            ax.legend(loc="best", fontsize=6.5)
+            fig.suptitle(f"{protocol}: Hamidi et al. Fig. 2b, levels solved against parameters")
+        _save(fig, out_dir / "figures" / f"{protocol}_fig2b.png", out)
+
+        table = []
+        for arch in archs:
+            for size in sorted(s for a, s in groups if a == arch):
+                st = stats[(arch, size)]
+                ns, params = st["n_solved"], st["n_parameters"]
+                seeds = ", ".join(str(int(r["run"]["seed"])) for r in groups[(arch, size)])
+                table.append([arch, str(size), str(ns["n"]), seeds, _epochs(st["epochs"]),
+                              f"{_count(params['mean'])} ± {_count(params['sd'])}", f"{fmt(ns['mean'], 1)} ± {fmt(ns['sd'], 1)}",
+                              fmt(ns["sem"], 1), "yes" if front[(arch, size)] else "no"])
+                row = dict(protocol=protocol, group=arch, size=str(size))
+                rows_csv += [{**row, "metric": "n_solved", "statistic": k, "value": v} for k, v in ns.items()]
+                rows_csv += [{**row, "metric": "n_parameters", "statistic": k, "value": params[k]} for k in ("mean", "sd")]
+                rows_csv += [{**row, "metric": "epochs", "statistic": "mean", "value": float(np.mean(st["epochs"]))},
+                             {**row, "metric": "n_solved~n_parameters", "statistic": "on_front",
+                              "value": int(front[(arch, size)])}]
+        tests = []
+        for a, b in pairs:
+            mod, non = groups.get(("modular", a), []), groups.get(("non-modular", b), [])
+            if not mod and not non:
+                continue
+            x, y = [_final(r, "n_solved") for r in mod], [_final(r, "n_solved") for r in non]
+            t = two_sample(x, y)
+            cells = [_count(stats[k]["n_parameters"]["mean"]) if k in stats else "–" for k in (("modular", a), ("non-modular", b))]
+            tests.append([str(a), str(b), f"{len(mod)} / {len(non)}", " / ".join(cells),
+                          f"{fmt(t['diff'], 1)} ± {fmt(t['diff_se'], 1)}", f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
+                          f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"])
+            rows_csv += [dict(protocol=protocol, group="modular-non-modular", size=f"{a}/{b}", metric="n_solved",
+                              statistic=k, value=v) for k, v in t.items()]
+        md += ["### N_solved after the last epoch, and learnable parameters (Fig. 2b)", "",
+               markdown_table(["architecture", "size", "n", "seeds", "epochs", "learnable parameters", "N_solved",
+                               "SEM", "on the front"], table), "",
+               "### Equal parameter budgets: modular against non-modular", "",
+               markdown_table(["modules of", "non-modular of", "n modular / non-modular",
+                               "learnable parameters, modular / non-modular", "modular − non-modular",
+                               "Welch t (p)", "Mann-Whitney U (p)"], tests) if tests else "No pair of sizes has runs.",
+               "", "### Runs", "", _runs_table(records), ""]
+        out.lines.append(f"{protocol}: {len(records)} runs, " + ", ".join(
+            f"{a} {s}: {len(groups[(a, s)])}" for a in archs for s in sorted(s for b, s in groups if b == a)))
     _write_tables(out_dir, md, rows_csv, out)
     return out
