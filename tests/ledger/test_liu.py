@@ -296,3 +296,36 @@ def test_readme_claims_on_modcog_hold_in_the_ledger(tmp_path):
         assert _stat(rows, condition=cond, statistic="fisher_p", **iso) == pytest.approx(fisher, abs=5e-3 if fisher > 0.1 else 5e-5)
         assert _stat(rows, condition=cond, metric="perf_mean", statistic="mean") == pytest.approx(0.41, abs=0.025)
     assert _stat(rows, condition="BIMT", statistic="median_percentile", **iso) == pytest.approx(3.8, abs=0.05)
+
+
+def test_readme_claims_on_the_pareto_fronts_hold_in_the_ledger(tmp_path):
+    """README.md and results/liu/README.md: Fig. 1g-h, 11 points x 3 seeds; BIMT shorter-wired
+    than L1 at every lambda, the same error up to 3e-5; its fronts beat 2 of L1's 5 points."""
+    rows = _shipped(tmp_path, "pareto")
+    lambdas = (1e-6, 3e-6, 1e-5, 3e-5, 1e-4)
+    for method in ("BIMT", "L1"):
+        for lam in lambdas:
+            assert _stat(rows, method=method, strength=f"{lam:.6g}", metric="error", statistic="n") == 3
+    assert _stat(rows, method="none", strength="0", metric="error", statistic="n") == 3
+    for lam in lambdas:
+        where = dict(method="BIMT-L1", strength=f"{lam:.6g}")
+        assert _stat(rows, metric="fn_wiring_length", statistic="diff", **where) < 0
+        assert 0.0002 < _stat(rows, metric="fn_wiring_length", statistic="welch_p", **where) < 0.01
+        if lam <= 3e-5:
+            assert _stat(rows, metric="error", statistic="welch_p", **where) >= 0.74
+    top = dict(method="BIMT-L1", strength="0.0001")
+    assert _stat(rows, metric="error", statistic="welch_p", **top) == pytest.approx(0.022, abs=5e-4)
+    assert _stat(rows, metric="fn_n_active_neurons", statistic="welch_p", **top) == pytest.approx(0.0016, abs=5e-5)
+    for method, neurons, error in (("BIMT", 149.3, 0.374), ("L1", 186.7, 0.310)):
+        where = dict(method=method, strength="0.0001", statistic="mean")
+        assert _stat(rows, metric="fn_n_active_neurons", **where) == pytest.approx(neurons, abs=0.05)
+        assert _stat(rows, metric="error", **where) == pytest.approx(error, abs=5e-4)
+    for metric in ("fn_n_active_neurons", "fn_wiring_length"):
+        assert _stat(rows, method="BIMT over L1", metric=metric, statistic="dominated") == 2
+        assert _stat(rows, method="L1 over BIMT", metric=metric, statistic="dominated") == 0
+        assert _stat(rows, method="BIMT over none", metric=metric, statistic="dominated") == 1
+    assert _stat(rows, method="L1 over none", metric="fn_n_active_neurons", statistic="dominated") == 0
+    assert _stat(rows, method="L1 over none", metric="fn_wiring_length", statistic="dominated") == 1
+    active = [_stat(rows, method=m, strength=f"{lam:.6g}", metric="fn_n_active_neurons", statistic="mean")
+              for m in ("BIMT", "L1") for lam in lambdas]
+    assert 149 <= min(active) and max(active) <= 387
