@@ -614,7 +614,8 @@ class LogSpec(StrictModel):
     atomic_writes: bool = Field(
         True,
         description="Commit each log step's writes by renaming a finished copy over the file, so the file on disk "
-        "is always complete. False writes in place (for very large files; a kill during a write can damage it).",
+        "is always complete. False writes only the changed parts into the file itself (less to write for very large "
+        "files; a kill during a write can damage it). Either way the writer holds the file in memory.",
     )
     progress: bool = Field(
         True, description="Show progress: a bar on a terminal, else a plain line every 30 s and one at the end."
