@@ -854,14 +854,12 @@ def make_functional(spec: Spec, prepared: Prepared, objective):
 
 
 def make_optimizer(network, spec: Spec):
-    import torch
+    """The spec's optimizer over the network's trainable parameters (growsim.train.optimizers:
+    torch's Adam, AdamW and SGD, step for step, without importing torch's compiler)."""
+    from growsim.train.optimizers import KINDS
 
     opt = spec.train.optimizer
     params = [p for p in network.parameters() if p.requires_grad]
-    if opt.kind == "adam":
-        return torch.optim.Adam(params, lr=opt.lr, betas=opt.betas, eps=opt.eps, weight_decay=opt.weight_decay)
-    if opt.kind == "adamw":
-        return torch.optim.AdamW(params, lr=opt.lr, betas=opt.betas, eps=opt.eps, weight_decay=opt.weight_decay)
-    return torch.optim.SGD(
-        params, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=opt.weight_decay
-    )
+    if opt.kind in ("adam", "adamw"):
+        return KINDS[opt.kind](params, lr=opt.lr, betas=opt.betas, eps=opt.eps, weight_decay=opt.weight_decay)
+    return KINDS[opt.kind](params, lr=opt.lr, momentum=opt.momentum, nesterov=opt.nesterov, weight_decay=opt.weight_decay)
