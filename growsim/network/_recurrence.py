@@ -50,30 +50,34 @@ def _derivative(activation: str, pre: torch.Tensor, alpha: float | torch.Tensor)
 ACTIVATIONS = {"relu": torch.relu, "softplus": F.softplus, "tanh": torch.tanh}
 
 
-def _forward(drive: torch.Tensor, w_t: torch.Tensor, alpha: float | torch.Tensor, f, pre_out: torch.Tensor | None):
-    """Rates (T, ...) of the recurrence; the pre-activations into `pre_out` when given."""
+def _forward(pre: torch.Tensor, w_t: torch.Tensor, alpha: float | torch.Tensor, f, keep_pre: bool) -> torch.Tensor:
+    """Rates (T, ...) of the recurrence driven by `pre`, which is overwritten.
+
+    `pre` holds the drive on entry and the pre-activations u_t after: each step adds its
+    recurrent input to its own row in place (what `addmm` into an output computes, less the
+    copy of the row that it makes first). Unless `keep_pre`, relu then overwrites them too.
+    """
     stacked = w_t.dim() == 3
-    product = torch.baddbmm if stacked else torch.addmm
-    rates = torch.empty_like(drive)
-    h = drive.new_zeros(drive.shape[1:])
+    product = torch.Tensor.baddbmm_ if stacked else torch.Tensor.addmm_
+    in_place = not keep_pre and f is torch.relu
+    rates = torch.empty_like(pre)
+    h = pre.new_zeros(pre.shape[1:])
     # unbind once: indexing a step at a time would cost an operator call per step and tensor
-    if pre_out is None:
-        for drive_t, rate_t in zip(drive.unbind(0), rates.unbind(0)):
-            h = torch.lerp(h, f(product(drive_t, h, w_t)), alpha, out=rate_t)
-    else:
-        for drive_t, pre_t, rate_t in zip(drive.unbind(0), pre_out.unbind(0), rates.unbind(0)):
-            h = torch.lerp(h, f(product(drive_t, h, w_t, out=pre_t)), alpha, out=rate_t)
+    for t, (pre_t, rate_t) in enumerate(zip(pre.unbind(0), rates.unbind(0))):
+        if t:  # h_{-1} = 0: the first step has no recurrent input
+            product(pre_t, h, w_t)
+        h = torch.lerp(h, pre_t.relu_() if in_place else f(pre_t), alpha, out=rate_t)
     return rates
 
 
 class _LeakyRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, drive: torch.Tensor, w_rec: torch.Tensor, alpha: float | torch.Tensor, activation: str):
-        pre = torch.empty_like(drive)
+        pre = drive.detach().clone(memory_format=torch.contiguous_format)
         w_t = w_rec.transpose(-1, -2)
         if isinstance(alpha, torch.Tensor):
             alpha = alpha.detach()
-        rates = _forward(drive, w_t, alpha, ACTIVATIONS[activation], pre)
+        rates = _forward(pre, w_t, alpha, ACTIVATIONS[activation], keep_pre=True)
         ctx.alpha = alpha
         ctx.save_for_backward(rates, _derivative(activation, pre, alpha), w_rec)
         return rates
@@ -129,17 +133,20 @@ class _LeakyRecurrence(torch.autograd.Function):
 
 
 def leaky_recurrence(
-    drive: torch.Tensor, w_rec: torch.Tensor, alpha: float | torch.Tensor, activation: str
+    drive: torch.Tensor, w_rec: torch.Tensor, alpha: float | torch.Tensor, activation: str, *, consume: bool = False
 ) -> torch.Tensor:
     """Rates (T, ...) of the leaky recurrence from rest, driven by `drive` (T, ...).
 
     `w_rec` is (N, N), or (S, N, N) for a stack whose drive is (T, S, B, N);
     W[i, j] is the synapse from neuron j onto neuron i. `alpha` is a number, or a tensor
-    (N,) of per-neuron alphas (a gradient reaches it when it requires one).
+    (N,) of per-neuron alphas (a gradient reaches it when it requires one). `consume`: without
+    a gradient to compute, the recurrence may overwrite `drive` (a temporary of the caller's,
+    contiguous) instead of copying it.
     """
     needs = drive.requires_grad or w_rec.requires_grad or (isinstance(alpha, torch.Tensor) and alpha.requires_grad)
     if torch.is_grad_enabled() and needs:
         return _LeakyRecurrence.apply(drive, w_rec, alpha, activation)
     if isinstance(alpha, torch.Tensor):
         alpha = alpha.detach()
-    return _forward(drive, w_rec.transpose(-1, -2), alpha, ACTIVATIONS[activation], None)
+    pre = drive if consume and drive.is_contiguous() else drive.clone(memory_format=torch.contiguous_format)
+    return _forward(pre, w_rec.transpose(-1, -2), alpha, ACTIVATIONS[activation], keep_pre=False)

@@ -115,7 +115,7 @@ class LeakyRNN(nn.Module):
         self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (T, B, n_input) -> (outputs (T, B, n_output) before the readout nonlinearity, rates (T, B, N))."""
-        hidden = self.rates(self.drive(x, noise=noise, generator=generator))
+        hidden = self.rates(self.drive(x, noise=noise, generator=generator), consume=True)
         return self.readout(hidden), hidden
 
     def outputs(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -135,11 +135,13 @@ class LeakyRNN(nn.Module):
             return math.sqrt(2.0 / self.alpha)
         return (2.0 / self.alphas().detach()).sqrt_()
 
-    def rates(self, drive: torch.Tensor) -> torch.Tensor:
-        """The rates (T, B, N) the recurrence makes of an external drive (T, B, N), from rest."""
-        if self.per_neuron_tau:
-            return leaky_recurrence(drive, self.w_rec, self.alphas(), self.activation)
-        return leaky_recurrence(drive, self.w_rec, self.alpha, self.activation)
+    def rates(self, drive: torch.Tensor, *, consume: bool = False) -> torch.Tensor:
+        """The rates (T, B, N) the recurrence makes of an external drive (T, B, N), from rest.
+
+        `consume`: the drive is a temporary that the recurrence may overwrite (without a
+        gradient to compute it then makes no copy of it)."""
+        alpha = self.alphas() if self.per_neuron_tau else self.alpha
+        return leaky_recurrence(drive, self.w_rec, alpha, self.activation, consume=consume)
 
     def drive(self, x: torch.Tensor, *, noise: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
         """The external input to every neuron at every step, noise included: (T, B, N).

@@ -132,7 +132,7 @@ class TrialObjective:
                 t = self.tensors(batch, trials, with_x=False)
                 rows = torch.from_numpy(batch.pieces["x"].table[:, trials]).to(self.device)
                 drive = network.piecewise_drive(rows, steps[i], noise)
-                out = network.readout(network.rates(drive))
+                out = network.readout(network.rates(drive, consume=True))
                 total, weight = parts(out, t["y"] if self.loss_kind == "mse" else t["target"], t["c_mask"])
                 loss_sum[i] += float(total)
                 loss_weight[i] += float(weight)
