@@ -8,44 +8,47 @@
 - timescales: autocorrelation and effective timescales by one- or two-exponential fits.
 - conservation: variance of the normalised weight change between consecutive modules (Hamidi et al.).
 
-numpy and scipy at import; networkx, scikit-learn and torch only inside the functions
-that use them.
+Each name is imported from its module when first used (PEP 562): a run that computes only
+Q does not import the fitting code of timescales (scipy.optimize, scipy.fft), about 9 MB of
+resident memory. The modules take numpy and scipy at import; networkx, scikit-learn and
+torch only inside the functions that use them.
 """
 
-from .anatomy import (
-    ANATOMY_STATISTICS,
-    NullComparison,
-    cluster_spread,
-    isolated_fraction,
-    isolated_neurons,
-    mean_cluster_size,
-    shuffle_baseline,
-)
-from .conservation import ConstantMatrixError, normalized_weights, weight_change_variance
-from .functional import functional_report as functional_report, network_task_variance as network_task_variance
-from .modularity import METHODS, ModularityResult, communities, modularity_matrix, modularity_q
-from .robustness import RobustnessResult, perturb_tau, perturb_weights, robustness_curve
-from .taskvar import (
-    CLUSTER_METHODS,
-    FunctionalClusters,
-    active_neurons,
-    expand_labels,
-    fractional_variance,
-    functional_clusters,
-    normalized_task_variance,
-    task_variance,
-)
-from .timescales import METHODS as TIMESCALE_METHODS
-from .timescales import TimescaleResult, autocorrelation, effective_timescales, fit_timescales
-from .wiring_cost import (
-    SCHEDULE_MODES,
-    active_connections,
-    bimt_cost,
-    distance_weighted_l1,
-    l1_cost,
-    piecewise_schedule,
-    wiring_length,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> (module, its name there)
+_NAMES = {
+    **{n: ("anatomy", n) for n in ("ANATOMY_STATISTICS", "NullComparison", "cluster_spread", "isolated_fraction",
+                                    "isolated_neurons", "mean_cluster_size", "shuffle_baseline")},
+    **{n: ("conservation", n) for n in ("ConstantMatrixError", "normalized_weights", "weight_change_variance")},
+    **{n: ("functional", n) for n in ("functional_report", "network_task_variance")},
+    **{n: ("modularity", n) for n in ("METHODS", "ModularityResult", "communities", "modularity_matrix", "modularity_q")},
+    **{n: ("robustness", n) for n in ("RobustnessResult", "perturb_tau", "perturb_weights", "robustness_curve")},
+    **{n: ("taskvar", n) for n in ("CLUSTER_METHODS", "FunctionalClusters", "active_neurons", "expand_labels",
+                                    "fractional_variance", "functional_clusters", "normalized_task_variance",
+                                    "task_variance")},
+    "TIMESCALE_METHODS": ("timescales", "METHODS"),
+    **{n: ("timescales", n) for n in ("TimescaleResult", "autocorrelation", "effective_timescales", "fit_timescales")},
+    **{n: ("wiring_cost", n) for n in ("SCHEDULE_MODES", "active_connections", "bimt_cost", "distance_weighted_l1",
+                                        "l1_cost", "piecewise_schedule", "wiring_length")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _NAMES[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    globals()[name] = value  # the next lookup finds it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_NAMES})
+
 
 __all__ = [
     "ANATOMY_STATISTICS",

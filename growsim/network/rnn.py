@@ -184,7 +184,7 @@ class LeakyRNN(nn.Module):
             else:
                 noise.normal_(0.0, scale * self.sigma_rec, generator=generator)
         if x_noise is not None:
-            noise = torch.addmm(noise, x_noise, w_in.t())
+            noise.addmm_(x_noise, w_in.t())  # in place: what addmm computes, without a third buffer
         return noise.view(steps, batch, -1)
 
     def piecewise_drive(self, rows: torch.Tensor, index: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:

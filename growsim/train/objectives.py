@@ -129,21 +129,26 @@ class TrialObjective:
                 gen.manual_seed(substream_seed(self.eval_seed, block))
                 noise = network.external_noise(longest, trials.stop - first, gen)
             for i, batch in enumerate(batches):
-                t = self.tensors(batch, trials, with_x=False)
-                rows = torch.from_numpy(batch.pieces["x"].table[:, trials]).to(self.device)
-                drive = network.piecewise_drive(rows, steps[i], noise)
-                out = network.readout(network.rates(drive, consume=True))
-                total, weight = parts(out, t["y"] if self.loss_kind == "mse" else t["target"], t["c_mask"])
-                loss_sum[i] += float(total)
-                loss_weight[i] += float(weight)
-                y_hat = losses.readout(out[-1], self.loss_kind).cpu().numpy()  # scored at the last step
-                correct[i] += self.suite.score(y_hat, batch, trials).sum()
+                total, weight, n_correct = self._score(network, batch, trials, steps[i], noise, parts)
+                loss_sum[i] += total
+                loss_weight[i] += weight
+                correct[i] += n_correct
         task_loss_a = loss_sum / np.maximum(loss_weight, 1e-12)
         perf_a = correct / n_trials
         return Evaluation(
             scalars={"loss": float(task_loss_a.mean()), "perf_mean": float(perf_a.mean())},
             arrays={"perf": perf_a, "task_loss": task_loss_a},
         )
+
+    def _score(self, network, batch, trials: slice, steps: torch.Tensor, noise, parts) -> tuple[float, float, float]:
+        """Loss (sum, weight) and correct trials of one task's block: its tensors live only
+        here, so that one task's are freed before the next task's are made."""
+        t = self.tensors(batch, trials, with_x=False)
+        rows = torch.from_numpy(batch.pieces["x"].table[:, trials]).to(self.device)
+        out = network.readout(network.rates(network.piecewise_drive(rows, steps, noise), consume=True))
+        total, weight = parts(out, t["y"] if self.loss_kind == "mse" else t["target"], t["c_mask"])
+        y_hat = losses.readout(out[-1], self.loss_kind).cpu().numpy()  # scored at the last step
+        return float(total), float(weight), float(self.suite.score(y_hat, batch, trials).sum())
 
     def state(self) -> dict[str, Any]:
         return {}
