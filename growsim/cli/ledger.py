@@ -14,6 +14,10 @@ EXAMPLES = """Examples:
   # Count the finished runs of a sweep under the ledger's protocol "compressed80"
   growsim ledger add results/wu_gu/fig3 runs/wu_gu_fig3_compressed --protocol compressed80 --skip-counted --skip-unfinished
 
+  # Hamidi et al.'s Fig. 3: each run's stored robustness analysis goes into its record
+  growsim analyze robustness runs/hamidi_fig2/spec=modular_growth_parity__module_size=15__seed=0.h5
+  growsim ledger add results/hamidi/fig3 runs/hamidi_fig2 --protocol full --skip-counted --skip-unanalysed
+
   # Redraw the figures and the tables of summary statistics from the records alone
   growsim ledger build results/wu_gu/fig3
 
@@ -48,17 +52,21 @@ def add(
     protocol: Annotated[str, typer.Option("--protocol", "-p", help="The protocol these runs follow (one of ledger.yaml's).", show_default=False)],
     skip_counted: Annotated[bool, typer.Option("--skip-counted", help="Skip run files already recorded (the very same file); the same run from another file stays an error.")] = False,
     skip_unfinished: Annotated[bool, typer.Option("--skip-unfinished", help="Skip runs that did not complete instead of stopping.")] = False,
+    skip_unanalysed: Annotated[bool, typer.Option("--skip-unanalysed", help="Skip runs without the stored analyses the ledger's figure needs (Hamidi et al.'s Figs. 3 to 5) instead of stopping; the summary names the growsim analyze command.")] = False,
 ) -> None:
     """Record completed runs in a ledger: one small JSON record each, never the run files.
 
     A run counted twice (the same spec and seed) is an error; so is a run whose spec does
-    not meet the protocol's requirements. Nothing is written unless every run can be recorded.
+    not meet the protocol's requirements. A figure drawn from stored analyses takes them from
+    each run file's /analysis (run `growsim analyze` first); a run without them is an error
+    naming the command. Nothing is written unless every run can be recorded.
     """
     from growsim.ledger import add as add_runs
     from growsim.reader import find_runs
 
     try:
-        report = add_runs(folder, find_runs(runs), protocol, skip_counted=skip_counted, skip_unfinished=skip_unfinished)
+        report = add_runs(folder, find_runs(runs), protocol, skip_counted=skip_counted, skip_unfinished=skip_unfinished,
+                          skip_unanalysed=skip_unanalysed)
     except _errors() as exc:
         raise UserError(str(exc)) from None
     reasons: dict[str, int] = {}

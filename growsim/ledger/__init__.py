@@ -9,7 +9,7 @@ Reads run files with h5py; imports no training code. Layout of a ledger folder:
 """
 
 from growsim.ledger._ledger import AddReport, Ledger, LedgerConfig, LedgerError, add, load
-from growsim.ledger._record import RecordError, check_record, make_record, run_key
+from growsim.ledger._record import MissingAnalysis, RecordError, check_record, make_record, run_key
 
 
 def build(folder):
@@ -26,5 +26,5 @@ def build(folder):
     return available[ledger.config.figure](ledger, Path(folder))
 
 
-__all__ = ["AddReport", "Ledger", "LedgerConfig", "LedgerError", "RecordError", "add", "build", "check_record", "load",
+__all__ = ["AddReport", "Ledger", "LedgerConfig", "LedgerError", "MissingAnalysis", "RecordError", "add", "build", "check_record", "load",
            "make_record", "run_key"]

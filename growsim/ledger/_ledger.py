@@ -18,7 +18,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from growsim.ledger._record import RecordError, check_record, make_record, record_file_name, record_key
+from growsim.ledger._record import (
+    MissingAnalysis,
+    RecordError,
+    check_record,
+    make_record,
+    record_file_name,
+    record_key,
+    with_analyses,
+)
 from growsim.spec.yaml_lines import YamlSyntaxError, load_with_lines
 
 CONFIG = "ledger.yaml"
@@ -171,15 +179,36 @@ def _counted_elsewhere(path: Path, protocol: str) -> dict[str, Any]:
     return record
 
 
+def _with_needed_analyses(record: dict[str, Any], run_path: Path, config: LedgerConfig) -> dict[str, Any]:
+    """The record with what the ledger's figure needs of the run's stored analyses (the
+    record unchanged for a figure that needs none). A record counted in another ledger must
+    already carry them: the run file it came from may be gone."""
+    from growsim.ledger.figures import record_analyses
+
+    needs = record_analyses(config.figure)
+    if needs is None:
+        return record
+    if run_path.suffix == ".json":
+        missing = [n for n in needs.names if n not in record.get("analyses", {})]
+        if missing:
+            raise RecordError(f"{run_path}: figure {config.figure} needs the analyses {', '.join(missing)} of each run, "
+                              "which this record does not carry; count the run from its run file")
+        return record
+    return with_analyses(record, needs.extract(run_path, dict(config.options)))
+
+
 def add(folder: str | Path, runs: list[Path], protocol: str, *, skip_counted: bool = False,
-        skip_unfinished: bool = False) -> AddReport:
+        skip_unfinished: bool = False, skip_unanalysed: bool = False) -> AddReport:
     """Record each run file of ``runs`` under ``protocol`` in the ledger at ``folder``.
 
     A run already in the ledger is an error, unless ``skip_counted`` and it is the very same
     file (same run key and same file hash): then it is skipped, so adding a sweep's folder
     again adds only its new runs. The same run from another file (the same spec and seed run
     again) is always an error. Runs that did not complete are errors, or skipped with
-    ``skip_unfinished``. Nothing is written unless every run can be recorded.
+    ``skip_unfinished``. A figure drawn from stored analyses (Hamidi et al.'s Figs. 3 to 5)
+    takes them from each run file's /analysis: a run without them is an error naming the
+    `growsim analyze` command that stores them, or skipped with ``skip_unanalysed``.
+    Nothing is written unless every run can be recorded.
     """
     folder = Path(folder)
     ledger = load(folder)
@@ -208,6 +237,15 @@ def add(folder: str | Path, runs: list[Path], protocol: str, *, skip_counted: bo
         if key in new:
             raise LedgerError(f"{run_path}: the same run as {new[key][1]} (spec and seed): a run counts once")
         _check_protocol(record, protocol, ledger.config.protocols[protocol], run_path)
+        try:
+            record = _with_needed_analyses(record, run_path, ledger.config)
+        except MissingAnalysis as exc:
+            if skip_unanalysed:
+                report.skipped.append((run_path, f"not analysed ({exc.command})"))
+                continue
+            raise LedgerError(str(exc)) from None
+        except RecordError as exc:
+            raise LedgerError(str(exc)) from None
         new[key] = (record, run_path)
     out = folder / RECORDS / protocol
     for record, run_path in new.values():

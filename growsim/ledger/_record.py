@@ -52,6 +52,15 @@ class RecordError(ValueError):
     """A run that cannot be recorded, or a record that is not what growsim wrote."""
 
 
+class MissingAnalysis(RecordError):
+    """A run file without an analysis that the ledger's figure needs; the message names the
+    `growsim analyze` command that stores it, ``command`` gives it with RUN for the file."""
+
+    def __init__(self, message: str, command: str):
+        super().__init__(message)
+        self.command = command
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -222,6 +231,28 @@ def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
     }
     record["digest"] = record_digest(record)
     return record
+
+
+def with_analyses(record: dict[str, Any], analyses: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with an ``analyses`` section (what a figure needs of the run's stored
+    /analysis groups, as its builder extracted it; NaN as None) and its digest made again."""
+    out = {k: v for k, v in record.items() if k != "digest"}
+    out["analyses"] = json.loads(json.dumps(_json_numbers(analyses), allow_nan=False))
+    out["digest"] = record_digest(out)
+    return out
+
+
+def _json_numbers(value: Any) -> Any:
+    """Nested dicts, lists and arrays with numpy scalars as JSON numbers, NaN as None."""
+    if isinstance(value, dict):
+        return {str(k): _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return _json_numbers(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_json_numbers(v) for v in value]
+    if isinstance(value, (str, type(None))):
+        return value
+    return _number(value)
 
 
 def record_digest(record: dict[str, Any]) -> str:
