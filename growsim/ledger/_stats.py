@@ -48,6 +48,31 @@ def two_sample(a: Sequence[float | None], b: Sequence[float | None]) -> dict[str
     return out
 
 
+def paired(a: Sequence[float | None], b: Sequence[float | None]) -> dict[str, float]:
+    """a against b, paired by position (the same network measured twice): the mean
+    difference a - b and its standard error, the paired t test and the Wilcoxon signed-rank
+    test, both two-sided. Pairs with a NaN on either side are left out; NaN below 2 pairs,
+    t NaN when the differences have no spread, Wilcoxon NaN when every difference is 0."""
+    from scipy import stats
+
+    x = np.array([np.nan if v is None else v for v in a], dtype=np.float64)
+    y = np.array([np.nan if v is None else v for v in b], dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    d = x[keep] - y[keep]
+    out = {"n": int(len(d)), "diff": float(d.mean()) if len(d) else math.nan, "diff_se": math.nan,
+           "t": math.nan, "t_p": math.nan, "wilcoxon_w": math.nan, "wilcoxon_p": math.nan}
+    if len(d) < 2:
+        return out
+    out["diff_se"] = float(d.std(ddof=1) / math.sqrt(len(d)))
+    if out["diff_se"] > 0:
+        t = stats.ttest_rel(x[keep], y[keep])
+        out["t"], out["t_p"] = float(t.statistic), float(t.pvalue)
+    if np.any(d != 0):
+        w = stats.wilcoxon(d, alternative="two-sided")
+        out["wilcoxon_w"], out["wilcoxon_p"] = float(w.statistic), float(w.pvalue)
+    return out
+
+
 def correlation(x: Sequence[float | None], y: Sequence[float | None]) -> dict[str, float]:
     """Pearson r and Spearman rho of paired values with their two-sided p values (pairs
     with a NaN left out; NaN below 3 pairs or for a constant side)."""

@@ -76,3 +76,21 @@ def test_permutation_p_counts_the_observed_labelling_among_the_shuffles():
     assert permutation_p(0.0, 10_000) == pytest.approx(1 / 10_001)  # never 0
     assert permutation_p(2.6, 10_000) == pytest.approx(261 / 10_001)
     assert permutation_p(100.0, 99) == 1.0
+
+
+def test_paired_by_hand():
+    from growsim.ledger._stats import paired
+
+    # Differences 1, 2, 3, 4: mean 2.5, s.d. sqrt(5/3), t = 2.5 / (s.d. / 2) on 3 degrees of
+    # freedom, whose two-sided p is 1 - (2/pi) (x / (1 + x^2) + atan x), x = t / sqrt(3).
+    out = paired([1, 2, 4, 7, None], [0, 0, 1, 3, 5])
+    t = 2.5 / (math.sqrt(5 / 3) / 2)
+    x = t / math.sqrt(3)
+    assert out["n"] == 4 and out["diff"] == 2.5 and out["diff_se"] == pytest.approx(math.sqrt(5 / 3) / 2)
+    assert out["t"] == pytest.approx(t)
+    assert out["t_p"] == pytest.approx(1 - (2 / math.pi) * (x / (1 + x * x) + math.atan(x)))
+    # Every difference positive: W = 0, and exactly 2 of the 2^4 sign patterns are as extreme.
+    assert out["wilcoxon_w"] == 0 and out["wilcoxon_p"] == pytest.approx(2 / 16)
+    same = paired([1, 2, 3], [1, 2, 3])  # no difference: no test
+    assert same["diff"] == 0 and math.isnan(same["t"]) and math.isnan(same["wilcoxon_p"])
+    assert math.isnan(paired([1], [0])["diff_se"])
