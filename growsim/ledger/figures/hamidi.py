@@ -227,12 +227,25 @@ def _spread(values) -> dict[str, float]:
     return {"n": n, "mean": m, "sd": sem * math.sqrt(n) if n > 1 else math.nan, "sem": sem}
 
 
-def _architectures(groups) -> list[str]:
+def architectures(groups) -> list[str]:
     present = {a for a, _ in groups}
     return [a for a in _ARCH_ORDER if a in present] + sorted(present - set(_ARCH_ORDER))
 
 
-def _size_label(arch: str, size: int) -> str:
+def size_colours(groups):
+    """colour(architecture, size) for the (architecture, size) keys of ``groups``: each
+    architecture's ramp (modular red, non-modular blue), darker for larger sizes."""
+    import matplotlib
+
+    def colour(arch, size):
+        sizes = sorted(s for a, s in groups if a == arch)
+        ramp = matplotlib.colormaps[_ARCH_COLORS.get(arch, ("Greys",))[0]]
+        return ramp(0.45 + 0.5 * sizes.index(size) / max(1, len(sizes) - 1))
+
+    return colour
+
+
+def size_label(arch: str, size: int) -> str:
     return f"modules of {size}" if arch == "modular" else f"{size} neurons"
 
 
@@ -274,7 +287,7 @@ def build_fig2(ledger, out_dir: Path) -> Output:
         groups: dict[tuple[str, int], list] = defaultdict(list)
         for r in sorted(records, key=lambda r: r["run"]["seed"]):
             groups[(architecture(r), module_size(r))].append(r)
-        archs = _architectures(groups)
+        archs = architectures(groups)
         stats = {key: {"n_solved": _spread([_final(r, "n_solved") for r in runs]),
                        "n_parameters": _spread([_final(r, "n_parameters") for r in runs]),
                        "epochs": [_final(r, "step") / per_epoch for r in runs]}
@@ -285,10 +298,7 @@ def build_fig2(ledger, out_dir: Path) -> Output:
             flags = on_front([(stats[k]["n_parameters"]["mean"], stats[k]["n_solved"]["mean"]) for k in keys])
             front.update(zip(keys, flags))
 
-        def colour(arch, size):
-            sizes = sorted(s for a, s in groups if a == arch)
-            ramp = __import__("matplotlib").colormaps[_ARCH_COLORS.get(arch, ("Greys",))[0]]
-            return ramp(0.45 + 0.5 * sizes.index(size) / max(1, len(sizes) - 1))
+        colour = size_colours(groups)
 
         with style():
             fig = new_figure(max(6.0, 3.6 * len(archs)), 3.4)
@@ -298,7 +308,7 @@ def build_fig2(ledger, out_dir: Path) -> Output:
                     steps, mean, sem, n = _curves(groups[(arch, size)], "n_solved")
                     sd = np.nan_to_num(sem * np.sqrt(n))
                     ax.plot(steps / per_epoch, mean, color=colour(arch, size), lw=1.4,
-                            label=f"{_size_label(arch, size)} (n = {int(n.max())})")
+                            label=f"{size_label(arch, size)} (n = {int(n.max())})")
                     ax.fill_between(steps / per_epoch, mean - sd, mean + sd, color=colour(arch, size), alpha=0.2, lw=0)
                 ax.set_title(arch)
                 ax.set_xlabel("epochs")
