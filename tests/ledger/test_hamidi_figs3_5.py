@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import shutil
 import statistics
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from scipy import stats
@@ -265,3 +267,50 @@ def test_fig5_feedforward_against_recurrent_matches_the_run_files(ledgers, runs)
     where = dict(size=4, eps="", target="feedforward-recurrent", metric="variance_mean")
     assert stat("t_p", **where) == pytest.approx(stats.ttest_rel(ff, rec).pvalue, abs=1e-5)
     assert (ledgers["fig5"] / "figures" / "tiny_fig5_m4.png").stat().st_size > 10_000
+
+
+def test_which_analysis_group_is_read_and_an_analysed_file_is_a_new_file(runs, tmp_path):
+    """The group named after the metric, else the only one that holds the targets; several
+    without that name are refused. Analysing a counted run changes its file."""
+    path = tmp_path / "run.h5"
+    shutil.copyfile(runs[("modular", 1)], path)
+    folder = tmp_path / "fig3"
+    folder.mkdir()
+    (folder / "ledger.yaml").write_text(_ledger_yaml("hamidi_fig3"))
+    with h5py.File(path, "a") as f:
+        f["analysis"].move("robustness", "rob_a")
+    small = robustness(open_run(path), what="tau", eps=[0.0, 0.5], draws=1, trials=16, threshold=THRESHOLD)
+    write_analysis(path, "rob_tau", small)  # holds tau only: not a candidate for Fig. 3
+    (record,) = add(folder, [path], "tiny").added
+    assert json.loads(record.read_text())["analyses"]["robustness"]["group"] == "rob_a"
+    record.unlink()
+    with h5py.File(path, "a") as f:
+        f.copy(f["analysis/rob_a"], "analysis/rob_b")
+    with pytest.raises(LedgerError, match=r"2 /analysis groups of robustness hold .*\(rob_a, rob_b\)"):
+        add(folder, [path], "tiny")
+    with h5py.File(path, "a") as f:
+        f.copy(f["analysis/rob_b"], "analysis/robustness")
+    (record,) = add(folder, [path], "tiny").added
+    assert json.loads(record.read_text())["analyses"]["robustness"]["group"] == "robustness"
+    write_analysis(path, "rob_tau", small)  # analysed again after it was counted: another file
+    with pytest.raises(LedgerError, match="from another file"):
+        add(folder, [path], "tiny", skip_counted=True)
+
+
+def test_the_docs_list_what_each_analysis_builder_needs():
+    from growsim.ledger.figures import builders, record_analyses
+
+    text = (ROOT / "docs" / "results.md").read_text()
+    table = text[text.index("### Figures drawn from stored analyses"):]
+    table = table[table.index("| `figure:` |"):]
+    table = table[:table.index("\n\n")]
+    documented = {}
+    for row in table.splitlines()[2:]:
+        cells = row.split(" | ")
+        documented[cells[0].strip("| `")] = set(re.findall(r"^`([a-z_]+)`|; `([a-z_]+)`", cells[2]))
+    needing = {name: record_analyses(name).names for name in builders() if record_analyses(name)}
+    assert set(documented) == set(needing) == {"hamidi_fig3", "hamidi_fig4", "hamidi_fig5"}
+    for name, names in needing.items():
+        assert {n for pair in documented[name] for n in pair if n} == set(names), name
+    builders_table = text[text.index("## Figure builders"):text.index("### Figures drawn from stored analyses")]
+    assert set(re.findall(r"^\| `([a-z0-9_]+)` \|", builders_table, flags=re.M)) == set(builders())
