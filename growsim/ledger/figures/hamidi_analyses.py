@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from growsim.ledger._record import MissingAnalysis, RecordError
-from growsim.ledger._stats import correlation, fmt, fmt_p, mean_sem, paired, two_sample
+from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, fmt_p, mean_sem, paired, two_sample
 from growsim.ledger.figures import Output, RecordAnalyses, figure, markdown_table
 from growsim.ledger.figures.hamidi import (
     PAIRS,
@@ -236,6 +236,13 @@ def _mean_sd(values, digits: int = 3) -> str:
 
 def _u(t: dict[str, float]) -> str:
     return "–" if math.isnan(t["mwu_u"]) else format(t["mwu_u"], "g")
+
+
+def _paired_cells(p: dict[str, float]) -> list[str]:
+    """The difference ± its s.e., the paired t (p) and the Wilcoxon W (p) of ``paired``."""
+    w = "–" if math.isnan(p["wilcoxon_w"]) else format(p["wilcoxon_w"], "g")
+    return [f"{fmt(p['diff'])} ± {fmt(p['diff_se'])}", f"{fmt(p['t'], 2)} ({fmt_p(p['t_p'])})",
+            f"{w} ({fmt_p(p['wilcoxon_p'])})"]
 
 
 def _pairs(ledger, default) -> list[tuple[int, int]]:
@@ -529,10 +536,7 @@ def build_fig5(ledger, out_dir: Path) -> Output:
                     rows_csv += [{**row, "metric": "accuracy~level", "statistic": s, "value": v} for s, v in c.items()]
                 rows_csv += [dict(protocol=protocol, size=size, eps=e, target="feedforward-recurrent", metric="accuracy_mean",
                                   statistic=s, value=v) for s, v in p.items()]
-                table.append([fmt(e, 2), *(f"{fmt(mean_sem(means[t])[0])} ± {fmt(mean_sem(means[t])[1])}" for t in FIG5_TARGETS),
-                              f"{fmt(p['diff'])} ± {fmt(p['diff_se'])}", f"{fmt(p['t'], 2)} ({fmt_p(p['t_p'])})",
-                              f"{'–' if math.isnan(p['wilcoxon_w']) else format(p['wilcoxon_w'], 'g')} ({fmt_p(p['wilcoxon_p'])})",
-                              *cells])
+                table.append([fmt(e, 2), *(fmt_mean_sem(means[t]) for t in FIG5_TARGETS), *_paired_cells(p), *cells])
             conserved = [mean_conservation(r) for r in runs]
             ff, rec = [c[0] for c in conserved], [c[1] for c in conserved]
             p = paired(ff, rec)
@@ -540,7 +544,6 @@ def build_fig5(ledger, out_dir: Path) -> Output:
                 rows_csv += _spread_rows(dict(protocol=protocol, size=size, eps="", target=kind, metric="variance_mean"), values)
             rows_csv += [dict(protocol=protocol, size=size, eps="", target="feedforward-recurrent", metric="variance_mean",
                               statistic=s, value=v) for s, v in p.items()]
-            wilcoxon = f"{'–' if math.isnan(p['wilcoxon_w']) else format(p['wilcoxon_w'], 'g')} ({fmt_p(p['wilcoxon_p'])})"
             md += [f"### Modules of {size} neurons: {len(runs)} networks (seeds {_seeds(runs)})", "",
                    "Accuracy under perturbation (Fig. 5a, 5b):", "",
                    markdown_table(["eps", "W_ff perturbed: accuracy", "W_rec perturbed: accuracy", "W_ff − W_rec",
@@ -548,10 +551,7 @@ def build_fig5(ledger, out_dir: Path) -> Output:
                                    "W_rec: Spearman ρ (p)"], table), "",
                    "Variance of the normalised weight change between consecutive modules (Fig. 5c):", "",
                    markdown_table(["W_ff", "W_rec", "W_ff − W_rec", "paired t (p)", "Wilcoxon W (p)"],
-                                  [[f"{fmt(mean_sem(ff)[0])} ± {fmt(mean_sem(ff)[1])}",
-                                    f"{fmt(mean_sem(rec)[0])} ± {fmt(mean_sem(rec)[1])}",
-                                    f"{fmt(p['diff'])} ± {fmt(p['diff_se'])}", f"{fmt(p['t'], 2)} ({fmt_p(p['t_p'])})",
-                                    wilcoxon]]), ""]
+                                  [[fmt_mean_sem(ff), fmt_mean_sem(rec), *_paired_cells(p)]]), ""]
         md += ["### Runs", "", _runs_table(records), ""]
         out.lines.append(f"{protocol}: {len(records)} modular runs")
     _write_tables(out_dir, md, rows_csv, out)
