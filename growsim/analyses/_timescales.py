@@ -158,8 +158,9 @@ def summary(result: AnalysisData) -> str:
 
 def solve_steps(run: Run) -> tuple[np.ndarray, np.ndarray]:
     """The evaluation steps at which the curriculum advanced (N_solved rose), with N_solved
-    there: the network each of them stores is the one that solved the level (growth on
-    `level_solved` comes after that step's metrics and snapshot)."""
+    there. The snapshot each of them stores is taken after that step's metrics and its
+    growth on `level_solved`: the network that solved the level, with the module and head
+    grown for the next level (not yet trained) when growth added one."""
     series = run.series()
     if "n_solved" not in series:
         raise ValueError(f"{run.path} logs no n_solved (not a parity curriculum run)")
@@ -216,10 +217,10 @@ def timescales_at_solves(run: Run, **options) -> AnalysisData:
 
 
 def summary_at_solves(result: AnalysisData) -> str:
-    """One line: the steps and the mean effective timescale of the newest module at the first and last."""
+    """One line: the steps, and the mean effective timescale over the first module (the one
+    every modular network keeps from its start) at the first and the last of them. (The
+    newest module of a snapshot at a solve step is the one grown there, untrained.)"""
     data = {key: value[0] for key, value in result.datasets.items()}
-    first, last = data["tau_effective_mean"][0], data["tau_effective_mean"][-1]
-    newest = lambda row, k: row[int(k) - 1]  # noqa: E731
+    first, last = data["tau_effective_mean"][0][0], data["tau_effective_mean"][-1][0]
     return (f"timescales at {len(data['step'])} solve steps (N_solved {data['n_solved'][0]} to {data['n_solved'][-1]}); "
-            f"newest module's mean effective tau {newest(first, data['n_modules'][0]):.3g} -> "
-            f"{newest(last, data['n_modules'][-1]):.3g} steps")
+            f"first module's mean effective tau {first:.3g} -> {last:.3g} steps")

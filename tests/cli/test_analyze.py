@@ -179,9 +179,18 @@ def test_timescales_at_solves_command(chain_copy, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "wrote /analysis/timescales_at_solves" in out and "solve steps (N_solved" in out
-    res = open_run(chain_copy).analysis("timescales_at_solves")
+    run = open_run(chain_copy)
+    res = run.analysis("timescales_at_solves")
     n = len(res["step"])
     assert res["tau_trained"].shape[:1] == (n,) and list(res["n_solved"]) == sorted(res["n_solved"])
+    # docs/analysis.md: a solve step's snapshot is taken after its growth, so it holds the
+    # module grown there for the next level (the series logged there does not yet)
+    events = run.events()
+    grown = events[events["op"] == "duplicate_module"]
+    assert n and len(grown)
+    for step, k in zip(res["step"], res["n_modules"]):
+        assert k == run.snapshot(int(step)).n_modules == 1 + int((grown["step"] <= step).sum())
+    assert any(int(s) in set(grown["step"]) for s in res["step"])
 
 
 @pytest.mark.parametrize(("which", "args", "message"), [
