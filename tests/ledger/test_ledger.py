@@ -334,6 +334,25 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         assert stat(group, "perf_mean~modularity_q", "pearson_r") == pytest.approx(r, abs=5e-3)
         assert stat(group, "perf_mean~modularity_q", "pearson_p") == pytest.approx(p, abs=5e-3)
 
+    # random and mixture wiring, begun: the means over the seeds counted so far, and add_conn's
+    # Q above fix_conn's in each seed
+    def rule_stat(rule, group, metric, statistic):
+        (row,) = [r for r in rows if (r["rule"], r["group"], r["metric"], r["statistic"]) == (rule, group, metric, statistic)]
+        return float(row["value"])
+
+    for rule, n, add, fix in (("random", 2, 0.367, 0.272), ("mixture", 1, 0.417, 0.307)):
+        assert (rule_stat(rule, "add_conn", "modularity_q", "n"), rule_stat(rule, "fix_conn", "modularity_q", "n")) == (n, n)
+        assert rule_stat(rule, "add_conn", "modularity_q", "mean") == pytest.approx(add, abs=5e-4)
+        assert rule_stat(rule, "fix_conn", "modularity_q", "mean") == pytest.approx(fix, abs=5e-4)
+    q = {}
+    for path in (copy / "records" / "full").glob("*.json"):
+        r = json.loads(path.read_text())
+        spec = r["spec"]
+        condition = "add_conn" if spec["growth"]["initial_connections"] == 0 else "fix_conn"
+        q[(spec["wiring"]["rule"], r["run"]["seed"], condition)] = r["final"]["modularity_q"]
+    pairs = [(rule, seed) for rule, seed, c in q if c == "add_conn" and rule in ("random", "mixture")]
+    assert len(pairs) == 3 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
+
 
 def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
     """results/wu_gu/README.md and README.md state Fig. 2's reduced-protocol outcome so far:
