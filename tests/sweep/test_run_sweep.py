@@ -221,3 +221,18 @@ def test_a_killed_sweep_resumes_without_redoing_finished_points(tmp_path, sweep_
         assert f.attrs.get("resumed", 0) == (1 if statuses.get(names[1]) == "running" else 0)
         assert f["train/loss"].shape == (120,)
     assert not (out / ".sweep.lock").exists()
+
+
+def test_each_local_point_runs_in_a_fresh_process():
+    """docs/sweeps.md: a worker process serves one point, so no run inherits the heap of
+    the runs before it."""
+    import os
+
+    from growsim.sweep._driver import _LocalExecutor
+
+    executor = _LocalExecutor(1)
+    try:
+        pids = [executor.submit(os.getpid, name=f"p{i}").result(timeout=120) for i in range(3)]
+    finally:
+        executor.close()
+    assert len(set(pids)) == 3 and os.getpid() not in pids
