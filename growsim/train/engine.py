@@ -358,7 +358,12 @@ class Engine:
             return loss
         penalty, values = self.regularisers(self._named, self.step, self.cfg.batches)
         for name, value in values.items():  # terms at strength 0 are absent
-            self._reg_sums[name] = self._reg_sums.get(name, 0.0) + value.detach()
+            value = value.detach()
+            total = self._reg_sums.get(name)
+            if total is not None and total.device == value.device and total.dtype == value.dtype and total.dim() == value.dim():
+                total.add_(value)  # in place: no new small tensor per batch among its large ones
+            else:
+                self._reg_sums[name] = value.clone() if total is None else total.to(value) + value
             self._reg_counts[name] = self._reg_counts.get(name, 0) + 1
         return loss + penalty
 
