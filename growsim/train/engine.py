@@ -54,8 +54,8 @@ class _LossBuffer:
     per batch) in one tensor that is reused.
 
     Kept as a list of 0-d tensors, these small long-lived allocations sat among each batch's
-    large temporary ones and fragmented the C heap: a Wu & Gu run's resident memory grew by
-    about 140 MB over 1,000 batches (benchmarks/RESULTS.md, "Memory").
+    large temporary ones and fragmented the C heap: a loop of 1,000 training steps that kept
+    them grew from 360 to 522 MB (benchmarks/RESULTS.md).
     """
 
     def __init__(self, capacity: int = 512):
@@ -67,11 +67,8 @@ class _LossBuffer:
         return self._n
 
     def append(self, loss: torch.Tensor) -> None:
-        if self._buffer is None or self._buffer.device != loss.device or self._buffer.dtype != loss.dtype:
-            kept = self.values().to(loss.device, loss.dtype) if self._n else None
-            self._buffer = torch.empty(max(self._capacity, 2 * self._n), dtype=loss.dtype, device=loss.device)
-            if kept is not None:
-                self._buffer[: self._n].copy_(kept)
+        if self._buffer is None:  # the first loss gives the device and dtype
+            self._buffer = torch.empty(self._capacity, dtype=loss.dtype, device=loss.device)
         elif self._n == self._buffer.numel():  # more batches between flushes than it holds: double it
             bigger = self._buffer.new_empty(2 * self._n)
             bigger[: self._n].copy_(self._buffer)
@@ -247,7 +244,7 @@ class Engine:
         self._losses_since_log = np.asarray(arrays["engine/losses_since_log"], dtype=np.float64)
         prefix = "engine/reg_sums/"
         saved = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix) and v[1] > 0}
-        self._reg_sums = {name: torch.tensor(float(v[0]), dtype=torch.float32) for name, v in saved.items()}
+        self._reg_sums = {name: torch.tensor(float(v[0]), dtype=torch.float32, device=device) for name, v in saved.items()}
         self._reg_counts = {name: int(v[1]) for name, v in saved.items()}
         self.step = step
         self._pending_first = step
@@ -358,12 +355,11 @@ class Engine:
             return loss
         penalty, values = self.regularisers(self._named, self.step, self.cfg.batches)
         for name, value in values.items():  # terms at strength 0 are absent
-            value = value.detach()
             total = self._reg_sums.get(name)
-            if total is not None and total.device == value.device and total.dtype == value.dtype and total.dim() == value.dim():
-                total.add_(value)  # in place: no new small tensor per batch among its large ones
+            if total is None:
+                self._reg_sums[name] = value.detach().clone()
             else:
-                self._reg_sums[name] = value.clone() if total is None else total.to(value) + value
+                total.add_(value.detach())  # in place: no new small tensor per batch among its large ones
             self._reg_counts[name] = self._reg_counts.get(name, 0) + 1
         return loss + penalty
 
