@@ -1,6 +1,6 @@
 """Run the benchmarks in one go: training step against a plain loop, a Wu & Gu run against the
-previous code, task batches, a chain of modules by depth, HDF5 logging overhead, community
-detection by size, a stacked ensemble of seeds.
+previous code, a run's memory over its length, task batches, a chain of modules by depth,
+HDF5 logging overhead, community detection by size, a stacked ensemble of seeds.
 
 Usage: python benchmarks/run.py [--quick] [--compile] [--busy]
 
@@ -21,6 +21,7 @@ import bench_chain
 import bench_compile
 import bench_ensemble
 import bench_logging
+import bench_memory
 import bench_modularity
 import bench_speed
 import bench_tasks
@@ -34,6 +35,9 @@ def main(argv: list[str]) -> None:
     print()
     print("== a Wu & Gu run: training step and evaluation against the previous code, memory, Fig. 3 projected ==")
     bench_speed.main(["--rounds", "3", "--eval-rounds", "1", "--rss-batches", "200"] if quick else [])
+    print()
+    print("== a run's memory over its length: the HDF5 writer on its own thread against on the training thread ==")
+    bench_memory.main(["--batches", "1000" if quick else "10000", "--side-by-side"])
     print()
     print("== task batches: the 20-task mixture, 64 trials ==")
     bench_tasks.main(["--n-batches", "300" if quick else "2000"])

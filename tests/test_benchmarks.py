@@ -19,6 +19,7 @@ SMOKE = {
     "bench_modularity": ["--sizes", "12", "--rounds", "1"],
     "bench_ensemble": ["--members", "2", "--neurons", "12", "--batch", "4", "--batches", "1", "--rounds", "1"],
     "bench_busy": ["--batches", "1", "--rounds", "1", "--busy", "1"],
+    "bench_memory": ["--batches", "4", "--log-every", "2", "--side-by-side"],
 }
 
 

@@ -17,14 +17,19 @@ place if there is no room for a new copy (`_mark_ended`).
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
+import functools
 import hashlib
 import itertools
 import json
 import os
+import queue
 import re
 import socket
+import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -260,6 +265,67 @@ class RunFileWriteError(OSError):
         self.reason = reason
 
 
+class _OwnThread:
+    """Runs a writer's calls on a thread of its own, one at a time, the caller waiting for
+    each: the calls keep their order, and their results and exceptions reach the caller.
+
+    Why a thread: HDF5 keeps a file's metadata (object headers, B-tree nodes, its cache) in
+    many small blocks that live long and are made anew at every log step (a snapshot adds a
+    dozen objects). Made on the training thread, they land in the C heap that the batches'
+    and evaluations' large tensors reuse, inside the regions those tensors free, and split
+    them: the next evaluation's tensors no longer fit there and take new memory. A full Wu &
+    Gu run so grew to 1 to 1.5 GB. glibc gives another thread a heap (arena) of its own, so
+    HDF5's blocks stay out of the training's (benchmarks/RESULTS.md).
+
+    The thread starts with the first call and ends with `stop` (a later call starts a new
+    one) or when its owner is garbage-collected; it is a daemon, so it never holds up the
+    interpreter's exit.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+        self._calls: queue.SimpleQueue | None = None
+        self._thread: threading.Thread | None = None
+
+    def call(self, fn, *args, **kwargs):
+        if self._thread is not None and threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)  # a call the writer makes itself
+        if self._thread is None:
+            calls: queue.SimpleQueue = queue.SimpleQueue()
+            self._calls = calls
+            self._thread = threading.Thread(target=_serve, args=(calls,), name=self._name, daemon=True)
+            self._thread.start()
+            weakref.finalize(self, calls.put, None)  # no call can come any more: let the thread end
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self._calls.put((done, fn, args, kwargs))
+        return done.result()
+
+    def stop(self) -> None:
+        if self._thread is not None and self._calls is not None:
+            self._calls.put(None)
+        self._thread = self._calls = None
+
+
+def _serve(calls: queue.SimpleQueue) -> None:
+    while (item := calls.get()) is not None:
+        done, fn, args, kwargs = item
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the caller's to handle, as if it had made the call itself
+            done.set_exception(exc)
+        del done, fn, args, kwargs, item  # hold nothing of a finished call while waiting
+
+
+def _on_writer_thread(method):
+    """Run a method of HDF5Logger on the logger's own thread (see `_OwnThread`)."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        return self._writer.call(method, self, *args, **kwargs)
+
+    return call
+
+
 class HDF5Logger:
     """Writes a run to `path`. Creates the parent folder; refuses an existing file unless `overwrite`.
 
@@ -295,6 +361,7 @@ class HDF5Logger:
         self._write_error: OSError | None = None  # the failed commit that stopped the writes
         self._committed: tuple[int, int | None] | None = None  # last_step and checkpoint step on disk
         self._on_disk: _Pages | None = None  # what the run file holds (written in place: the pages to compare)
+        self._writer = _OwnThread(f"growsim-writer {self.path.name}")  # every HDF5 call runs there
 
     # --- transactions -----------------------------------------------------------------
 
@@ -310,6 +377,7 @@ class HDF5Logger:
             self._on_disk = _Pages.of(memoryview(image)[:end], len(image))
         return self._file
 
+    @_on_writer_thread
     def commit(self, step: int | None = None) -> None:
         """Make everything written so far durable and visible in the run file."""
         if self._write_error is not None:
@@ -451,6 +519,7 @@ class HDF5Logger:
 
     # --- the protocol ---------------------------------------------------------------
 
+    @_on_writer_thread
     def start(self, info: RunInfo) -> None:
         if self.resume is not None:
             self._started = True
@@ -559,11 +628,13 @@ class HDF5Logger:
         f.attrs["resumed"] = int(f.attrs.get("resumed", 0)) + 1
         self._mark_writer(f)
 
+    @_on_writer_thread
     def log_train_losses(self, steps: np.ndarray, losses: np.ndarray) -> None:
         self._append("train/step", steps, np.int64)
         if self._append("train/loss", losses, np.float32):
             self._label(self.file["train/loss"], ("step",))
 
+    @_on_writer_thread
     def log_metrics(self, step: int, scalars: Mapping[str, float], arrays: Mapping[str, np.ndarray]) -> None:
         self._append_series("step", step, [step], np.int64)
         self._append_series("wall_time", step, [self._elapsed()], np.float64)
@@ -575,6 +646,7 @@ class HDF5Logger:
             self._append_series(name, step, value[None], dtype)
         self.file.attrs["last_step"] = step
 
+    @_on_writer_thread
     def log_event(self, step: int, op: str, details: Mapping[str, Any], synapses: np.ndarray | None) -> None:
         index = self.file["events/step"].shape[0] if "events/step" in self.file else 0
         self._append("events/step", [step], np.int64)
@@ -586,6 +658,7 @@ class HDF5Logger:
             rows = np.column_stack([np.full(len(synapses), index), np.asarray(synapses)])
             self._append("events/synapses", rows, np.int64)
 
+    @_on_writer_thread
     def log_snapshot(self, step: int, arrays: Mapping[str, np.ndarray]) -> None:
         group = self.file["snapshots"].create_group(f"{step:09d}")
         group.attrs["step"] = step
@@ -600,6 +673,7 @@ class HDF5Logger:
             if dims is not None:
                 self._label(group[name], dims)
 
+    @_on_writer_thread
     def log_checkpoint(self, step: int, arrays: Mapping[str, np.ndarray], texts: Mapping[str, str]) -> None:
         """The whole state of the run at `step`, replacing the previous checkpoint.
 
@@ -635,8 +709,10 @@ class HDF5Logger:
     def progress(self, step: int, values: Mapping[str, float]) -> None:
         pass
 
+    @_on_writer_thread
     def close(self, status: str, reason: str | None, step: int, final: Mapping[str, np.ndarray] | None) -> None:
         if not self._started:
+            self._writer.stop()
             return
         try:
             if self._write_error is None:
@@ -656,6 +732,7 @@ class HDF5Logger:
         finally:
             self._drop()
             self._started = False
+            self._writer.stop()  # ends once this call is done; a later call starts another
 
     def _failed_writing(self, step: int) -> RunFileWriteError:
         """After a failed commit at batch `step`: record the end in the last committed file
