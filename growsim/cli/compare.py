@@ -90,7 +90,7 @@ def select_runs(table, *, include_unfinished: bool = False):
     from growsim.ledger._record import EXECUTION_FIELDS
 
     notes = []
-    per_run = table.drop_duplicates("run").set_index("run")
+    per_run = table.drop_duplicates("run").set_index("run").copy()  # one block per dtype: the table is built a column at a time
     if not include_unfinished:
         unfinished = per_run[per_run["status"] != "completed"]
         if len(unfinished):

@@ -187,6 +187,7 @@ def test_plot_command(small_runs, tmp_path, capsys):
     assert "none.h5: no such file" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("error::pandas.errors.PerformanceWarning")  # no pandas warning reaches the user
 def test_compare_command(shipped_runs, tmp_path, capsys):
     folder = Path(next(iter(shipped_runs.values()))).parent
     out = tmp_path / "fig3a.png"
