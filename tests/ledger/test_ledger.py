@@ -340,10 +340,17 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         (row,) = [r for r in rows if (r["rule"], r["group"], r["metric"], r["statistic"]) == (rule, group, metric, statistic)]
         return float(row["value"])
 
-    for rule, n, add, fix in (("random", 3, 0.366, 0.275), ("mixture", 3, 0.413, 0.296)):
+    for rule, n, add, fix in (("random", 4, 0.360, 0.275), ("mixture", 4, 0.417, 0.296)):
         assert (rule_stat(rule, "add_conn", "modularity_q", "n"), rule_stat(rule, "fix_conn", "modularity_q", "n")) == (n, n)
         assert rule_stat(rule, "add_conn", "modularity_q", "mean") == pytest.approx(add, abs=5e-4)
         assert rule_stat(rule, "fix_conn", "modularity_q", "mean") == pytest.approx(fix, abs=5e-4)
+        assert rule_stat(rule, "add_conn-fix_conn", "modularity_q", "mwu_u") == n * n  # every add_conn run above every fix_conn run
+    # performance: the same under mixture wiring; under random wiring add_conn below fix_conn in every seed
+    assert rule_stat("mixture", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.77, abs=5e-3)
+    assert rule_stat("random", "add_conn", "perf_mean", "mean") == pytest.approx(0.857, abs=5e-4)
+    assert rule_stat("random", "fix_conn", "perf_mean", "mean") == pytest.approx(0.881, abs=5e-4)
+    assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.014, abs=5e-4)
+    assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "mwu_u") == 0
     q = {}
     for path in (copy / "records" / "full").glob("*.json"):
         r = json.loads(path.read_text())
@@ -351,7 +358,7 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         condition = "add_conn" if spec["growth"]["initial_connections"] == 0 else "fix_conn"
         q[(spec["wiring"]["rule"], r["run"]["seed"], condition)] = r["final"]["modularity_q"]
     pairs = [(rule, seed) for rule, seed, c in q if c == "add_conn" and rule in ("random", "mixture")]
-    assert len(pairs) == 6 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
+    assert len(pairs) == 8 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
 
 
 def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
