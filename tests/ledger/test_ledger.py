@@ -351,6 +351,22 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
     assert rule_stat("random", "fix_conn", "perf_mean", "mean") == pytest.approx(0.881, abs=5e-4)
     assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.014, abs=5e-4)
     assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "mwu_u") == 0
+    # ... and along training, the mean over the seeds counted (results/wu_gu/README.md)
+    along: dict[tuple[str, str], list[list[float]]] = {}
+    for path in (copy / "records" / "full").glob("*.json"):
+        r = json.loads(path.read_text())
+        rule, steps = r["spec"]["wiring"]["rule"], r["series"]["step"]
+        condition = "add_conn" if r["spec"]["growth"]["initial_connections"] == 0 else "fix_conn"
+        at = [r["series"]["perf_mean"][steps.index(step)] for step in (10000, 20000, 30000, 40000)]
+        along.setdefault((rule, condition), []).append([*at, r["final"]["perf_mean"]])
+    expected = {
+        ("random", "add_conn"): [0.536, 0.697, 0.796, 0.841, 0.857],
+        ("random", "fix_conn"): [0.720, 0.812, 0.853, 0.866, 0.881],
+        ("mixture", "add_conn"): [0.544, 0.715, 0.812, 0.850, 0.869],
+        ("mixture", "fix_conn"): [0.704, 0.791, 0.832, 0.858, 0.872],
+    }
+    for key, means in expected.items():
+        assert [statistics.mean(column) for column in zip(*along[key])] == pytest.approx(means, abs=5e-4), key
     q = {}
     for path in (copy / "records" / "full").glob("*.json"):
         r = json.loads(path.read_text())
