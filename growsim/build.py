@@ -30,6 +30,7 @@ class Prepared:
     loaded: LoadedSpec
     geometry: Geometry | None  # None for a chain of modules, which has no positions
     connectivity: np.ndarray | None = None  # (N, N) [post, pre], from growth.initial_connections: {file: ...}
+    warm_synapses: int | None = None  # a leaky RNN's warm start (init_from): the synapses of the stored network
 
     @property
     def spec(self) -> Spec:
@@ -52,7 +53,10 @@ class Prepared:
     @property
     def initial_connections(self) -> int:
         """The synapses placed before training: `growth.initial_connections`, with all
-        meaning the capacity (every synapse the network's autapse policy allows)."""
+        meaning the capacity (every synapse the network's autapse policy allows); after a
+        warm start, those of the stored network."""
+        if self.warm_synapses is not None:
+            return self.warm_synapses
         initial = self.spec.growth.initial_connections
         if self.connectivity is not None:
             return int(np.count_nonzero(self.connectivity))
@@ -119,7 +123,7 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     from growsim.spec.loader import issue_at
 
     spec = loaded.spec
-    if spec.init_from is not None:
+    if spec.init_from is not None and spec.network.kind == "chain":
         _check_init_from(loaded)
     if spec.network.kind == "chain":
         return Prepared(loaded, None)
@@ -154,6 +158,10 @@ def prepare(loaded: LoadedSpec) -> Prepared:
     suite = _check_suite(spec, lines, sources, issues)
     if suite is not None:
         _check_cost(spec, prepared.n_neurons, suite, lines, sources, issues)
+    if spec.init_from is not None:
+        warm = _check_warm_leaky(loaded, prepared, suite, lines, sources, issues)
+        if warm is not None:
+            prepared = Prepared(loaded, geo, connectivity, warm)
     dale = getattr(spec.network, "dale", None)
     if dale is not None:
         n_e = int(round(dale.excitatory * prepared.n_neurons))
@@ -179,32 +187,107 @@ def _check_init_from(loaded: LoadedSpec) -> None:
         raise SpecError([issue_at(("init_from", "run"), str(exc), lines, sources)], _file(loaded)) from None
 
 
+def _check_warm_leaky(loaded: LoadedSpec, prepared: Prepared, suite, lines, sources, issues: list) -> int | None:
+    """The run a leaky RNN's warm start reads, against this spec's network and task suite
+    (None: not made yet); each misfit an issue at `init_from.run`. Returns the stored
+    network's synapse count when it fits."""
+    from growsim.spec.loader import issue_at
+
+    spec = loaded.spec
+    if spec.growth.initial_connections != 0:
+        issues.append(issue_at(("growth", "initial_connections"), "a warm start (init_from) begins with the stored "
+                               "network's synapses: leave initial_connections at 0", lines, sources))
+    try:
+        path, _run, snap = init_source(spec, loaded.base_dir)
+        widths = None if suite is None else (suite.n_input, suite.n_output, float(suite.dt_ms))
+        misfits = leaky_misfits(spec, path, snap, prepared.n_neurons, widths)
+    except ValueError as exc:
+        misfits = [str(exc)]
+    issues.extend(issue_at(("init_from", "run"), text, lines, sources) for text in misfits)
+    return None if misfits else int(np.count_nonzero(snap.mask))
+
+
 def init_source(spec: Spec, base_dir: Path):
-    """(path, run, snapshot) of `init_from`: the stored chain network at its step, checked
-    against this spec's network. ValueError says what does not fit."""
-    from growsim.analyses import structure_of
+    """(path, run, snapshot) of `init_from`: the stored network at its step, from a run of
+    this spec's network kind (a chain's also checked against this spec's modules).
+    ValueError says what does not fit."""
     from growsim.reader import RunFileError, open_run
+    from growsim.spec.models import SolvedStep
 
     init = spec.init_from
-    if spec.network.kind != "chain":
-        raise ValueError("a warm start is built for chain networks (network.kind: chain); "
-                         "a leaky RNN cannot start from another run yet")
+    kind = spec.network.kind
+    if kind != "chain" and isinstance(init.step, SolvedStep):
+        raise ValueError("step {n_solved: K} names a level of a curriculum, which a leaky RNN run does not have: "
+                         "start from final or a stored step")
     path = Path(init.run)
     path = (path if path.is_absolute() else base_dir / path).resolve()
     try:
         run = open_run(path)
         step = _init_step(run, init.step)
         snap = run.weights(step)
-        structure = structure_of(snap)
     except (OSError, RunFileError, KeyError) as exc:
         raise ValueError(f"cannot start from {path}: {exc}") from None
-    if run.network_kind != "chain":
-        raise ValueError(f"{path} is a {run.network_kind} run; a chain network starts from a chain run")
+    if run.network_kind != kind:
+        raise ValueError(f"{path} is a {run.network_kind} run; a {kind} network starts from a {kind} run")
+    if kind == "chain":
+        _check_chain_source(spec, path, run, snap)
+    return path, run, snap
+
+
+def _check_chain_source(spec: Spec, path: Path, run, snap) -> None:
+    from growsim.analyses import structure_of
+    from growsim.reader import RunFileError
+
+    try:
+        structure = structure_of(snap)
+    except (RunFileError, KeyError) as exc:
+        raise ValueError(f"cannot start from {path}: {exc}") from None
     if structure["module_size"] != spec.network.module_size:
         raise ValueError(f"{path} has modules of {structure['module_size']} neurons; network.module_size is "
                          f"{spec.network.module_size}")
     _solved_head(run, snap)  # raises if no level was solved then
-    return path, run, snap
+
+
+LEAKY_ARRAYS = ("w_rec", "mask", "w_in", "w_out", "b_rec", "b_out")
+
+
+def leaky_misfits(spec: Spec, path: Path, snap, n_neurons: int, widths: tuple[int, int, float] | None) -> list[str]:
+    """What keeps a stored leaky RNN (`snap`) from starting this spec's network of
+    `n_neurons`; `widths`: this spec's task suite's (inputs, outputs, time step in ms), or
+    None when the suite could not be made. Empty when it fits."""
+    at = f"{path} at step {snap.step}"
+    absent = [k for k in LEAKY_ARRAYS if getattr(snap, k) is None]
+    if absent:
+        return [f"{at} stores no {', '.join(absent)}"]
+    net = spec.network
+    out = []
+    if snap.n_neurons != n_neurons:
+        out.append(f"{path} has {snap.n_neurons} neurons; this spec's network.geometry has {n_neurons}")
+    elif not net.autapses and np.any(np.diagonal(snap.mask)):
+        out.append(f"{at} has autapses (synapses of a neuron onto itself); network.autapses is false")
+    if widths is not None:
+        n_input, n_output, dt_ms = widths
+        if snap.w_in.shape[1] != n_input:
+            out.append(f"{path} takes {snap.w_in.shape[1]} inputs; this spec's task suite gives {n_input}")
+        if spec.init_from.heads == "solved" and snap.w_out.shape[0] != n_output:
+            out.append(f"{path} has {snap.w_out.shape[0]} outputs; this spec's task suite has {n_output} "
+                       "(heads: new draws a readout of that size)")
+        tau = snap.extra.get("tau")
+        if tau is not None and net.tau is not None and float(np.min(tau)) < dt_ms:
+            out.append(f"{at} has a tau of {float(np.min(tau)):g} ms, below the task suite's time step ({dt_ms:g} ms)")
+    sign = snap.extra.get("neuron_sign")
+    if (sign is None) != (net.dale is None):
+        out.append(f"{path} was trained under Dale's law (it stores neuron signs) and this spec has no network.dale"
+                   if net.dale is None else f"network.dale is set but {path} stores no neuron signs (it was trained "
+                   "without Dale's law)")
+    elif sign is not None and snap.n_neurons == n_neurons:
+        stored, wanted = int(np.sum(sign > 0)), int(round(net.dale.excitatory * n_neurons))
+        if stored != wanted:
+            out.append(f"{path} has {stored} excitatory neurons; network.dale.excitatory gives {wanted}")
+    if ("tau" in snap.extra) != (net.tau is not None):
+        out.append(f"{path} has per-neuron time constants (tau) and this spec has no network.tau"
+                   if net.tau is None else f"network.tau is set but {path} stores no per-neuron time constants")
+    return out
 
 
 def _solved_head(run, snap) -> int:
@@ -238,8 +321,6 @@ def _init_step(run, step) -> int | None:
 def warm_chain(spec: Spec, base_dir: Path, init_rng: np.random.Generator):
     """The chain network of `init_from` with one head for this run's first level, and the
     provenance to record: {init_from, init_from_sha256, init_from_step}."""
-    import hashlib
-
     import torch
 
     from growsim.analyses import parameter_arrays, structure_of
@@ -263,8 +344,46 @@ def warm_chain(spec: Spec, base_dir: Path, init_rng: np.random.Generator):
     fresh = [k for k in missing if not k.startswith("heads.0.")]
     if fresh or unexpected:
         raise ValueError(f"the stored network of {path} does not fit: missing {fresh}, unexpected {unexpected}")
+    return chain, _warm_provenance(path, snap)
+
+
+def _warm_provenance(path: Path, snap) -> dict[str, str]:
+    """What a warm-started run records of its source: {init_from, init_from_sha256, init_from_step}."""
+    import hashlib
+
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return chain, {"init_from": str(path), "init_from_sha256": digest, "init_from_step": str(snap.step)}
+    return {"init_from": str(path), "init_from_sha256": digest, "init_from_step": str(snap.step)}
+
+
+def warm_leaky(prepared: Prepared, objective, init_rng: np.random.Generator):
+    """The leaky RNN of `init_from` and the provenance to record. The stored recurrent
+    weights, mask, input weights and biases, and neuron signs and time constants when it
+    has them; its readout (heads: solved) or a fresh one (heads: new). This run's draws
+    from its init stream are made as for a fresh network: the starting weights of the
+    synapses it adds later, and the new readout."""
+    import torch
+
+    spec = prepared.spec
+    path, _run, snap = init_source(spec, prepared.loaded.base_dir)
+    widths = (objective.n_input, objective.n_output, float(objective.suite.dt_ms))
+    misfits = leaky_misfits(spec, path, snap, prepared.n_neurons, widths)
+    if misfits:
+        raise ValueError("; ".join(misfits))
+    network = make_leaky_rnn(prepared, objective, init_rng)
+    stored = {k: getattr(snap, k) for k in LEAKY_ARRAYS}
+    if spec.init_from.heads == "new":  # this run's own readout: its draw of w_out, zero bias
+        del stored["w_out"], stored["b_out"]
+    stored["synapse_born"] = np.where(snap.mask != 0, 0, -1)  # the stored synapses as this run's initial ones
+    state = network.state_dict()
+    if "neuron_sign" in snap.extra:
+        sign = snap.extra["neuron_sign"].astype(np.float32)
+        stored["neuron_sign"] = sign
+        stored["w_rec_initial"] = np.abs(state["w_rec_initial"].numpy()) * sign[None, :]
+    if "tau" in snap.extra:
+        stored["log_tau"] = np.log(snap.extra["tau"])
+    state.update({k: torch.as_tensor(np.asarray(v)).to(state[k].dtype) for k, v in stored.items()})
+    network.load_state_dict(state)
+    return network, _warm_provenance(path, snap)
 
 
 def _check_suite(spec: Spec, lines, sources, issues: list):
@@ -522,7 +641,11 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         regularisers = None
         probes = []
     else:
-        network = make_leaky_rnn(prepared, objective, init_rng).to(device)
+        if spec.init_from is not None:
+            network, warm = warm_leaky(prepared, objective, init_rng)
+            network = network.to(device)
+        else:
+            network = make_leaky_rnn(prepared, objective, init_rng).to(device)
         wiring = make_wiring(prepared)
         regularisers = make_regularisers(spec, prepared, device)
         probes = make_probes(spec, prepared, objective)
@@ -540,7 +663,7 @@ def build_engine(prepared: Prepared, loggers: list[Any]):
         eval_batch_size=log.eval_batch_size,
         eval_noise=log.eval_noise,
         modularity=log.modularity,
-        initial_connections=prepared.initial_connections if spec.network.kind != "chain" else 0,
+        initial_connections=prepared.initial_connections if spec.network.kind != "chain" and not warm else 0,
         initial_synapses=_initial_synapses(prepared),
         new_synapse_init=spec.growth.new_synapse.init,
         new_synapse_value=spec.growth.new_synapse.value,

@@ -191,9 +191,9 @@ seeds: 5
 
 ## Starting from another run
 
-`init_from` starts a chain network from the network another run stored (a warm start):
-Hamidi et al.'s Fig. 2c trains networks to N_solved = 10 and then gives them 10 epochs on
-N = 10 + K. For K = 3:
+`init_from` starts a network from the network another run stored (a warm start). A chain
+network: Hamidi et al.'s Fig. 2c trains networks to N_solved = 10 and then gives them 10
+epochs on N = 10 + K. For K = 3:
 
 ```yaml
 network: {kind: chain, module_size: 15}
@@ -212,7 +212,31 @@ flags as stored, and one head for its own first level: the stored head of that l
 new read-out head). The source must be a chain run with the same module size, logged at
 that step; anything else is an error at `init_from.run` (`growsim validate` checks it).
 The run file records the source's path, sha256 and step (`version_init_from*`,
-[hdf5.md](hdf5.md)). A leaky RNN cannot start from another run yet.
+[hdf5.md](hdf5.md)).
+
+A leaky RNN (`network.kind: leaky_rnn`, the default) starts from a leaky RNN run's weights
+at `step` (`final`, or a step with a snapshot): its recurrent weights and mask (which
+synapses exist), its input weights and both biases, and its neuron signs (`network.dale`)
+and time constants (`network.tau`) when it has them. The weights of the run's first
+snapshot are the stored ones exactly. Growth then adds synapses to the stored mask (an
+`add_connections` event's `until` counts them too), and the optimizer starts afresh.
+`heads: solved` keeps the stored readout (`w_out`, `b_out`); `heads: new` draws a fresh
+one from the run's own init stream (with a zero bias), so the task suite may have another
+number of outputs. Grow a network with distance-dependent wiring for 2,000 batches, then
+go on growing it with random wiring (`run` is relative to the spec file):
+
+    growsim run specs/add_conn_distance.yaml -o runs/grown.h5 --set train.batches=2000
+    growsim run specs/add_conn_random.yaml -o runs/warm.h5 --set 'init_from={run: ../runs/grown.h5, step: final}'
+
+The source must be a leaky RNN run with as many neurons as this spec's geometry and as
+many inputs as its task suite (and outputs, with `heads: solved`), with Dale's law (the
+same number of excitatory neurons) and per-neuron time constants in both or neither, and
+no autapses unless `network.autapses` allows them; `step: {n_solved: K}` is for chains
+only. Anything else is an error at `init_from.run`, and `growth.initial_connections` must
+stay 0 (the stored synapses are the initial ones). Neurons are matched by index: the
+geometry is this spec's. A synapse the run adds later with `growth.new_synapse: {init:
+initial}` starts at this run's own draw, as in a run of the same seed without `init_from`
+(under Dale's law, with the sign of its stored presynaptic neuron).
 
 ## Fully connected networks
 

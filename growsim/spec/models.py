@@ -638,22 +638,31 @@ class SolvedStep(StrictModel):
 
 
 class InitFrom(StrictModel):
-    """Start from the network another run stored (a warm start; chain networks, Hamidi et
-    al.'s Fig. 2c): its modules, their weights and frozen flags as they were at `step`, up
-    to the module of the largest level solved then, and one readout head for this run's
-    first level. The source file's path, sha256 and step are recorded in this run's file
-    (root attributes version_init_from, version_init_from_sha256, version_init_from_step)."""
+    """Start from the network another run stored (a warm start). A chain network (Hamidi et
+    al.'s Fig. 2c) takes the stored modules, their weights and frozen flags as they were at
+    `step`, up to the module of the largest level solved then, and one readout head for this
+    run's first level. A leaky RNN takes the stored recurrent weights and mask (its synapses),
+    input weights and biases, and neuron signs (Dale's law) and time constants when it has
+    them; growth then adds synapses to that mask and the optimizer starts afresh. The source
+    must be a run of the same network kind; a leaky RNN's must have as many neurons and
+    inputs as this spec gives, and Dale's law and per-neuron tau in both or neither. The
+    source file's path, sha256 and step are recorded in this run's file (root attributes
+    version_init_from, version_init_from_sha256, version_init_from_step)."""
 
     run: str = Field(description="The run file (HDF5) to start from, relative to the spec file.")
     step: Literal["final"] | Annotated[int, Field(ge=0)] | SolvedStep = Field(
-        "final", description="final, a stored step, or {n_solved: K}: the first logged step with K levels solved."
+        "final",
+        description="final, a stored step, or {n_solved: K}: the first logged step with K levels solved "
+        "(chain networks only; a leaky RNN run has no curriculum).",
     )
     heads: Literal["solved", "new"] = Field(
         "solved",
-        description="The network keeps the modules up to the one that reads the largest level solved at `step` "
-        "(N_solved). solved: with that level's head, now trained on this run's first level (a modular network's "
-        "N_solved module tested on N + K); new: with a fresh head on that module (a non-modular network's new "
-        "read-out head).",
+        description="The readout. Chain: the network keeps the modules up to the one that reads the largest level "
+        "solved at `step` (N_solved). solved: with that level's head, now trained on this run's first level (a "
+        "modular network's N_solved module tested on N + K); new: with a fresh head on that module (a non-modular "
+        "network's new read-out head). Leaky RNN: solved keeps the stored readout (w_out, b_out; the source must "
+        "have as many outputs as this spec's task suite); new draws a fresh one from this run's init stream (zero "
+        "bias), of this suite's size.",
     )
 
 

@@ -79,7 +79,7 @@ def test_the_source_file_and_step_are_recorded_and_the_run_trains(tmp_path, sour
         (CHAIN, "{run: nowhere.h5}", r"init_from\.run: cannot start from .*nowhere\.h5"),
         (CHAIN, "{run: SRC, step: {n_solved: 99}}", r"init_from\.run: .*never solved 99 levels"),
         (CHAIN, "{run: SRC, step: 3}", r"init_from\.run: .*step 3"),
-        (TINY, "{run: SRC}", r"init_from\.run: a warm start is built for chain networks"),
+        (TINY, "{run: SRC}", r"init_from\.run: \S+src\.h5 is a chain run; a leaky_rnn network starts from a leaky_rnn run"),
     ],
 )
 def test_a_warm_start_that_cannot_be_made_is_a_spec_error(tmp_path, source, capsys, spec, init, match):
