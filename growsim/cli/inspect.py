@@ -181,6 +181,10 @@ def _spec_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
         extra = _params(ev, skip=("op", "every", "at", "start", "stop", "reset_optimizer"))
         program.append(f"{ev.get('op')} {when} ({extra}{', reset optimizer' if ev.get('reset_optimizer') else ''})")
     rows.append(("growth", "; then ".join(program)))
+    if spec.get("init_from"):  # a warm start: the stored network and its synapses are where it began
+        rows[0] = ("network", f"{_warm_start(run, spec['init_from'])}; {rows[0][1]}")
+        rows[-1] = ("growth", rows[-1][1].replace(f"{growth.get('initial_connections', 0)} synapses at the start",
+                                                  "the stored synapses at the start", 1))
     task = spec.get("task", {})
     names = run.tasks
     shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:4])}, ... {names[-1]}"
@@ -216,6 +220,14 @@ def _training_and_logging(run, spec: dict[str, Any], *, loss: str, tests: str) -
     ]
 
 
+def _warm_start(run, init: dict[str, Any]) -> str:
+    """Which stored network a warm-started run began with: the file, its step and digest as recorded."""
+    source = run.versions.get("init_from", init.get("run", "?"))
+    digest = run.versions.get("init_from_sha256", "")[:12]
+    return (f"started from {source} at step {run.versions.get('init_from_step', '?')} "
+            f"(sha256 {digest or '?'}..., heads: {init.get('heads', '?')})")
+
+
 def _chain_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     """The spec lines of a chain run (Hamidi et al.): modules, curriculum, growth program."""
     net = spec.get("network", {})
@@ -225,13 +237,9 @@ def _chain_highlights(run, spec: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("network", (f"chain of modules, {m} neurons each, {k} module{'s' * (k != 1)} at the start; leaky ReLU (slope "
                          f"{_short(net.get('negative_slope', '?'))}), trained tau from U{tuple(net.get('tau_init', ()))}, "
                          f"{diag}, r(0) = {_short(net.get('h0_scale', '?'))} U(0, 1)"))]
-    init = spec.get("init_from")
-    if init:  # a warm start: the stored network it began with (not the spec's n_modules), and which file exactly
-        source = run.versions.get("init_from", init.get("run", "?"))
-        digest = run.versions.get("init_from_sha256", "")[:12]
+    if spec.get("init_from"):  # a warm start: the stored network it began with (not the spec's n_modules)
         text = rows[0][1].replace(f"{k} module{'s' * (k != 1)} at the start", "modules as stored")
-        rows[0] = ("network", f"started from {source} at step {run.versions.get('init_from_step', '?')} "
-                              f"(sha256 {digest or '?'}..., heads: {init.get('heads', '?')}); {text}")
+        rows[0] = ("network", f"{_warm_start(run, spec['init_from'])}; {text}")
     growth = spec.get("growth", {})
     program = []
     for ev in growth.get("events", []):

@@ -98,6 +98,17 @@ def test_the_source_file_and_step_are_recorded(tmp_path, sources):
         assert f.attrs["version_init_from_step"] == "30"
 
 
+def test_inspect_says_where_a_warm_start_began(tmp_path, sources, capsys):
+    source = sources["plain"]
+    out = _warm(tmp_path, source, "10", "new")
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # the table wraps long lines
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    assert f"started from {source.resolve()} at step 10 (sha256 {digest}..., heads: new)" in " ".join(text.split("│"))
+    assert "the stored synapses at the start" in text and "0 synapses at the start" not in text
+
+
 def test_new_heads_draw_a_fresh_readout_on_the_stored_network(tmp_path, sources):
     stored = open_run(sources["plain"]).weights(None)
     start = open_run(_warm(tmp_path, sources["plain"], "final", "new")).weights(0)
