@@ -340,17 +340,24 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         (row,) = [r for r in rows if (r["rule"], r["group"], r["metric"], r["statistic"]) == (rule, group, metric, statistic)]
         return float(row["value"])
 
-    for rule, n, add, fix in (("random", 4, 0.360, 0.275), ("mixture", 4, 0.417, 0.296)):
+    for rule, n, add, fix in (("random", 5, 0.365, 0.270), ("mixture", 4, 0.417, 0.296)):
         assert (rule_stat(rule, "add_conn", "modularity_q", "n"), rule_stat(rule, "fix_conn", "modularity_q", "n")) == (n, n)
         assert rule_stat(rule, "add_conn", "modularity_q", "mean") == pytest.approx(add, abs=5e-4)
         assert rule_stat(rule, "fix_conn", "modularity_q", "mean") == pytest.approx(fix, abs=5e-4)
         assert rule_stat(rule, "add_conn-fix_conn", "modularity_q", "mwu_u") == n * n  # every add_conn run above every fix_conn run
-    # performance: the same under mixture wiring; under random wiring add_conn below fix_conn in every seed
+    # performance: the same under mixture wiring; under random wiring add_conn below fix_conn (in 4 of 5 seeds)
     assert rule_stat("mixture", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.77, abs=5e-3)
-    assert rule_stat("random", "add_conn", "perf_mean", "mean") == pytest.approx(0.857, abs=5e-4)
-    assert rule_stat("random", "fix_conn", "perf_mean", "mean") == pytest.approx(0.881, abs=5e-4)
-    assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.014, abs=5e-4)
-    assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "mwu_u") == 0
+    assert rule_stat("random", "add_conn", "perf_mean", "mean") == pytest.approx(0.861, abs=5e-4)
+    assert rule_stat("random", "fix_conn", "perf_mean", "mean") == pytest.approx(0.880, abs=5e-4)
+    assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.026, abs=5e-4)
+    assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "mwu_u") == 1
+    perf = {}
+    for path in (copy / "records" / "full").glob("*random*.json"):
+        r = json.loads(path.read_text())
+        perf[(r["run"]["seed"], r["spec"]["growth"]["initial_connections"] == 0)] = r["final"]["perf_mean"]
+    below = [seed for seed, grows in perf if grows and perf[(seed, True)] < perf[(seed, False)]]
+    assert len(perf) == 10 and sorted(below) == [0, 1, 2, 3]  # seed 4: add_conn 0.877 against 0.873
+    assert (round(perf[(4, True)], 3), round(perf[(4, False)], 3)) == (0.877, 0.873)
     # ... and along training, the mean over the seeds counted (results/wu_gu/README.md)
     along: dict[tuple[str, str], list[list[float]]] = {}
     for path in (copy / "records" / "full").glob("*.json"):
@@ -360,8 +367,8 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         at = [r["series"]["perf_mean"][steps.index(step)] for step in (10000, 20000, 30000, 40000)]
         along.setdefault((rule, condition), []).append([*at, r["final"]["perf_mean"]])
     expected = {
-        ("random", "add_conn"): [0.536, 0.697, 0.796, 0.841, 0.857],
-        ("random", "fix_conn"): [0.720, 0.812, 0.853, 0.866, 0.881],
+        ("random", "add_conn"): [0.527, 0.689, 0.797, 0.845, 0.861],
+        ("random", "fix_conn"): [0.712, 0.815, 0.854, 0.866, 0.880],
         ("mixture", "add_conn"): [0.544, 0.715, 0.812, 0.850, 0.869],
         ("mixture", "fix_conn"): [0.704, 0.791, 0.832, 0.858, 0.872],
     }
@@ -374,7 +381,7 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         condition = "add_conn" if spec["growth"]["initial_connections"] == 0 else "fix_conn"
         q[(spec["wiring"]["rule"], r["run"]["seed"], condition)] = r["final"]["modularity_q"]
     pairs = [(rule, seed) for rule, seed, c in q if c == "add_conn" and rule in ("random", "mixture")]
-    assert len(pairs) == 8 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
+    assert len(pairs) == 9 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
 
 
 def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
