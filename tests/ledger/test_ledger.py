@@ -340,13 +340,13 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         (row,) = [r for r in rows if (r["rule"], r["group"], r["metric"], r["statistic"]) == (rule, group, metric, statistic)]
         return float(row["value"])
 
-    for rule, n, add, fix in (("random", 5, 0.365, 0.270), ("mixture", 4, 0.417, 0.296)):
+    for rule, n, add, fix in (("random", 5, 0.365, 0.270), ("mixture", 5, 0.408, 0.297)):
         assert (rule_stat(rule, "add_conn", "modularity_q", "n"), rule_stat(rule, "fix_conn", "modularity_q", "n")) == (n, n)
         assert rule_stat(rule, "add_conn", "modularity_q", "mean") == pytest.approx(add, abs=5e-4)
         assert rule_stat(rule, "fix_conn", "modularity_q", "mean") == pytest.approx(fix, abs=5e-4)
         assert rule_stat(rule, "add_conn-fix_conn", "modularity_q", "mwu_u") == n * n  # every add_conn run above every fix_conn run
     # performance: the same under mixture wiring; under random wiring add_conn below fix_conn (in 4 of 5 seeds)
-    assert rule_stat("mixture", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.77, abs=5e-3)
+    assert rule_stat("mixture", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.41, abs=5e-3)
     assert rule_stat("random", "add_conn", "perf_mean", "mean") == pytest.approx(0.861, abs=5e-4)
     assert rule_stat("random", "fix_conn", "perf_mean", "mean") == pytest.approx(0.880, abs=5e-4)
     assert rule_stat("random", "add_conn-fix_conn", "perf_mean", "welch_p") == pytest.approx(0.026, abs=5e-4)
@@ -369,8 +369,8 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
     expected = {
         ("random", "add_conn"): [0.527, 0.689, 0.797, 0.845, 0.861],
         ("random", "fix_conn"): [0.712, 0.815, 0.854, 0.866, 0.880],
-        ("mixture", "add_conn"): [0.544, 0.715, 0.812, 0.850, 0.869],
-        ("mixture", "fix_conn"): [0.704, 0.791, 0.832, 0.858, 0.872],
+        ("mixture", "add_conn"): [0.542, 0.710, 0.808, 0.843, 0.865],
+        ("mixture", "fix_conn"): [0.710, 0.801, 0.832, 0.858, 0.872],
     }
     for key, means in expected.items():
         assert [statistics.mean(column) for column in zip(*along[key])] == pytest.approx(means, abs=5e-4), key
@@ -381,7 +381,7 @@ def test_readme_claims_on_fig3_full_protocol_hold_in_the_ledger(tmp_path):
         condition = "add_conn" if spec["growth"]["initial_connections"] == 0 else "fix_conn"
         q[(spec["wiring"]["rule"], r["run"]["seed"], condition)] = r["final"]["modularity_q"]
     pairs = [(rule, seed) for rule, seed, c in q if c == "add_conn" and rule in ("random", "mixture")]
-    assert len(pairs) == 9 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
+    assert len(pairs) == 10 and all(q[(*p, "add_conn")] > q[(*p, "fix_conn")] for p in pairs)
 
 
 def test_readme_claims_on_fig2_hold_in_the_ledger(tmp_path):
