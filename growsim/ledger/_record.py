@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import h5py
@@ -223,7 +223,7 @@ def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
             "host": _text(attrs.get("writer_host", "")),
             "overrides": overrides,
         },
-        "versions": {k[len("version_"):]: _text(v) for k, v in sorted(attrs.items()) if k.startswith("version_")},
+        "versions": _versions(attrs),
         "spec": spec,
         "tasks": tasks,
         "final": final,
@@ -231,6 +231,16 @@ def make_record(path: str | Path, protocol: str) -> dict[str, Any]:
     }
     record["digest"] = record_digest(record)
     return record
+
+
+def _versions(attrs) -> dict[str, str]:
+    """The run's ``version_*`` attributes. A warm start's source (``init_from``) by its file
+    name only: the path it had on the machine that ran it means nothing elsewhere, and the
+    file itself is named by ``init_from_sha256`` beside it."""
+    out = {k[len("version_"):]: _text(v) for k, v in sorted(attrs.items()) if k.startswith("version_")}
+    if out.get("init_from"):
+        out["init_from"] = PureWindowsPath(out["init_from"]).name  # either separator
+    return out
 
 
 def with_analyses(record: dict[str, Any], analyses: dict[str, Any]) -> dict[str, Any]:

@@ -97,3 +97,19 @@ def test_readme_claims_on_fig2c_hold_in_the_ledger(tmp_path):
     for k, welch in ((3, 0.4), (4, 0.23), (5, 0.64)):
         assert stat(k, "modular-non-modular", "welch_p") == pytest.approx(welch, abs=0.005)
     assert stat(4, "modular-non-modular", "diff") < 0 and stat(5, "modular-non-modular", "diff") < 0
+
+
+def test_a_record_names_its_warm_start_source_by_file_name_and_hash(ledger):
+    """The run file keeps the source's full path; the record, shared with others, its name and sha256."""
+    import hashlib
+
+    import h5py
+
+    for record in load(ledger).records:
+        versions = record["versions"]
+        source = Path(record["spec"]["init_from"]["run"])
+        assert versions["init_from"] == source.name and "/" not in versions["init_from"]
+        assert versions["init_from_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    run = next(Path(load(ledger).records[0]["spec"]["init_from"]["run"]).parent.glob("warm_*.h5"))
+    with h5py.File(run, "r") as f:
+        assert Path(f.attrs["version_init_from"]).is_absolute()
