@@ -7,8 +7,6 @@ Imports torch when called.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from growsim.analyses._data import AnalysisData, check_applicable
@@ -99,9 +97,12 @@ def timescales(
     each neuron's rate on lags 0 to ``max_lag`` is fitted with one and with two exponentials
     and the model with the lower AIC is kept; its slowest tau is the neuron's effective
     timescale (:func:`growsim.metrics.timescales.effective_timescales`, ``method``
-    ``gls`` or ``ols``). Times are in steps (dt = 1).
+    ``gls`` or ``ols``). Times are in steps (dt = 1). A module's mean effective timescale
+    leaves out the neurons whose tau sits at the fit's upper bound, too slow for the lags
+    to resolve, and reports their fraction instead
+    (:func:`growsim.metrics.timescales.resolved_summary`).
     """
-    from growsim.metrics.timescales import effective_timescales
+    from growsim.metrics.timescales import TAU_BOUNDS, effective_timescales, resolved_summary
 
     check_applicable(run, "timescales")
     if steps < 2 or max_lag < 4 or max_lag >= steps:
@@ -115,14 +116,14 @@ def timescales(
     del activity
     tau_trained = np.maximum(np.stack([b.tau.detach().numpy() for b in net.blocks]).astype(np.float64), 1.0)
     tau_eff = res.tau.reshape(k, m)
-    with warnings.catch_warnings():  # a module with no fitted neuron: NaN, not a warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        eff_mean = np.nanmean(tau_eff, axis=1)
+    eff_mean, unresolved = np.array([resolved_summary(row) for row in tau_eff]).reshape(k, 2).T
+    high = f"{TAU_BOUNDS[1]:g} steps"
     return AnalysisData(
         metric="timescales",
         description="Trained timescale (tau, clamped >= 1) and effective timescale of every neuron: the slowest tau "
         "of the one- or two-exponential fit (chosen by AIC) to the autocorrelation of its rate, driven by random bits "
-        "(Hamidi et al., Fig. 4).",
+        "(Hamidi et al., Fig. 4). A module's mean effective timescale is over its resolved neurons; those whose tau "
+        f"sits at the fit's upper bound ({high}), slower than lags 0..max_lag can resolve, are counted apart.",
         parameters={"step": int(snap.step), "steps": int(steps), "max_lag": int(max_lag), "burn_in": int(burn_in),
                     "trials": int(trials), "seed": int(seed), "p_one": float(p_one), "method": method},
         datasets={
@@ -138,7 +139,13 @@ def timescales(
             "reason": (np.array(res.reason, dtype=object), "", "Why tau_effective is NaN ('' if fitted), for neuron m * M + i."),
             "ac": (res.ac.reshape(-1, k, m), "1", "Autocorrelation of each neuron's rate at lags 0..max_lag: (lag, module, neuron)."),
             "tau_trained_mean": (tau_trained.mean(axis=1), "steps", "Mean trained timescale of each module."),
-            "tau_effective_mean": (eff_mean, "steps", "Mean effective timescale of each module (over fitted neurons)."),
+            "tau_effective_mean": (eff_mean, "steps", ("Mean effective timescale of each module over its resolved "
+                                                        f"neurons: fitted, and not at the fit's upper bound ({high}); "
+                                                        "NaN if none.")),
+            "tau_unresolved_fraction": (unresolved, "1", ("Fraction of each module's fitted neurons whose effective "
+                                                          f"timescale sits at the fit's upper bound ({high}): slower "
+                                                          "than lags 0..max_lag resolve, a lower limit; NaN if none "
+                                                          "was fitted.")),
         },
         attrs={"n_modules": int(k), "module_size": int(m), "n_fitted": int(np.isfinite(res.tau).sum()),
                "n_two_timescales": int((res.model == 2).sum())},
@@ -147,13 +154,16 @@ def timescales(
 
 def summary(result: AnalysisData) -> str:
     """One line saying what a timescales analysis found."""
+    from growsim.metrics.timescales import resolved_summary
+
     data = {key: value[0] for key, value in result.datasets.items()}
     trained, eff = data["tau_trained"], data["tau_effective"]
     fitted = np.isfinite(eff)
     median_eff = f"{np.median(eff[fitted]):.2f}" if fitted.any() else "n/a"
+    unresolved = round(resolved_summary(eff)[1] * fitted.sum()) if fitted.any() else 0
     return (f"step {int(data['step'][0])}: {trained.shape[0]} modules of {trained.shape[1]} neurons; median tau trained "
             f"{np.median(trained):.2f}, effective {median_eff} steps ({int(fitted.sum())} neurons fitted, "
-            f"{result.attrs['n_two_timescales']} with two timescales)")
+            f"{result.attrs['n_two_timescales']} with two timescales, {unresolved} at the fit's upper bound)")
 
 
 def solve_steps(run: Run) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +208,7 @@ def timescales_at_solves(run: Run, **options) -> AnalysisData:
             out[i, : value.shape[0]] = value
         return out
 
-    keys = ("tau_trained", "tau_effective", "tau_trained_mean", "tau_effective_mean")
+    keys = ("tau_trained", "tau_effective", "tau_trained_mean", "tau_effective_mean", "tau_unresolved_fraction")
     datasets = {
         "step": (steps, "batches", "The steps at which N_solved rose, whose networks were driven."),
         "n_solved": (n_solved, "levels", "N_solved at that step."),
@@ -217,10 +227,10 @@ def timescales_at_solves(run: Run, **options) -> AnalysisData:
 
 
 def summary_at_solves(result: AnalysisData) -> str:
-    """One line: the steps, and the mean effective timescale over the first module (the one
-    every modular network keeps from its start) at the first and the last of them. (The
-    newest module of a snapshot at a solve step is the one grown there, untrained.)"""
+    """One line: the steps, and the mean effective timescale over the first module's resolved
+    neurons (the module every modular network keeps from its start) at the first and the last
+    of them. (The newest module of a snapshot at a solve step is the one grown there, untrained.)"""
     data = {key: value[0] for key, value in result.datasets.items()}
     first, last = data["tau_effective_mean"][0][0], data["tau_effective_mean"][-1][0]
     return (f"timescales at {len(data['step'])} solve steps (N_solved {data['n_solved'][0]} to {data['n_solved'][-1]}); "
-            f"first module's mean effective tau {first:.3g} -> {last:.3g} steps")
+            f"first module's mean effective tau (resolved neurons) {first:.3g} -> {last:.3g} steps")

@@ -49,10 +49,21 @@ import scipy.fft
 from scipy.linalg import LinAlgError, cholesky, solve_triangular
 from scipy.optimize import OptimizeWarning, curve_fit
 
-__all__ = ["METHODS", "TimescaleResult", "autocorrelation", "effective_timescales", "fit_timescales"]
+__all__ = [
+    "METHODS",
+    "TAU_BOUNDS",
+    "TimescaleResult",
+    "autocorrelation",
+    "effective_timescales",
+    "fit_timescales",
+    "resolved_summary",
+]
 
 #: Ways of scoring the fits; see the module docstring.
 METHODS: tuple[str, ...] = ("gls", "ols")
+#: The taus a fit may take by default, in steps: from white noise to AC that barely decays
+#: within 30 lags.
+TAU_BOUNDS: tuple[float, float] = (1e-2, 1e4)
 
 # Columns per FFT chunk are chosen to keep one chunk's work arrays near this size.
 _FFT_CHUNK_BYTES = 64 * 2**20
@@ -74,6 +85,8 @@ _BARTLETT_MAX_TERMS = 20_000
 # for 0 so that S stays positive definite.
 _LAG0_REL_VARIANCE = 1e-10
 _JITTER = 1e-10
+# A tau within this relative distance of a bound is reported as on it.
+_AT_BOUND_RTOL = 1e-3
 
 
 class TimescaleResult(NamedTuple):
@@ -318,6 +331,11 @@ def _bartlett_chol(k: np.ndarray, amp: float, tau: float, n_samples: int) -> np.
         return None
 
 
+def _at(tau, bound: float):
+    """Whether ``tau`` sits on ``bound`` (elementwise for arrays)."""
+    return np.isclose(tau, bound, rtol=_AT_BOUND_RTOL)
+
+
 def _aic_ols(rss: float, n: int, p: int) -> float:
     return n * math.log(max(rss, n * _RSS_FLOOR_PER_LAG) / n) + 2 * p
 
@@ -341,7 +359,7 @@ def fit_timescales(
     method: Literal["gls", "ols"] = "gls",
     min_lag: int = 0,
     max_lag: int = MAX_LAG,
-    tau_bounds: tuple[float, float] = (1e-2, 1e4),
+    tau_bounds: tuple[float, float] = TAU_BOUNDS,
 ) -> TimescaleResult:
     """Fit one and two exponentials to autocorrelations and choose by AIC.
 
@@ -354,8 +372,7 @@ def fit_timescales(
         method: "gls" (default) or "ols"; see the module docstring.
         min_lag, max_lag: the lags fitted, inclusive (paper: 0 to 30); max_lag < L.
         tau_bounds: (low, high) allowed taus in steps; also the range of the grid of
-            starting points. The default spans white noise to AC that barely decays
-            within 30 lags.
+            starting points. Default :data:`TAU_BOUNDS`.
     Returns:
         :class:`TimescaleResult`.
     """
@@ -441,7 +458,7 @@ def fit_timescales(
             tau[j] = tau_s[j]
             if single.cov is not None:
                 tau_se[j] = math.sqrt(max(single.cov[1, 1], 0.0))
-        at_bound[j] = bool(np.isclose(tau[j], t_lo, rtol=1e-3) or np.isclose(tau[j], t_hi, rtol=1e-3))
+        at_bound[j] = bool(_at(tau[j], t_lo) or _at(tau[j], t_hi))
 
     return TimescaleResult(
         tau=tau,
@@ -484,3 +501,31 @@ def effective_timescales(activity: np.ndarray, **fit: Unpack[FitOptions]) -> Tim
     for code in (_NO_VARIANCE, _NON_FINITE):
         reason[status == code] = _REASONS[code]
     return res._replace(reason=reason.astype(str))
+
+
+def resolved_summary(tau: np.ndarray, high: float = TAU_BOUNDS[1]) -> tuple[float, float]:
+    """Mean of the resolved taus, and the fraction of fitted taus that are not resolved.
+
+    A tau at the fit's upper bound ``high`` (as ``at_bound`` tests it) comes from an AC
+    that barely decays over the fitted lags: any tau far beyond the last lag fits it about
+    as well, so the bound is a lower limit on the timescale, not an estimate of it.
+    Averaged in, each such neuron adds high / n to a mean over n neurons (667 steps for
+    one neuron of 15 at 1e4), and the mean then follows how many neurons reached the bound
+    rather than how slow the others are. Such neurons are counted instead of averaged.
+    Taus at the lower bound stay in the mean: those neurons are genuinely faster than one
+    step, and so small a value cannot dominate a mean.
+
+    Args:
+        tau: effective timescales in steps, any shape; NaN (not fitted) is ignored.
+        high: the upper bound of the fits' ``tau_bounds``.
+    Returns:
+        (mean tau over the finite taus not at ``high``, NaN if there is none;
+        fraction of the finite taus that are at ``high``, NaN if none is finite).
+    """
+    t = np.asarray(tau, dtype=np.float64).ravel()
+    t = t[np.isfinite(t)]
+    if not t.size:
+        return math.nan, math.nan
+    unresolved = _at(t, float(high))
+    resolved = t[~unresolved]
+    return (float(resolved.mean()) if resolved.size else math.nan), float(unresolved.mean())

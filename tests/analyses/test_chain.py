@@ -184,7 +184,9 @@ def test_timescales_at_every_solve_step(runs):
         assert data["n_modules"][i] == k
         np.testing.assert_array_equal(data["tau_trained"][i, :k], one["tau_trained"])
         np.testing.assert_array_equal(data["tau_effective"][i, :k], one["tau_effective"])
+        np.testing.assert_array_equal(data["tau_unresolved_fraction"][i, :k], one["tau_unresolved_fraction"])
         assert np.isnan(data["tau_trained"][i, k:]).all()  # padded beyond the step's own modules
+        assert np.isnan(data["tau_unresolved_fraction"][i, k:]).all()
     with pytest.raises(ValueError, match="chooses its own steps"):
         timescales_at_solves(run, step=0)
 
@@ -210,6 +212,30 @@ def test_timescales_of_a_network_with_known_timescales(copy):
     assert data["tau_effective"].shape == data["model"].shape == (2, 6) and data["ac"].shape == (31, 2, 6)
     np.testing.assert_allclose(data["tau_trained_mean"], tau.mean(axis=1), rtol=1e-6)
     assert res.attrs["n_fitted"] == 12 and list(data["reason"]) == [""] * 12
+
+
+def test_a_neuron_at_the_fits_upper_bound_is_counted_not_averaged(runs, monkeypatch):
+    """The fit as it is, but neuron 2 of module 0 reported at the upper bound (as a neuron
+    whose autocorrelation barely decays over the lags is): the module mean leaves it out and
+    its fraction says so, while the per-neuron datasets keep what the fit gave."""
+    import growsim.metrics.timescales as ts
+
+    fit = ts.effective_timescales
+
+    def one_at_the_bound(*args, **kwargs):
+        res = fit(*args, **kwargs)
+        tau, at_bound = res.tau.copy(), res.at_bound.copy()
+        tau[2], at_bound[2] = ts.TAU_BOUNDS[1], True
+        return res._replace(tau=tau, at_bound=at_bound)
+
+    monkeypatch.setattr(ts, "effective_timescales", one_at_the_bound)
+    res = timescales(open_run(runs["chain"]), steps=2000, max_lag=10, burn_in=20)
+    data = {k: v[0] for k, v in res.datasets.items()}
+    eff = data["tau_effective"]
+    assert eff[0, 2] == ts.TAU_BOUNDS[1] and data["at_bound"][0, 2] == 1 and np.isfinite(eff).all()
+    assert data["tau_effective_mean"][0] == pytest.approx(np.delete(eff[0], 2).mean())
+    assert data["tau_effective_mean"][0] < 100 < eff[0].mean()
+    np.testing.assert_allclose(data["tau_unresolved_fraction"], [1 / 6, 0.0])
 
 
 def test_modularity_of_a_chain_and_what_applies(runs, leaky):

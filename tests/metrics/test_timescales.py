@@ -16,9 +16,11 @@ from scipy.signal import lfilter
 
 import growsim.metrics.timescales as ts
 from growsim.metrics.timescales import (
+    TAU_BOUNDS,
     autocorrelation,
     effective_timescales,
     fit_timescales,
+    resolved_summary,
 )
 
 T = 100_000
@@ -166,6 +168,35 @@ def test_lag_window_and_unnormalised_input():
     assert res.lags.tolist() == list(range(5, 51))
     assert res.tau[0] == pytest.approx(12.0, rel=1e-6)
     assert res.ac[0, 0] == 1.0
+
+
+# ------------------------------------------------------------------ taus at the fit's bound
+
+
+def test_taus_at_the_upper_bound_are_counted_not_averaged():
+    # 1e4 is unresolved: the mean is over 1 and 3, and 1 of the 3 finite taus is out.
+    mean, unresolved = resolved_summary(np.array([1.0, 3.0, 1e4, np.nan]))
+    assert mean == pytest.approx(2.0) and unresolved == pytest.approx(1 / 3)
+    # Within rtol 1e-3 of the bound counts as on it, as at_bound does; 2% below does not.
+    assert resolved_summary([4.0, 1e4 * (1 - 5e-4)]) == (pytest.approx(4.0), pytest.approx(0.5))
+    assert resolved_summary([4.0, 9800.0]) == (pytest.approx(4902.0), 0.0)
+    # The lower bound stays in the mean: (0.01 + 2) / 2.
+    assert resolved_summary([TAU_BOUNDS[0], 2.0, 1e4]) == (pytest.approx(1.005), pytest.approx(1 / 3))
+    mean, unresolved = resolved_summary(np.full((2, 3), 1e4))
+    assert math.isnan(mean) and unresolved == 1.0
+    assert all(math.isnan(v) for v in resolved_summary([np.nan, np.nan]))
+    assert all(math.isnan(v) for v in resolved_summary(np.array([])))
+    # Another upper bound: only taus at that one are out.
+    assert resolved_summary([2.0, 100.0, 1e4], high=100.0) == (pytest.approx(5001.0), pytest.approx(1 / 3))
+
+
+def test_an_autocorrelation_that_barely_decays_is_fitted_at_the_bound_and_counted():
+    k = np.arange(31.0)
+    ac = np.column_stack([np.exp(-k / 1e6), np.exp(-k / 5.0)])  # far slower than 30 lags resolve
+    res = fit_timescales(ac, n_samples=T)
+    assert res.at_bound.tolist() == [True, False]
+    assert res.tau[0] == pytest.approx(TAU_BOUNDS[1], rel=1e-3)
+    assert resolved_summary(res.tau) == (pytest.approx(5.0, rel=1e-6), 0.5)
 
 
 # ------------------------------------------------------------------ neurons that cannot be fitted

@@ -12,8 +12,10 @@ refused with the command that stores it; nothing is computed while recording.
   against non-modular on the fraction of levels kept, averaged over eps (:func:`kept_area`).
 - ``hamidi_fig4`` (timescales_at_solves): the mean trained and effective timescale of the
   module solving N_solved, at each solve step (a non-modular network's one module: all its
-  neurons), against N_solved, mean and standard error over networks; modular against
-  non-modular at each N_solved of each pair of sizes, and the trend with N_solved.
+  neurons), and the fraction of its neurons whose slow timescale is beyond the fitted lags
+  (left out of the effective mean), against N_solved, mean and standard error over
+  networks; modular against non-modular at each N_solved of each pair of sizes, and the
+  trend with N_solved.
 - ``hamidi_fig5`` (robustness: ``feedforward`` and ``recurrent``; weight_conservation;
   modular runs only): each level's accuracy under perturbed W_ff (5a) and W_rec (5b) at
   every eps, and the variance of the normalised weight change between consecutive modules
@@ -48,6 +50,15 @@ from growsim.ledger.figures.wu_gu import _header, _protocols, _runs_table, _save
 
 FIG3_TARGETS = ("connections", "tau")
 FIG5_TARGETS = ("feedforward", "recurrent")
+# Fig. 4's quantities of the solving module, one panel each: a record's timescales_at_solves
+# key, its name in the tables, the panel's title and its y label.
+FIG4_QUANTITIES = (
+    ("tau_trained", "trained tau", "trained tau", "trained tau (time steps)"),
+    ("tau_effective", "effective tau", "effective tau (resolved neurons)", "effective tau (time steps)"),
+    ("tau_unresolved", "fraction beyond the fitted lags", "slow tau beyond the fitted lags\n(tau at the fit's bound, 1e4)",
+     "fraction of neurons"),
+)
+TIMESCALES = tuple(q[0] for q in FIG4_QUANTITIES)
 _TARGET_TITLES = {"connections": "connections (W_rec and W_ff)", "tau": "timescales tau",
                   "feedforward": "feed-forward weights W_ff", "recurrent": "recurrent weights W_rec"}
 
@@ -122,14 +133,19 @@ def solver_module(levels: list[int], head_module: list[int], n_solved: int) -> i
 
 def _timescales(path: Path) -> dict[str, Any]:
     """Of timescales_at_solves: at each solve step, the mean trained and effective timescale
-    of the module solving N_solved (the snapshot's head for that level says which). A first
-    row below the curriculum's first level (nothing solved yet) is left out."""
+    of the module solving N_solved (the snapshot's head for that level says which), and the
+    fraction of its neurons whose tau is at the fit's upper bound. The effective mean is over
+    the other neurons (:func:`growsim.metrics.timescales.resolved_summary`); both are
+    computed here from the per-neuron ``tau_effective``, so an analysis stored before the
+    module means left those neurons out gives the same numbers. A first row below the
+    curriculum's first level (nothing solved yet) is left out."""
+    from growsim.metrics.timescales import resolved_summary
     from growsim.reader import open_run
 
     g = _stored(path, "timescales_at_solves", lambda g: True, "timescales at the solve steps",
                 "growsim analyze timescales_at_solves RUN")
     run = open_run(path)
-    rows: dict[str, list] = {k: [] for k in ("step", "n_solved", "n_modules", "module", "tau_trained", "tau_effective")}
+    rows: dict[str, list] = {k: [] for k in ("step", "n_solved", "n_modules", "module", *TIMESCALES)}
     for i, (step, n) in enumerate(zip(g["step"], g["n_solved"])):
         snap = run.weights(int(step))
         levels = run.head_levels(snap)
@@ -141,7 +157,9 @@ def _timescales(path: Path) -> dict[str, Any]:
         rows["n_modules"].append(int(g["n_modules"][i]))
         rows["module"].append(module)
         rows["tau_trained"].append(float(g["tau_trained_mean"][i, module]))
-        rows["tau_effective"].append(float(g["tau_effective_mean"][i, module]))
+        mean, unresolved = resolved_summary(g["tau_effective"][i, module])
+        rows["tau_effective"].append(mean)
+        rows["tau_unresolved"].append(unresolved)
     params = _parameters(g)
     return {"group": g.name, **{k: params.get(k) for k in ("steps", "max_lag", "burn_in", "trials", "seed")}, **rows}
 
@@ -342,26 +360,42 @@ def build_fig3(ledger, out_dir: Path) -> Output:
 
 
 def timescale_points(record: dict[str, Any], which: str) -> dict[int, float]:
-    """N_solved -> the mean ``which`` ("tau_trained" or "tau_effective") timescale of the
-    module solving it, from the record's timescales_at_solves (NaN where none was fitted)."""
+    """N_solved -> ``which`` (a key of :data:`TIMESCALES`: the mean trained or effective
+    timescale, or the fraction of neurons beyond the fitted lags) of the module solving it,
+    from the record's timescales_at_solves (NaN where none was fitted)."""
     t = record["analyses"]["timescales_at_solves"]
     return {int(n): (math.nan if v is None else float(v)) for n, v in zip(t["n_solved"], t[which])}
+
+
+def _check_fig4_records(ledger) -> None:
+    """A record added before the effective tau left out the neurons at the fit's bound holds
+    the mean over all of them, and no fraction: refused, to be added again."""
+    for record, path in zip(ledger.records, ledger.files):
+        if "tau_unresolved" not in record["analyses"]["timescales_at_solves"]:
+            raise RecordError(f"{ledger.folder}: {path.relative_to(ledger.folder)} holds an effective tau averaged "
+                              "over every fitted neuron, those at the fit's bound included, and no fraction of them; "
+                              "remove it and `growsim ledger add` its run again")
 
 
 @figure("hamidi_fig4", analyses=RecordAnalyses(("timescales_at_solves",), _fig4_analyses))
 def build_fig4(ledger, out_dir: Path) -> Output:
     """Fig. 4: trained (4a) and effective (4b) timescales of the module solving N_solved,
+    and the fraction of its neurons whose slow timescale is beyond the fitted lags (4c),
     against N_solved, modular against non-modular."""
     from growsim.plots._common import new_figure, style
 
     pairs = _pairs(ledger, [(15, 91)])
-    which = (("tau_trained", "trained tau"), ("tau_effective", "effective tau"))
+    which = [(w, label) for w, label, _, _ in FIG4_QUANTITIES]
+    _check_fig4_records(ledger)
     out = Output()
     md = _header(ledger, "tau: the mean timescale (time steps) of the module that solves N_solved, at the step it was "
-                         "solved (a non-modular network: its one module, every neuron); effective: over the neurons "
-                         "whose autocorrelation was fitted. Spearman's rho of tau against N_solved pools every "
-                         "network's solve steps. Welch's t and Mann-Whitney U (two-sided) compare modular with "
-                         "non-modular at each N_solved of each pair of sizes.")
+                         "solved (a non-modular network: its one module, every neuron). Effective: over the module's "
+                         "resolved neurons, those whose autocorrelation was fitted with a slowest tau below the fit's "
+                         "upper bound (1e4 steps). Fraction beyond the fitted lags: of the module's fitted neurons, "
+                         "those whose slowest tau sits at that bound, a timescale the fitted lags (0 to 30 by "
+                         "default) cannot resolve (a lower limit, not an estimate), counted instead of averaged. Spearman's rho of each "
+                         "against N_solved pools every network's solve steps. Welch's t and Mann-Whitney U (two-sided) "
+                         "compare modular with non-modular at each N_solved of each pair of sizes.")
     rows_csv: list[dict[str, Any]] = []
     for protocol, records in _protocols(ledger, md):
         groups = _groups(records)
@@ -376,9 +410,9 @@ def build_fig4(ledger, out_dir: Path) -> Output:
 
         colour = size_colours(groups)
         with style():
-            fig = new_figure(7.2, 3.4)
-            axes = fig.subplots(1, 2)
-            for ax, (w, label), panel in zip(axes, which, "ab"):
+            fig = new_figure(10.5, 3.6)
+            axes = fig.subplots(1, len(FIG4_QUANTITIES))
+            for ax, (w, _, title, ylabel), panel in zip(axes, FIG4_QUANTITIES, "abc"):
                 for arch, size in keys:
                     runs = groups[(arch, size)]
                     ns = levels(runs, w)
@@ -388,9 +422,9 @@ def build_fig4(ledger, out_dir: Path) -> Output:
                     ax.plot(ns, mean, marker="o", ms=2.5, color=colour(arch, size), lw=1.3, ls="-" if arch == "modular" else "--",
                             label=f"{arch}, {size_label(arch, size)} (n = {len(runs)})")
                     ax.fill_between(ns, mean - sem, mean + sem, color=colour(arch, size), alpha=0.2, lw=0)
-                ax.set_title(f"({panel}) {label}")
+                ax.set_title(f"({panel}) {title}")
                 ax.set_xlabel("N_solved")
-                ax.set_ylabel(f"{label} (time steps)")
+                ax.set_ylabel(ylabel)
             axes[0].legend(loc="best", fontsize=6.5)
             fig.suptitle(f"{protocol}: Hamidi et al. Fig. 4, timescales against N_solved")
         _save(fig, out_dir / "figures" / f"{protocol}_fig4.png", out)
@@ -426,12 +460,12 @@ def build_fig4(ledger, out_dir: Path) -> Output:
                 tests.append([str(a), str(b), str(n), f"{len(at(mod, 'tau_trained', n))} / {len(at(non, 'tau_trained', n))}",
                               *cells])
         md += ["### Timescales against N_solved", "",
-               markdown_table(["architecture", "size", "n", "seeds", "N_solved", "trained tau: Spearman ρ (p)",
-                               "effective tau: Spearman ρ (p)"], trend), "",
+               markdown_table(["architecture", "size", "n", "seeds", "N_solved",
+                               *(f"{label}: Spearman ρ (p)" for _, label in which)], trend), "",
                "### Modular against non-modular at each N_solved", "",
                markdown_table(["modules of", "non-modular of", "N_solved", "n modular / non-modular",
-                               "trained tau, modular / non-modular", "Welch t (p)", "Mann-Whitney U (p)",
-                               "effective tau, modular / non-modular", "Welch t (p)", "Mann-Whitney U (p)"], tests)
+                               *(h for _, label in which for h in (f"{label}, modular / non-modular", "Welch t (p)",
+                                                                   "Mann-Whitney U (p)"))], tests)
                if tests else "No pair of sizes has runs of both architectures at a common N_solved.", "",
                "### Runs", "", _runs_table(records), ""]
         out.lines.append(f"{protocol}: {len(records)} runs, " + ", ".join(f"{a} {s}: {len(groups[(a, s)])}" for a, s in keys))
