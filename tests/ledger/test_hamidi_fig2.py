@@ -136,3 +136,67 @@ def test_architecture_is_the_one_compare_splits_by(ledger):
     assert kind("chain", {"growth": {"events": [{"op": "add_readout"}, {"op": "duplicate_module"}]}}) == "modular"
     assert kind("chain", {"growth": {"events": [{"op": "add_readout"}]}}) == "non-modular"
     assert kind("leaky_rnn", {}) == "leaky rnn"
+
+
+def _shipped(figure: str) -> list[dict[str, str]]:
+    """The committed summary.csv of results/hamidi/<figure> (the shipped-ledger test checks that
+    it is what the records give)."""
+    import csv
+
+    return [r for r in csv.DictReader(open(ROOT / "results" / "hamidi" / figure / "summary.csv")) if r["protocol"] == "full"]
+
+
+def test_readme_claims_on_figs_2_to_5_seed_0_hold_in_the_ledgers():
+    """results/hamidi/README.md, 'Figs. 2 to 5, seed 0 only': the numbers it quotes."""
+    def value(rows, statistic="mean", **where):
+        (row,) = [r for r in rows if r["statistic"] == statistic and all(r[k] == str(v) for k, v in where.items())]
+        return float(row["value"])
+
+    fig2 = _shipped("fig2")
+    solved = {(a, s): value(fig2, group=a, size=s, metric="n_solved") for a, s in
+              [("modular", 5), ("modular", 10), ("modular", 15), ("modular", 20),
+               ("non-modular", 20), ("non-modular", 54), ("non-modular", 91), ("non-modular", 128)]}
+    assert all(value(fig2, "n", group=a, size=s, metric="n_solved") == 1 for a, s in solved)  # one network each
+    assert [solved[("modular", s)] for s in (5, 10, 15, 20)] == [61] * 4
+    assert [solved[("non-modular", s)] for s in (20, 54, 91, 128)] == [9, 14, 17, 20]
+    params = {(a, s): value(fig2, group=a, size=s, metric="n_parameters") for a, s in solved}
+    assert (params[("modular", 5)], params[("non-modular", 20)]) == (4595, 838)
+    assert (params[("modular", 20)], params[("non-modular", 128)]) == (53720, 21670)
+    assert params[("non-modular", 54)] == 4618 and max(params[k] for k in params if k[0] == "non-modular") == 21670
+
+    fig3 = _shipped("fig3")
+    for target, modular, non_modular in (("connections", (0.316, 0.660, 0.596, 0.889), (0.279, 0.427, 0.456, 0.514)),
+                                         ("tau", (0.334, 0.528, 0.387, 0.496), (0.419, 0.518, 0.335, 0.340))):
+        got_m = [value(fig3, target=target, group="modular", size=s, metric="kept") for s in (5, 10, 15, 20)]
+        got_n = [value(fig3, target=target, group="non-modular", size=s, metric="kept") for s in (20, 54, 91, 128)]
+        assert got_m == pytest.approx(modular, abs=5.1e-4) and got_n == pytest.approx(non_modular, abs=5.1e-4)
+        if target == "connections":  # modular above its partner at every pair
+            assert all(m > n for m, n in zip(got_m, got_n))
+        else:  # the non-modular network ahead only at the smallest pair
+            assert [m < n for m, n in zip(got_m, got_n)] == [True, False, False, False]
+
+    fig4 = _shipped("fig4")
+    def tau(group, size, n, metric):
+        return value(fig4, group=group, size=size, n_solved=n, metric=metric)
+
+    assert tau("modular", 15, 2, "tau_trained") == pytest.approx(1.17, abs=5e-3)
+    assert all(1.095 <= tau("modular", 15, n, "tau_trained") <= 1.125 for n in range(4, 62))
+    non = {n: tau("non-modular", 91, n, "tau_trained") for n in range(2, 18)}
+    assert (round(non[2], 2), round(min(non.values()), 2), round(non[17], 2)) == (1.43, 1.18, 1.28)
+    assert min(non, key=non.get) == 14
+    effective = [tau("modular", 15, n, "tau_effective") for n in range(2, 62)]
+    assert round(max(effective)) == 134
+    unresolved = {n: tau("modular", 15, n, "tau_unresolved") for n in range(2, 62)}
+    assert round(max(unresolved.values()), 2) == 0.27
+    assert {n for n, f in unresolved.items() if f > 0} <= set(range(10, 31)) | {55}
+
+    fig5 = _shipped("fig5")
+    def accuracy(target, eps):
+        return value(fig5, size=15, eps=eps, target=target, metric="accuracy_mean")
+
+    assert (round(accuracy("feedforward", 0.5), 3), round(accuracy("recurrent", 0.5), 3)) == (0.730, 0.935)
+    assert all(accuracy("feedforward", e) < accuracy("recurrent", e) for e in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5))
+    rho = {t: value(fig5, "spearman_rho", size=15, eps=0.5, target=t, metric="accuracy~level") for t in ("feedforward", "recurrent")}
+    assert (round(rho["feedforward"], 2), round(rho["recurrent"], 2)) == (-0.99, -0.90)
+    variance = {t: value(fig5, size=15, eps="", target=t, metric="variance_mean") for t in ("feedforward", "recurrent")}
+    assert (round(variance["feedforward"], 3), round(variance["recurrent"], 3)) == (0.022, 0.018)
