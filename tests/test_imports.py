@@ -56,7 +56,7 @@ ALLOWED: dict[str, frozenset[str] | str] = {
                          "_process", VERSION}),
     "analyses": frozenset({"reader", "network", "tasks", "metrics", "streams", VERSION}),
     "plots": frozenset({"reader", "metrics"}),
-    "ledger": frozenset({"reader", "plots", "spec"}),
+    "ledger": frozenset({"reader", "plots", "spec", "metrics"}),
     "sweep": frozenset({"spec", "build", "train", "runner", "log", "reader", "_cpus"}),
     "cli": EVERY,
     "__main__": frozenset({"cli"}),
