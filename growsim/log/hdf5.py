@@ -626,6 +626,8 @@ class HDF5Logger:
         f.attrs["status_reason"] = ""
         f.attrs["last_step"] = ckpt.step
         f.attrs["resumed"] = int(f.attrs.get("resumed", 0)) + 1
+        if "finished" in f.attrs:  # the stop it resumes from: the run is not finished now
+            del f.attrs["finished"]
         self._mark_writer(f)
 
     @_on_writer_thread

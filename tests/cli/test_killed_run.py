@@ -90,6 +90,23 @@ def test_sigterm_closes_the_file_as_interrupted(tmp_path, start_run):
         assert "terminated (SIGTERM) at batch" in f.attrs["status_reason"]
         assert f["final/w_rec"].shape == (16, 16)
         assert f["train/loss"].shape[0] >= f.attrs["last_step"]
+        stopped_at = int(f.attrs["last_step"])
+        assert "finished" in f.attrs  # the time it stopped
+
+    # Resumed, it is running again: no stale end time, and inspect says the time is so far.
+    resumed = subprocess.Popen([sys.executable, "-m", "growsim", "run", "--resume", str(out), "-q"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"OMP_NUM_THREADS": "1", "PATH": ""})
+    try:
+        _wait_for_progress(out, resumed, steps=stopped_at + 10)
+        with h5py.File(out, "r", locking=False) as f:
+            assert f.attrs["status"] == "running" and f.attrs["resumed"] == 1
+            assert "finished" not in f.attrs
+        inspected = _growsim("inspect", str(out))
+        assert inspected.returncode == 0, inspected.stderr
+        (time_line,) = [line for line in inspected.stdout.splitlines() if line.startswith("time")]
+        assert " so far  (started " in time_line and ", last commit " in time_line
+    finally:
+        _kill_all([resumed])
 
 
 def test_overwrite_never_replaces_a_live_runs_file(tmp_path, capsys):
