@@ -76,3 +76,35 @@ def test_the_table_holds_each_conditions_final_n_solved_and_its_tests(ledger):
     text = (ledger / "summary.md").read_text()
     assert "| 4 | fully trained, rec T ff T | 3 | 0, 1, 2 |" in text
     assert (ledger / "figures" / "tiny_fig6.png").stat().st_size > 10_000
+
+
+def test_readme_claims_on_fig6a_seed_0_hold_in_the_ledger():
+    """results/hamidi/README.md, 'Fig. 6a, seed 0 of the frozen conditions': N_solved over
+    epochs of each counted run, from the shipped records."""
+    import json
+
+    from growsim.ledger.figures.hamidi import module_size
+
+    records = [json.load(open(p)) for p in sorted((ROOT / "results" / "hamidi" / "fig6" / "records" / "full").glob("*.json"))]
+    runs = {}
+    for r in records:
+        solved = [int(v) for v in r["series"]["n_solved"]]
+        assert len(solved) == 61  # 60 epochs and the start
+        runs.setdefault((condition(r), module_size(r)), {})[r["run"]["seed"]] = solved
+
+    def last_rise(solved):
+        return max(i for i in range(1, len(solved)) if solved[i] > solved[i - 1])
+
+    def in_pace(solved):  # the N_solved up to which it solved one level per epoch
+        return max(n for i, n in enumerate(solved) if n == i + 1)
+
+    for size in (5, 10):
+        fully = runs[("fully trained, rec T ff T", size)]
+        assert sorted(fully) == [0, 1] and all(s[-1] == 61 for s in fully.values())
+    frozen_ff = {size: runs[("feed-forward frozen, rec T ff T", size)] for size in (5, 10)}
+    frozen_rec = {size: runs[("recurrent frozen, rec T ff T", size)] for size in (5, 10)}
+    assert all(sorted(c) == [0] for c in (*frozen_ff.values(), *frozen_rec.values()))  # seed 0 only
+    assert [frozen_ff[s][0][-1] for s in (5, 10)] == [4, 5]
+    assert max(last_rise(frozen_ff[s][0]) for s in (5, 10)) == 20
+    assert (in_pace(frozen_rec[5][0]), frozen_rec[5][0][-1]) == (19, 21)
+    assert frozen_rec[10][0][-1] == 60
