@@ -37,13 +37,15 @@ def inspect(
 
     # Plain lines, not a table: the console soft-wraps, so each line stays whole for grep.
     size = run.path.stat().st_size
+    took = _duration(run.duration_s)
     when = run.attrs.get("created", "?") + (f" to {run.finished}" if run.finished else "")
-    if run.status == "running":  # duration_s is the training time up to the last commit
+    if run.status == "running" and run.duration_s is not None:  # the training time up to the last commit
+        took += " so far"
         when = f"started {run.attrs.get('created', '?')}, last commit {run.attrs.get('heartbeat', '?')}"
     head = [
         ("file", Text(f"{run.path}  ({_bytes(size)}, growsim-run schema {run.schema_version})")),
         ("status", _status(run)),
-        ("time", Text(f"{_duration(run.duration_s)}{' so far' if run.status == 'running' and run.duration_s is not None else ''}  ({when})")),
+        ("time", Text(f"{took}  ({when})")),
         ("spec", Text(_spec_line(run))),
         *((label, Text(text)) for label, text in (_chain_highlights(run, spec) if chain else _spec_highlights(run, spec))),
     ]
