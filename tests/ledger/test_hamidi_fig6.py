@@ -11,7 +11,7 @@ import pytest
 
 from growsim.cli import main
 from growsim.ledger import add, build, load
-from growsim.ledger.figures.hamidi import REFERENCE, condition
+from growsim.ledger.figures.hamidi import REFERENCE, condition, fig6_panels
 
 ROOT = Path(__file__).parents[2]
 CHAIN = ROOT / "tests" / "data" / "tiny_chain.yaml"
@@ -53,6 +53,19 @@ def test_conditions_come_from_the_duplicate_module_event(ledger):
     found = sorted({condition(r) for r in load(ledger).records})
     assert found == sorted([REFERENCE, "recurrent frozen, rec T ff T", "fully trained, rec T ff F"])
     assert condition({"spec": {"growth": {"events": [{"op": "add_readout"}]}}}) == "no duplication"
+
+
+def test_each_module_size_gets_a_freezing_and_a_duplication_panel_beside_the_reference():
+    frozen, dup = "recurrent frozen, rec T ff T", "fully trained, rec F ff T"
+    groups = {(5, REFERENCE), (5, frozen), (5, dup), (5, "fully trained, rec T ff F"), (10, REFERENCE), (10, frozen),
+              (20, REFERENCE), (30, dup)}
+    assert fig6_panels(groups) == [
+        ("6a, weight freezing: modules of 5", 5, [REFERENCE, frozen]),
+        ("6b, weight duplication: modules of 5", 5, [REFERENCE, dup, "fully trained, rec T ff F"]),
+        ("6a, weight freezing: modules of 10", 10, [REFERENCE, frozen]),
+        ("6a, weight freezing: modules of 20", 20, [REFERENCE]),  # the reference alone: still drawn
+        ("6b, weight duplication: modules of 30", 30, [dup]),  # no reference at this size
+    ]
 
 
 def test_the_table_holds_each_conditions_final_n_solved_and_its_tests(ledger):

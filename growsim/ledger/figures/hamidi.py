@@ -1,8 +1,9 @@
 """Hamidi et al.'s figures from ledger records.
 
 - ``hamidi_fig6``: N_solved (the curriculum's levels solved) over epochs for each freezing
-  and duplication condition of modular growth, one panel per module size, mean and
-  standard error over seeds (Fig. 6a: weight freezing; Fig. 6b: weight duplication); the
+  and duplication condition of modular growth, mean and standard error over seeds: at each
+  module size a panel of the freezing conditions (Fig. 6a) and one of the duplication
+  conditions (Fig. 6b), each beside the fully trained network with copied weights; the
   table of N_solved after the last epoch, with Welch's t and Mann-Whitney U against the
   fully trained network with copied weights (the paper's modular growth) at the same size.
 
@@ -60,6 +61,24 @@ def _order(conditions) -> list[str]:
     return sorted(conditions, key=lambda c: (c != REFERENCE, not c.startswith("fully"), c))
 
 
+def fig6_panels(groups) -> list[tuple[str, int, list[str]]]:
+    """The panels of Fig. 6 as (title, module size, conditions): at each module size one panel
+    of the freezing conditions (6a) and one of the duplication conditions (6b), each with the
+    reference, the paper's fully trained network with copied weights; no panel of the
+    reference alone unless it is all there is at that size. ``groups`` holds (module size,
+    condition) pairs."""
+    panels = []
+    for size in sorted({s for s, _ in groups}):
+        present = _order({c for s, c in groups if s == size})
+        freezing = [c for c in present if c == REFERENCE or not c.startswith("fully trained")]
+        duplication = [c for c in present if c.startswith("fully trained")]
+        if freezing and (freezing != [REFERENCE] or duplication == [REFERENCE]):  # the reference alone: one panel
+            panels.append((f"6a, weight freezing: modules of {size}", size, freezing))
+        if duplication not in ([], [REFERENCE]):
+            panels.append((f"6b, weight duplication: modules of {size}", size, duplication))
+    return panels
+
+
 @figure("hamidi_fig6")
 def build_fig6(ledger, out_dir: Path) -> Output:
     from growsim.plots._common import new_figure, style
@@ -75,22 +94,21 @@ def build_fig6(ledger, out_dir: Path) -> Output:
             groups[(module_size(r), condition(r))].append(r)
         sizes = sorted({s for s, _ in groups})
         conditions = _order({c for _, c in groups})
+        panels = fig6_panels(groups)
         cmap = __import__("matplotlib").colormaps["tab10"]
         colors = {c: cmap(i % 10) for i, c in enumerate(conditions)}
         with style():
-            fig = new_figure(max(6.0, 3.6 * len(sizes)), 3.4)
-            axes = fig.subplots(1, len(sizes), squeeze=False)[0]
-            for ax, size in zip(axes, sizes):
-                for c in conditions:
-                    runs = groups.get((size, c), [])
-                    if not runs:
-                        continue
+            fig = new_figure(max(6.0, 3.6 * len(panels)), 3.4)
+            axes = fig.subplots(1, len(panels), squeeze=False)[0]
+            for ax, (title, size, shown) in zip(axes, panels):
+                for c in shown:
+                    runs = groups[(size, c)]
                     steps, mean, sem, n = _curves(runs, "n_solved")
                     epochs = steps / per_epoch
                     ax.plot(epochs, mean, color=colors[c], lw=1.4, label=f"{c} (n = {int(n.max())})")
                     ax.fill_between(epochs, mean - np.nan_to_num(sem), mean + np.nan_to_num(sem), color=colors[c],
                                     alpha=0.2, lw=0)
-                ax.set_title(f"modules of {size} neurons")
+                ax.set_title(title)
                 ax.set_xlabel("epochs")
                 ax.legend(loc="upper left", fontsize=6.5)
             axes[0].set_ylabel("N_solved")
