@@ -4,6 +4,7 @@ and its table, from records of real tiny chain runs."""
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from growsim.cli import main
 from growsim.ledger import add, build, load
-from growsim.ledger.figures.hamidi import REFERENCE, condition, fig6_panels
+from growsim.ledger.figures.hamidi import REFERENCE, condition, fig6_panels, mean_training_loss
 
 ROOT = Path(__file__).parents[2]
 CHAIN = ROOT / "tests" / "data" / "tiny_chain.yaml"
@@ -68,12 +69,17 @@ def test_each_module_size_gets_a_freezing_and_a_duplication_panel_beside_the_ref
     ]
 
 
+def test_the_mean_training_loss_is_the_mean_of_the_epochs_means_without_the_empty_start():
+    assert mean_training_loss({"series": {"train_loss": [None, 1.0, 3.0, float("nan"), 5.0]}}) == 3.0
+    assert math.isnan(mean_training_loss({"series": {"train_loss": [None]}}))
+
+
 def test_the_table_holds_each_conditions_final_n_solved_and_its_tests(ledger):
     records = load(ledger).records
     rows = list(csv.DictReader(open(ledger / "summary.csv")))
 
     def stat(cond, statistic):
-        (row,) = [r for r in rows if (r["condition"], r["statistic"]) == (cond, statistic)]
+        (row,) = [r for r in rows if (r["condition"], r["metric"], r["statistic"]) == (cond, "n_solved", statistic)]
         return float(row["value"])
 
     for cond in {condition(r) for r in records}:
@@ -86,8 +92,14 @@ def test_the_table_holds_each_conditions_final_n_solved_and_its_tests(ledger):
     frozen = [r["final"]["n_solved"] for r in records if condition(r) == "recurrent frozen, rec T ff T"]
     assert stat(f"recurrent frozen, rec T ff T - {REFERENCE}", "diff") == pytest.approx(
         statistics.mean(frozen) - statistics.mean(ref), abs=1e-5)
+    for cond in {condition(r) for r in records}:  # the training-loss table, by hand from each record's series
+        by_hand = [statistics.mean(v for v in r["series"]["train_loss"] if v is not None) for r in records
+                   if condition(r) == cond]
+        (row,) = [r for r in rows if (r["condition"], r["metric"], r["statistic"]) == (cond, "train_loss_mean", "mean")]
+        assert float(row["value"]) == pytest.approx(statistics.mean(by_hand), rel=1e-5)
     text = (ledger / "summary.md").read_text()
     assert "| 4 | fully trained, rec T ff T | 3 | 0, 1, 2 |" in text
+    assert "### Training loss, mean over the epochs" in text
     assert (ledger / "figures" / "tiny_fig6.png").stat().st_size > 10_000
 
 

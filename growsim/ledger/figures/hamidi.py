@@ -115,33 +115,56 @@ def build_fig6(ledger, out_dir: Path) -> Output:
             fig.suptitle(f"{protocol}: Hamidi et al. Fig. 6, levels solved\nunder weight freezing and duplication")
         _save(fig, out_dir / "figures" / f"{protocol}_fig6.png", out)
 
-        table = []
-        for size in sizes:
-            ref = [_final(r, "n_solved") for r in groups.get((size, REFERENCE), [])]
-            for c in conditions:
-                runs = groups.get((size, c), [])
-                if not runs:
-                    continue
-                values = [_final(r, "n_solved") for r in runs]
-                m, s, n = mean_sem(values)
-                rows_csv += [dict(protocol=protocol, module_size=size, condition=c, metric="n_solved", statistic=st, value=v)
-                             for st, v in (("n", n), ("mean", m), ("sem", s))]
-                versus = "–"
-                if c != REFERENCE and len(ref) >= 2 and len(values) >= 2:
-                    t = two_sample(values, ref)
-                    versus = (f"{fmt(t['diff'], 1)} ± {fmt(t['diff_se'], 1)}; Welch p {fmt_p(t['welch_p'])}; "
-                              f"U {'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} (p {fmt_p(t['mwu_p'])})")
-                    rows_csv += [dict(protocol=protocol, module_size=size, condition=f"{c} - {REFERENCE}", metric="n_solved",
-                                      statistic=k, value=v) for k, v in t.items()]
-                seeds = ", ".join(str(int(r["run"]["seed"])) for r in sorted(runs, key=lambda r: r["run"]["seed"]))
-                table.append([str(size), c, str(n), seeds, fmt_mean_sem(values, 1), versus])
-        md += ["### N_solved after the last epoch", "",
-               markdown_table(["module size", "condition", "n", "seeds", "N_solved", f"against {REFERENCE}"], table), "",
-               "### Runs", "", _runs_table(records), ""]
+        for metric, label, value, digits, heading in (
+                ("n_solved", "N_solved", lambda r: _final(r, "n_solved"), 1, "### N_solved after the last epoch"),
+                ("train_loss_mean", "training loss", mean_training_loss, 4,
+                 "### Training loss, mean over the epochs\n\nNot in the paper: the curriculum checks once an epoch, so "
+                 "N_solved cannot pass one level per epoch, and networks that all keep that pace differ only in how "
+                 "easily they learn each new level: a lower training loss (the mean over the run's epochs of each "
+                 "epoch's mean). The loss is summed over the heads of the levels trained so far, so it compares runs "
+                 "that trained the same levels in the same epochs (one level per epoch throughout), not a run that "
+                 "fell behind.")):
+            table = _fig6_table(protocol, groups, sizes, conditions, metric, value, digits, rows_csv)
+            md += [heading, "", markdown_table(["module size", "condition", "n", "seeds", label, f"against {REFERENCE}"],
+                                               table), ""]
+        md += ["### Runs", "", _runs_table(records), ""]
         out.lines.append(f"{protocol}: {len(records)} runs, " + ", ".join(
             f"M={s} {c}: {len(groups[(s, c)])}" for s in sizes for c in conditions if (s, c) in groups))
     _write_tables(out_dir, md, rows_csv, out)
     return out
+
+
+def mean_training_loss(record: dict[str, Any]) -> float:
+    """The mean over a run's epochs of each epoch's mean training loss (the record's
+    ``train_loss`` series, one value per logged epoch; the entry before training is empty)."""
+    values = [float(v) for v in record["series"].get("train_loss", []) if v is not None and math.isfinite(v)]
+    return float(np.mean(values)) if values else math.nan
+
+
+def _fig6_table(protocol, groups, sizes, conditions, metric, value, digits, rows_csv) -> list[list[str]]:
+    """One Fig. 6 table: per module size and condition, ``metric`` (``value`` of each run) as
+    n, mean and s.e., and against the reference at that size; its rows go to ``rows_csv``."""
+    table = []
+    for size in sizes:
+        ref = [value(r) for r in groups.get((size, REFERENCE), [])]
+        for c in conditions:
+            runs = groups.get((size, c), [])
+            if not runs:
+                continue
+            values = [value(r) for r in runs]
+            m, s, n = mean_sem(values)
+            rows_csv += [dict(protocol=protocol, module_size=size, condition=c, metric=metric, statistic=st, value=v)
+                         for st, v in (("n", n), ("mean", m), ("sem", s))]
+            versus = "–"
+            if c != REFERENCE and len(ref) >= 2 and len(values) >= 2:
+                t = two_sample(values, ref)
+                versus = (f"{fmt(t['diff'], digits)} ± {fmt(t['diff_se'], digits)}; Welch p {fmt_p(t['welch_p'])}; "
+                          f"U {'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} (p {fmt_p(t['mwu_p'])})")
+                rows_csv += [dict(protocol=protocol, module_size=size, condition=f"{c} - {REFERENCE}", metric=metric,
+                                  statistic=k, value=v) for k, v in t.items()]
+            seeds = ", ".join(str(int(r["run"]["seed"])) for r in sorted(runs, key=lambda r: r["run"]["seed"]))
+            table.append([str(size), c, str(n), seeds, fmt_mean_sem(values, digits), versus])
+    return table
 
 
 def architecture(record: dict[str, Any]) -> str:
