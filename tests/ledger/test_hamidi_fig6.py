@@ -62,9 +62,9 @@ def test_each_module_size_gets_a_freezing_and_a_duplication_panel_beside_the_ref
               (20, REFERENCE), (30, dup)}
     assert fig6_panels(groups) == [
         ("6a, weight freezing: modules of 5", 5, [REFERENCE, frozen]),
-        ("6b, weight duplication: modules of 5", 5, [REFERENCE, dup, "fully trained, rec T ff F"]),
         ("6a, weight freezing: modules of 10", 10, [REFERENCE, frozen]),
         ("6a, weight freezing: modules of 20", 20, [REFERENCE]),  # the reference alone: still drawn
+        ("6b, weight duplication: modules of 5", 5, [REFERENCE, dup, "fully trained, rec T ff F"]),
         ("6b, weight duplication: modules of 30", 30, [dup]),  # no reference at this size
     ]
 
@@ -133,3 +133,29 @@ def test_readme_claims_on_fig6a_seed_0_hold_in_the_ledger():
     assert max(last_rise(frozen_ff[s][0]) for s in (5, 10)) == 20
     assert (in_pace(frozen_rec[5][0]), frozen_rec[5][0][-1]) == (19, 21)
     assert frozen_rec[10][0][-1] == 60
+
+
+def test_readme_claims_on_fig6b_seed_0_hold_in_the_ledger():
+    """results/hamidi/README.md, 'Fig. 6b, seed 0 of the duplication conditions': N_solved and
+    the training loss of each counted duplication run, against the reference's networks."""
+    import json
+
+    from growsim.ledger.figures.hamidi import module_size
+
+    records = [json.load(open(p)) for p in sorted((ROOT / "results" / "hamidi" / "fig6" / "records" / "full").glob("*.json"))]
+    runs = {(condition(r), r["run"]["seed"]): r for r in records if module_size(r) == 5 and condition(r).startswith("fully")}
+    duplication = ("fully trained, rec F ff T", "fully trained, rec F ff F", "fully trained, rec T ff F")
+    assert sorted(seed for c, seed in runs if c in duplication) == [0, 0, 0]  # seed 0 only, so far
+    assert all([int(v) for v in r["series"]["n_solved"]] == list(range(1, 62)) for r in runs.values())  # one level an epoch
+    loss = {c: round(mean_training_loss(runs[(c, 0)]), 4) for c in duplication}
+    assert loss == {"fully trained, rec F ff T": 0.0300, "fully trained, rec F ff F": 0.0397, "fully trained, rec T ff F": 0.0706}
+    reference = [runs[(REFERENCE, seed)]["series"]["train_loss"] for seed in (0, 1)]
+    assert [round(mean_training_loss(runs[(REFERENCE, seed)]), 4) for seed in (0, 1)] == [0.0345, 0.0291]
+
+    def above_both(c):
+        series = runs[(c, 0)]["series"]["train_loss"]
+        return [i for i in range(1, 61) if series[i] > max(ref[i] for ref in reference)]
+
+    assert above_both("fully trained, rec T ff F") == list(range(3, 61))
+    assert runs[("fully trained, rec T ff F", 0)]["series"]["train_loss"][:3] == reference[0][:3]
+    assert len(above_both("fully trained, rec F ff F")) == 50

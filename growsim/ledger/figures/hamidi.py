@@ -1,6 +1,7 @@
 """Hamidi et al.'s figures from ledger records.
 
-- ``hamidi_fig6``: N_solved (the curriculum's levels solved) over epochs for each freezing
+- ``hamidi_fig6``: N_solved (the curriculum's levels solved), and below it the training loss
+  (not in the paper), over epochs for each freezing
   and duplication condition of modular growth, mean and standard error over seeds: at each
   module size a panel of the freezing conditions (Fig. 6a) and one of the duplication
   conditions (Fig. 6b), each beside the fully trained network with copied weights; the
@@ -62,21 +63,22 @@ def _order(conditions) -> list[str]:
 
 
 def fig6_panels(groups) -> list[tuple[str, int, list[str]]]:
-    """The panels of Fig. 6 as (title, module size, conditions): at each module size one panel
-    of the freezing conditions (6a) and one of the duplication conditions (6b), each with the
+    """The panels of Fig. 6 as (title, module size, conditions), 6a's before 6b's: at each
+    module size one panel of the freezing conditions (6a) and one of the duplication
+    conditions (6b), each with the
     reference, the paper's fully trained network with copied weights; no panel of the
     reference alone unless it is all there is at that size. ``groups`` holds (module size,
     condition) pairs."""
-    panels = []
+    six_a, six_b = [], []
     for size in sorted({s for s, _ in groups}):
         present = _order({c for s, c in groups if s == size})
         freezing = [c for c in present if c == REFERENCE or not c.startswith("fully trained")]
         duplication = [c for c in present if c.startswith("fully trained")]
         if freezing and (freezing != [REFERENCE] or duplication == [REFERENCE]):  # the reference alone: one panel
-            panels.append((f"6a, weight freezing: modules of {size}", size, freezing))
+            six_a.append((f"6a, weight freezing: modules of {size}", size, freezing))
         if duplication not in ([], [REFERENCE]):
-            panels.append((f"6b, weight duplication: modules of {size}", size, duplication))
-    return panels
+            six_b.append((f"6b, weight duplication: modules of {size}", size, duplication))
+    return six_a + six_b
 
 
 @figure("hamidi_fig6")
@@ -98,21 +100,26 @@ def build_fig6(ledger, out_dir: Path) -> Output:
         cmap = __import__("matplotlib").colormaps["tab10"]
         colors = {c: cmap(i % 10) for i, c in enumerate(conditions)}
         with style():
-            fig = new_figure(max(6.0, 3.6 * len(panels)), 3.4)
-            axes = fig.subplots(1, len(panels), squeeze=False)[0]
-            for ax, (title, size, shown) in zip(axes, panels):
+            fig = new_figure(max(6.0, 3.6 * len(panels)), 6.2)
+            grid = fig.subplots(2, len(panels), squeeze=False, sharex=True)
+            for column, (title, size, shown) in enumerate(panels):
+                top, bottom = grid[0][column], grid[1][column]
                 for c in shown:
                     runs = groups[(size, c)]
-                    steps, mean, sem, n = _curves(runs, "n_solved")
-                    epochs = steps / per_epoch
-                    ax.plot(epochs, mean, color=colors[c], lw=1.4, label=f"{c} (n = {int(n.max())})")
-                    ax.fill_between(epochs, mean - np.nan_to_num(sem), mean + np.nan_to_num(sem), color=colors[c],
-                                    alpha=0.2, lw=0)
-                ax.set_title(title)
-                ax.set_xlabel("epochs")
-                ax.legend(loc="upper left", fontsize=6.5)
-            axes[0].set_ylabel("N_solved")
-            fig.suptitle(f"{protocol}: Hamidi et al. Fig. 6, levels solved\nunder weight freezing and duplication")
+                    for ax, metric in ((top, "n_solved"), (bottom, "train_loss")):
+                        steps, mean, sem, n = _curves(runs, metric)
+                        epochs = steps / per_epoch
+                        ax.plot(epochs, mean, color=colors[c], lw=1.4, label=f"{c} (n = {int(n.max())})")
+                        ax.fill_between(epochs, mean - np.nan_to_num(sem), mean + np.nan_to_num(sem), color=colors[c],
+                                        alpha=0.2, lw=0)
+                top.set_title(title)
+                top.legend(loc="upper left", fontsize=6.5)
+                bottom.set_yscale("log")
+                bottom.set_xlabel("epochs")
+            grid[0][0].set_ylabel("N_solved")
+            grid[1][0].set_ylabel("training loss, epoch mean")
+            fig.suptitle(f"{protocol}: Hamidi et al. Fig. 6, levels solved (top) and training loss (below, not in "
+                         f"the paper)\nunder weight freezing and duplication")
         _save(fig, out_dir / "figures" / f"{protocol}_fig6.png", out)
 
         for metric, label, value, digits, heading in (
