@@ -103,8 +103,8 @@ def test_the_table_holds_each_conditions_final_n_solved_and_its_tests(ledger):
     assert (ledger / "figures" / "tiny_fig6.png").stat().st_size > 10_000
 
 
-def test_readme_claims_on_fig6a_seeds_0_and_1_hold_in_the_ledger():
-    """results/hamidi/README.md, 'Fig. 6a, seeds 0 and 1 of the frozen conditions': N_solved
+def test_readme_claims_on_fig6a_seeds_0_to_2_hold_in_the_ledger():
+    """results/hamidi/README.md, 'Fig. 6a, seeds 0 to 2 of the frozen conditions': N_solved
     over epochs of each counted run, from the shipped records."""
     import json
 
@@ -128,13 +128,30 @@ def test_readme_claims_on_fig6a_seeds_0_and_1_hold_in_the_ledger():
         assert sorted(fully) == [0, 1] and all(s[-1] == 61 for s in fully.values())
     frozen_ff = {size: runs[("feed-forward frozen, rec T ff T", size)] for size in (5, 10)}
     frozen_rec = {size: runs[("recurrent frozen, rec T ff T", size)] for size in (5, 10)}
-    assert all(sorted(c) == [0, 1] for c in (*frozen_ff.values(), *frozen_rec.values()))  # seeds 0 and 1 only
-    assert [[frozen_ff[s][seed][-1] for seed in (0, 1)] for s in (5, 10)] == [[4, 3], [5, 7]]
-    assert max(last_rise(frozen_ff[s][seed]) for s in (5, 10) for seed in (0, 1)) == 20
-    assert [(in_pace(frozen_rec[5][seed]), frozen_rec[5][seed][-1]) for seed in (0, 1)] == [(19, 21), (13, 13)]
-    assert [frozen_rec[10][seed][-1] for seed in (0, 1)] == [60, 6] and last_rise(frozen_rec[10][1]) == 5
-    below = [frozen_ff[s][seed][-1] < frozen_rec[s][seed][-1] for s in (5, 10) for seed in (0, 1)]
-    assert below == [True, True, True, False]
+    seeds = (0, 1, 2)
+    assert all(sorted(c) == list(seeds) for c in (*frozen_ff.values(), *frozen_rec.values()))
+    assert [[frozen_ff[s][seed][-1] for seed in seeds] for s in (5, 10)] == [[4, 3, 4], [5, 7, 4]]
+    assert max(last_rise(frozen_ff[s][seed]) for s in (5, 10) for seed in seeds) == 20
+    assert [frozen_rec[5][seed][-1] for seed in seeds] == [21, 13, 8]
+    assert max(last_rise(frozen_rec[5][seed]) for seed in seeds) == 27
+    assert [frozen_rec[10][seed][-1] for seed in seeds] == [60, 6, 40]
+    assert in_pace(frozen_rec[10][0]) == 49 and last_rise(frozen_rec[10][1]) == 5
+    assert frozen_rec[10][2][3:25] == [4] * 22 and frozen_rec[10][2][24:] == list(range(4, 41))  # stalled, then a level an epoch
+    below = [frozen_ff[s][seed][-1] < frozen_rec[s][seed][-1] for s in (5, 10) for seed in seeds]
+    assert below == [True, True, True, True, False, True]
+    rows = [r for r in csv.DictReader(open(ROOT / "results" / "hamidi" / "fig6" / "summary.csv"))
+            if r["protocol"] == "full" and r["metric"] == "n_solved"]
+
+    def stat(size, cond, statistic):
+        (row,) = [r for r in rows if (r["module_size"], r["condition"], r["statistic"]) == (str(size), cond, statistic)]
+        return float(row["value"])
+
+    means = [round(stat(s, f"{c} frozen, rec T ff T", "mean"), 1) for c in ("feed-forward", "recurrent") for s in (5, 10)]
+    assert means == [3.7, 5.3, 14.0, 35.3]
+    assert [round(stat(s, "recurrent frozen, rec T ff T", "sem"), 1) for s in (5, 10)] == [3.8, 15.8]
+    welch = [stat(s, f"{c} frozen, rec T ff T - {REFERENCE}", "welch_p") for c, s in
+             (("feed-forward", 5), ("feed-forward", 10), ("recurrent", 10))]
+    assert [float(f"{p:.2g}") for p in welch] == [3.4e-05, 2.5e-04, 0.24]
 
 
 def test_readme_claims_on_fig6b_seed_0_hold_in_the_ledger():
