@@ -1,12 +1,12 @@
 """Hamidi et al.'s figures from ledger records.
 
 - ``hamidi_fig6``: N_solved (the curriculum's levels solved), and below it the training loss
-  (not in the paper), over epochs for each freezing
-  and duplication condition of modular growth, mean and standard error over seeds: at each
-  module size a panel of the freezing conditions (Fig. 6a) and one of the duplication
-  conditions (Fig. 6b), each beside the fully trained network with copied weights; the
-  table of N_solved after the last epoch, with Welch's t and Mann-Whitney U against the
-  fully trained network with copied weights (the paper's modular growth) at the same size.
+  (not in the paper), over epochs for each freezing and duplication condition of modular
+  growth, mean and standard error over seeds: at each module size a panel of the freezing
+  conditions (Fig. 6a) and one of the duplication conditions (Fig. 6b), each beside the
+  fully trained network with copied weights (the paper's modular growth); the tables of
+  N_solved after the last epoch and of the mean training loss, each with Welch's t and
+  Mann-Whitney U against that network at the same size.
 
 - ``hamidi_fig2``: modular growth against non-modular networks of several sizes: N_solved
   over epochs (Fig. 2a), and N_solved after the last epoch against the learnable parameters,
@@ -65,10 +65,9 @@ def _order(conditions) -> list[str]:
 def fig6_panels(groups) -> list[tuple[str, int, list[str]]]:
     """The panels of Fig. 6 as (title, module size, conditions), 6a's before 6b's: at each
     module size one panel of the freezing conditions (6a) and one of the duplication
-    conditions (6b), each with the
-    reference, the paper's fully trained network with copied weights; no panel of the
-    reference alone unless it is all there is at that size. ``groups`` holds (module size,
-    condition) pairs."""
+    conditions (6b), each with the reference, the paper's fully trained network with copied
+    weights; no panel of the reference alone unless it is all there is at that size.
+    ``groups`` holds (module size, condition) pairs."""
     six_a, six_b = [], []
     for size in sorted({s for s, _ in groups}):
         present = _order({c for s, c in groups if s == size})
