@@ -156,8 +156,8 @@ def test_readme_claims_on_fig6a_seeds_0_to_2_hold_in_the_ledger():
 
 def test_readme_claims_on_fig6b_hold_in_the_ledger():
     """results/hamidi/README.md, 'Fig. 6b, seed 0 of the duplication conditions, and seed 1 of
-    rec T ff F': N_solved and the training loss of each counted duplication run, against the
-    reference's networks."""
+    rec T ff F and rec F ff T': N_solved and the training loss of each counted duplication run,
+    against the reference's networks."""
     import json
 
     from growsim.ledger.figures.hamidi import module_size
@@ -166,8 +166,12 @@ def test_readme_claims_on_fig6b_hold_in_the_ledger():
     runs = {(condition(r), r["run"]["seed"]): r for r in records if module_size(r) == 5 and condition(r).startswith("fully")}
     duplication = ("fully trained, rec F ff T", "fully trained, rec F ff F", "fully trained, rec T ff F")
     assert sorted((c, seed) for c, seed in runs if c in duplication) == sorted(
-        [(c, 0) for c in duplication] + [("fully trained, rec T ff F", 1)])
-    assert all([int(v) for v in r["series"]["n_solved"]] == list(range(1, 62)) for r in runs.values())  # one level an epoch
+        [(c, 0) for c in duplication] + [("fully trained, rec T ff F", 1), ("fully trained, rec F ff T", 1)])
+    behind = ("fully trained, rec F ff T", 1)
+    assert all([int(v) for v in r["series"]["n_solved"]] == list(range(1, 62))
+               for key, r in runs.items() if key != behind)  # one level an epoch
+    assert [int(v) for v in runs[behind]["series"]["n_solved"]] == [1, 2, 3, 3, 3] + list(range(4, 60))
+    assert round(mean_training_loss(runs[behind]), 4) == 0.0302
     loss = {c: round(mean_training_loss(runs[(c, 0)]), 4) for c in duplication}
     assert loss == {"fully trained, rec F ff T": 0.0300, "fully trained, rec F ff F": 0.0397, "fully trained, rec T ff F": 0.0706}
     reference = [runs[(REFERENCE, seed)]["series"]["train_loss"] for seed in (0, 1, 2)]
