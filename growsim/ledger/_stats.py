@@ -106,6 +106,25 @@ def fmt_p(value: float) -> str:
     return f"{value:.1e}" if value < 1e-3 else f"{value:.2g}"
 
 
+def fmt_u(t: dict[str, float]) -> str:
+    """The Mann-Whitney U of ``two_sample``'s result, or a dash where it is undefined."""
+    return "–" if math.isnan(t["mwu_u"]) else format(t["mwu_u"], "g")
+
+
+def fmt_tests(t: dict[str, float], digits: int = 3) -> list[str]:
+    """Three table cells for ``two_sample``'s result: the difference ± its standard error
+    (``digits`` as ``fmt``), Welch's t (p) and the Mann-Whitney U (p)."""
+    return [f"{fmt(t['diff'], digits)} ± {fmt(t['diff_se'], digits)}",
+            f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})", f"{fmt_u(t)} ({fmt_p(t['mwu_p'])})"]
+
+
+def fmt_versus(t: dict[str, float], digits: int = 3, se: bool = True) -> str:
+    """One table cell for ``two_sample``'s result: the difference (± its standard error
+    unless ``se`` is false); Welch's p; the Mann-Whitney U (p)."""
+    diff = f"{fmt(t['diff'], digits)} ± {fmt(t['diff_se'], digits)}" if se else fmt(t["diff"], digits)
+    return f"{diff}; Welch p {fmt_p(t['welch_p'])}; U {fmt_u(t)} (p {fmt_p(t['mwu_p'])})"
+
+
 def fmt_mean_sem(values: Sequence[float | None], digits: int = 3) -> str:
     m, s, n = mean_sem(values)
     return f"{fmt(m, digits)} ± {fmt(s, digits)}" if n else "–"

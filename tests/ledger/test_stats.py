@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from growsim.ledger._stats import correlation, fmt, fmt_p, mean_sem, two_sample
+from growsim.ledger._stats import correlation, fmt, fmt_p, fmt_tests, fmt_versus, mean_sem, two_sample
 
 A = [0.52, 0.47, 0.55, 0.49, 0.51]
 B = [0.41, 0.44, 0.38, 0.40]
@@ -55,6 +55,16 @@ def test_correlation_by_hand():
 def test_fmt():
     assert fmt(float("nan")) == "–" and fmt(0.12345) == "0.123" and fmt(-0.000859) == "-0.001" and fmt(12345.6) == "1.23e+04"
     assert fmt_p(0.5012) == "0.5" and fmt_p(0.0123) == "0.012" and fmt_p(2.34e-6) == "2.3e-06" and fmt_p(float("nan")) == "–"
+
+
+def test_test_cells_by_hand():
+    t = dict(diff=1.23456, diff_se=0.5, welch_t=2.4691, welch_p=0.0456, mwu_u=20.0, mwu_p=0.0159)
+    assert fmt_tests(t) == ["1.235 ± 0.500", "2.47 (0.046)", "20 (0.016)"]
+    assert fmt_tests(t, 1) == ["1.2 ± 0.5", "2.47 (0.046)", "20 (0.016)"]
+    assert fmt_versus(t) == "1.235 ± 0.500; Welch p 0.046; U 20 (p 0.016)"
+    assert fmt_versus(t, se=False) == "1.235; Welch p 0.046; U 20 (p 0.016)"
+    one_a_side = two_sample([0.5], [0.25])  # no test with one value a side: dashes, not "nan"
+    assert fmt_tests(one_a_side) == ["0.250 ± –", "– (–)", "– (–)"]
 
 
 def test_fisher_combined_by_hand():

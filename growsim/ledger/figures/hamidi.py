@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from growsim.ledger._stats import fmt, fmt_mean_sem, fmt_p, mean_sem, two_sample
+from growsim.ledger._stats import fmt, fmt_mean_sem, fmt_tests, fmt_versus, mean_sem, two_sample
 from growsim.ledger.figures import Output, figure, markdown_table
 from growsim.ledger.figures.wu_gu import _curves, _final, _header, _protocols, _runs_table, _save, _write_tables
 
@@ -164,8 +164,7 @@ def _fig6_table(protocol, groups, sizes, conditions, metric, value, digits, rows
             versus = "–"
             if c != REFERENCE and len(ref) >= 2 and len(values) >= 2:
                 t = two_sample(values, ref)
-                versus = (f"{fmt(t['diff'], digits)} ± {fmt(t['diff_se'], digits)}; Welch p {fmt_p(t['welch_p'])}; "
-                          f"U {'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} (p {fmt_p(t['mwu_p'])})")
+                versus = fmt_versus(t, digits)
                 rows_csv += [dict(protocol=protocol, module_size=size, condition=f"{c} - {REFERENCE}", metric=metric,
                                   statistic=k, value=v) for k, v in t.items()]
             seeds = ", ".join(str(int(r["run"]["seed"])) for r in sorted(runs, key=lambda r: r["run"]["seed"]))
@@ -238,7 +237,7 @@ def build_fig2c(ledger, out_dir: Path) -> Output:
             versus = "–"
             if len(mod) >= 2 and len(non) >= 2:
                 t = two_sample(mod, non)
-                versus = f"{fmt(t['diff'])}; Welch p {fmt_p(t['welch_p'])}; U {format(t['mwu_u'], 'g')} (p {fmt_p(t['mwu_p'])})"
+                versus = fmt_versus(t, se=False)
                 rows_csv += [dict(protocol=protocol, k=k, group="modular-non-modular", metric="perf_mean", statistic=s,
                                   value=v) for s, v in t.items()]
             table.append([str(k), *cells, versus])
@@ -411,9 +410,7 @@ def build_fig2(ledger, out_dir: Path) -> Output:
             x, y = [_final(r, "n_solved") for r in mod], [_final(r, "n_solved") for r in non]
             t = two_sample(x, y)
             cells = [_count(stats[k]["n_parameters"]["mean"]) if k in stats else "–" for k in (("modular", a), ("non-modular", b))]
-            tests.append([str(a), str(b), f"{len(mod)} / {len(non)}", " / ".join(cells),
-                          f"{fmt(t['diff'], 1)} ± {fmt(t['diff_se'], 1)}", f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
-                          f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"])
+            tests.append([str(a), str(b), f"{len(mod)} / {len(non)}", " / ".join(cells), *fmt_tests(t, 1)])
             rows_csv += [dict(protocol=protocol, group="modular-non-modular", size=f"{a}/{b}", metric="n_solved",
                               statistic=k, value=v) for k, v in t.items()]
         md += ["### N_solved after the last epoch, and learnable parameters (Fig. 2b)", "",

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from growsim.ledger._record import MissingAnalysis, RecordError
-from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, fmt_p, mean_sem, paired, two_sample
+from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, fmt_p, fmt_tests, mean_sem, paired, two_sample
 from growsim.ledger.figures import Output, RecordAnalyses, figure, markdown_table
 from growsim.ledger.figures.hamidi import (
     PAIRS,
@@ -252,10 +252,6 @@ def _mean_sd(values, digits: int = 3) -> str:
     return f"{fmt(m, digits)} ± {fmt(_sd(values), digits)}" if n else "–"
 
 
-def _u(t: dict[str, float]) -> str:
-    return "–" if math.isnan(t["mwu_u"]) else format(t["mwu_u"], "g")
-
-
 def _paired_cells(p: dict[str, float]) -> list[str]:
     """The difference ± its s.e., the paired t (p) and the Wilcoxon W (p) of ``paired``."""
     w = "–" if math.isnan(p["wilcoxon_w"]) else format(p["wilcoxon_w"], "g")
@@ -339,8 +335,7 @@ def build_fig3(ledger, out_dir: Path) -> Output:
                 if not mod and not non:
                     continue
                 t = two_sample([kept[target][id(r)] for r in mod], [kept[target][id(r)] for r in non])
-                tests.append([target, str(a), str(b), f"{len(mod)} / {len(non)}", f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}",
-                              f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})", f"{_u(t)} ({fmt_p(t['mwu_p'])})"])
+                tests.append([target, str(a), str(b), f"{len(mod)} / {len(non)}", *fmt_tests(t)])
                 rows_csv += [dict(protocol=protocol, target=target, group="modular-non-modular", size=f"{a}/{b}", eps="",
                                   metric="kept", statistic=k, value=v) for k, v in t.items()]
         md += [f"Perturbation sizes shared by every run: {len(eps)}, eps {fmt(eps[0], 2)} to {fmt(eps[-1], 2)}.", "",
@@ -453,8 +448,7 @@ def build_fig4(ledger, out_dir: Path) -> Output:
                 for w, _ in which:
                     x, y = at(mod, w, n), at(non, w, n)
                     t = two_sample(x, y)
-                    cells += [f"{fmt(mean_sem(x)[0], 2)} / {fmt(mean_sem(y)[0], 2)}",
-                              f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})", f"{_u(t)} ({fmt_p(t['mwu_p'])})"]
+                    cells += [f"{fmt(mean_sem(x)[0], 2)} / {fmt(mean_sem(y)[0], 2)}", *fmt_tests(t)[1:]]
                     rows_csv += [dict(protocol=protocol, group="modular-non-modular", size=f"{a}/{b}", n_solved=n, metric=w,
                                       statistic=k, value=v) for k, v in t.items()]
                 tests.append([str(a), str(b), str(n), f"{len(at(mod, 'tau_trained', n))} / {len(at(non, 'tau_trained', n))}",

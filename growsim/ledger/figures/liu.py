@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from growsim.ledger._stats import fisher_combined, fmt, fmt_mean_sem, fmt_p, mean_sem, permutation_p, two_sample
+from growsim.ledger._stats import fisher_combined, fmt, fmt_mean_sem, fmt_p, fmt_tests, mean_sem, permutation_p, two_sample
 from growsim.ledger.figures import Output, figure, markdown_table
 from growsim.ledger.figures.wu_gu import _final, _header, _protocols, _runs_table, _save, _write_tables
 
@@ -293,8 +293,7 @@ def build_anatomy(ledger, out_dir: Path) -> Output:
                 cells = [label, cond, str(n), fmt_mean_sem(values, 4 if metric == "perf_mean" else 3)]
                 if cond != conditions[0] and conditions[0].startswith("BIMT"):
                     t = two_sample([_final(r, metric) for r in groups[conditions[0]]], values)
-                    cells += [f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}", f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
-                              f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"]
+                    cells += fmt_tests(t)
                     rows_csv += [dict(protocol=protocol, condition=f"{conditions[0]} - {cond}", metric=metric, statistic=k, value=v)
                                  for k, v in t.items()]
                 else:
@@ -408,9 +407,7 @@ def build_pareto(ledger, out_dir: Path) -> Output:
                 def value(r, metric=metric):
                     return 1 - _final(r, "perf_mean") if metric == "error" else _final(r, metric)
                 t = two_sample([value(r) for r in b], [value(r) for r in l1])
-                compare.append([f"{lam:g}", label, f"{len(b)} / {len(l1)}", f"{fmt(t['diff'], 4)} ± {fmt(t['diff_se'], 4)}",
-                                f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
-                                f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"])
+                compare.append([f"{lam:g}", label, f"{len(b)} / {len(l1)}", *fmt_tests(t, 4)])
                 rows_csv += [dict(protocol=protocol, method="BIMT-L1", strength=lam, metric=metric, statistic=k, value=v)
                              for k, v in t.items()]
         dominance = []

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, fmt_p, mean_sem, two_sample
+from growsim.ledger._stats import correlation, fmt, fmt_mean_sem, fmt_p, fmt_tests, mean_sem, two_sample
 from growsim.ledger.figures import Output, figure, markdown_table
 
 CONDITIONS = ("add_conn", "fix_conn")
@@ -180,8 +180,7 @@ def build_fig3(ledger, out_dir: Path) -> Output:
                 b = [_final(r, metric) for r in fix]
                 t = two_sample(a, b)
                 table.append([rl, name, f"{len(add)} / {len(fix)}", fmt_mean_sem(a), fmt_mean_sem(b),
-                              f"{fmt(t['diff'])} ± {fmt(t['diff_se'])}", f"{fmt(t['welch_t'], 2)} ({fmt_p(t['welch_p'])})",
-                              f"{'–' if math.isnan(t['mwu_u']) else format(t['mwu_u'], 'g')} ({fmt_p(t['mwu_p'])})"])
+                              *fmt_tests(t)])
                 for cond, values in (("add_conn", a), ("fix_conn", b)):
                     m, s, n = mean_sem(values)
                     rows_csv += [dict(protocol=protocol, rule=rl, group=cond, metric=metric, statistic=st, value=v)
