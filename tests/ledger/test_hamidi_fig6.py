@@ -123,7 +123,7 @@ def test_readme_claims_on_fig6a_seeds_0_to_2_hold_in_the_ledger():
     def in_pace(solved):  # the N_solved up to which it solved one level per epoch
         return max(n for i, n in enumerate(solved) if n == i + 1)
 
-    for size, counted in ((5, [0, 1, 2]), (10, [0, 1])):
+    for size, counted in ((5, [0, 1, 2]), (10, [0, 1, 2])):
         fully = runs[("fully trained, rec T ff T", size)]
         assert sorted(fully) == counted and all(s[-1] == 61 for s in fully.values())
     frozen_ff = {size: runs[("feed-forward frozen, rec T ff T", size)] for size in (5, 10)}
@@ -155,9 +155,9 @@ def test_readme_claims_on_fig6a_seeds_0_to_2_hold_in_the_ledger():
 
 
 def test_readme_claims_on_fig6b_hold_in_the_ledger():
-    """results/hamidi/README.md, 'Fig. 6b, seed 0 of the duplication conditions, and seed 1 of
-    rec T ff F and rec F ff T': N_solved and the training loss of each counted duplication run,
-    against the reference's networks."""
+    """results/hamidi/README.md, 'Fig. 6b, seeds 0 and 1 of the duplication conditions':
+    N_solved and the training loss of each counted duplication run, against the reference's
+    networks."""
     import json
 
     from growsim.ledger.figures.hamidi import module_size
@@ -166,27 +166,30 @@ def test_readme_claims_on_fig6b_hold_in_the_ledger():
     runs = {(condition(r), r["run"]["seed"]): r for r in records if module_size(r) == 5 and condition(r).startswith("fully")}
     duplication = ("fully trained, rec F ff T", "fully trained, rec F ff F", "fully trained, rec T ff F")
     assert sorted((c, seed) for c, seed in runs if c in duplication) == sorted(
-        [(c, 0) for c in duplication] + [("fully trained, rec T ff F", 1), ("fully trained, rec F ff T", 1)])
+        [(c, seed) for c in duplication for seed in (0, 1)])
     behind = ("fully trained, rec F ff T", 1)
     assert all([int(v) for v in r["series"]["n_solved"]] == list(range(1, 62))
                for key, r in runs.items() if key != behind)  # one level an epoch
     assert [int(v) for v in runs[behind]["series"]["n_solved"]] == [1, 2, 3, 3, 3] + list(range(4, 60))
     assert round(mean_training_loss(runs[behind]), 4) == 0.0302
-    loss = {c: round(mean_training_loss(runs[(c, 0)]), 4) for c in duplication}
-    assert loss == {"fully trained, rec F ff T": 0.0300, "fully trained, rec F ff F": 0.0397, "fully trained, rec T ff F": 0.0706}
+    loss = {(c, seed): round(mean_training_loss(runs[(c, seed)]), 4) for c in duplication for seed in (0, 1)}
+    assert loss == {("fully trained, rec F ff T", 0): 0.0300, ("fully trained, rec F ff T", 1): 0.0302,
+                    ("fully trained, rec F ff F", 0): 0.0397, ("fully trained, rec F ff F", 1): 0.1039,
+                    ("fully trained, rec T ff F", 0): 0.0706, ("fully trained, rec T ff F", 1): 0.0752}
     reference = [runs[(REFERENCE, seed)]["series"]["train_loss"] for seed in (0, 1, 2)]
     reference_means = [mean_training_loss(runs[(REFERENCE, seed)]) for seed in (0, 1, 2)]
     assert [round(m, 4) for m in reference_means] == [0.0345, 0.0291, 0.0148]
     assert round(statistics.mean(reference_means), 4) == 0.0261
-    fresh_ff = [mean_training_loss(runs[("fully trained, rec T ff F", seed)]) for seed in (0, 1)]
-    assert round(fresh_ff[1], 4) == 0.0752
-    assert [round(m / statistics.mean(reference_means), 1) for m in fresh_ff] == [2.7, 2.9]
+    assert all(min(reference_means) <= mean_training_loss(runs[("fully trained, rec F ff T", seed)]) <= max(reference_means)
+               for seed in (0, 1))  # within the reference's three networks
+    for c, ratios in (("fully trained, rec T ff F", [2.7, 2.9]), ("fully trained, rec F ff F", [1.5, 4.0])):
+        assert [round(mean_training_loss(runs[(c, seed)]) / statistics.mean(reference_means), 1) for seed in (0, 1)] == ratios
 
-    def above_all_references(c, seed=0):
+    def above_all_references(c, seed):
         series = runs[(c, seed)]["series"]["train_loss"]
         return [i for i in range(1, 61) if series[i] > max(ref[i] for ref in reference)]
 
-    assert above_all_references("fully trained, rec T ff F") == list(range(3, 61))
-    assert above_all_references("fully trained, rec T ff F", seed=1) == list(range(3, 61))
-    assert runs[("fully trained, rec T ff F", 0)]["series"]["train_loss"][:3] == reference[0][:3]
-    assert len(above_all_references("fully trained, rec F ff F")) == 50
+    assert above_all_references("fully trained, rec T ff F", 0) == above_all_references("fully trained, rec T ff F", 1) == list(range(3, 61))
+    assert all(runs[("fully trained, rec T ff F", seed)]["series"]["train_loss"][:3] == reference[seed][:3] for seed in (0, 1))
+    assert [len(above_all_references("fully trained, rec F ff F", seed)) for seed in (0, 1)] == [50, 58]
+    assert max(len(above_all_references("fully trained, rec F ff T", seed)) for seed in (0, 1)) == 7
