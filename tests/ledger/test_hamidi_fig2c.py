@@ -90,7 +90,7 @@ def test_readme_claims_on_fig2c_hold_in_the_ledger(tmp_path):
         assert (stat(k, "modular", "n"), stat(k, "non-modular", "n")) == (3, 4)
         assert stat(k, "modular", "mean") == pytest.approx(modular[k - 1], abs=0.005)
         assert stat(k, "non-modular", "mean") == pytest.approx(non_modular[k - 1], abs=0.005)
-    for k, welch, mwu in ((1, 0.14, 0.044), (2, 0.013, 0.044)):
+    for k, welch, mwu in ((1, 0.14, 0.057), (2, 0.013, 0.057)):  # U 12 of 12: 2 / C(7, 3)
         assert stat(k, "modular-non-modular", "mwu_u") == 12  # every modular network above every non-modular one
         assert stat(k, "modular-non-modular", "welch_p") == pytest.approx(welch, abs=0.005 if welch > 0.1 else 0.0005)
         assert stat(k, "modular-non-modular", "mwu_p") == pytest.approx(mwu, abs=0.0005)

@@ -5,7 +5,8 @@ import statistics
 
 import pytest
 
-from growsim.ledger._stats import correlation, fmt, fmt_p, fmt_tests, fmt_versus, mean_sem, two_sample
+from growsim.ledger._stats import (EXACT_SPLITS, correlation, fmt, fmt_p, fmt_tests, fmt_versus, mann_whitney_exact_p,
+                                  mean_sem, two_sample)
 
 A = [0.52, 0.47, 0.55, 0.49, 0.51]
 B = [0.41, 0.44, 0.38, 0.40]
@@ -31,6 +32,47 @@ def test_welch_and_mann_whitney_by_hand():
     # Exact two-sided p of complete separation with 5 and 4: 2 / C(9, 4).
     assert t["mwu_p"] == pytest.approx(2 / math.comb(9, 4))
     assert 0 < t["welch_p"] < 0.001
+
+
+def test_mann_whitney_with_ties_is_exact_by_hand():
+    from scipy import stats
+
+    # Two groups of 3 fully apart: 2 of the C(6, 3) = 20 splits are as extreme, ties or not;
+    # scipy's normal approximation, its only method with ties, says 0.047 (docs/results.md).
+    assert two_sample([61, 61, 61], [17, 17, 17])["mwu_p"] == pytest.approx(0.1)
+    assert round(stats.mannwhitneyu([61, 61, 61], [17, 17, 17]).pvalue, 3) == 0.047
+    assert two_sample([61, 61], [9, 9])["mwu_p"] == pytest.approx(2 / 6)
+    assert two_sample([1.0, 1.0, 1.0], [0.8, 0.9, 0.95, 0.7])["mwu_p"] == pytest.approx(2 / 35)
+    # x = [1, 2], y = [2, 3]: midranks 1, 2.5 | 2.5, 4; the six splits' U are 0.5, 0.5, 2, 2,
+    # 3.5, 3.5 around a mean of 2; the observed 0.5 is 1.5 away, and so are 4 of the 6.
+    t = two_sample([1, 2], [2, 3])
+    assert t["mwu_u"] == 0.5 and t["mwu_p"] == pytest.approx(4 / 6)
+
+
+def test_mann_whitney_with_ties_is_scipys_exact_permutation_test():
+    from scipy import stats
+
+    x, y = [0.2, 0.5, 0.5, 0.9, 1.0], [0.5, 0.1, 0.2, 0.2, 0.3, 0.7]
+    exact = stats.permutation_test((x, y), lambda a, b: stats.mannwhitneyu(a, b).statistic,
+                                   permutation_type="independent", n_resamples=math.inf, alternative="two-sided")
+    assert two_sample(x, y)["mwu_p"] == pytest.approx(exact.pvalue)
+
+
+def test_mann_whitney_exact_p_without_ties_is_scipys_exact_p():
+    from scipy import stats
+
+    x, y = [3.1, 2.2, 5.0, 4.4], [1.0, 2.5, 0.3, 3.3, 0.9]
+    assert mann_whitney_exact_p(x, y) == pytest.approx(stats.mannwhitneyu(x, y, method="exact").pvalue)
+    assert mann_whitney_exact_p(A, B) == pytest.approx(2 / math.comb(9, 4))
+
+
+def test_mann_whitney_with_ties_beyond_the_exact_limit_is_scipys_approximation():
+    from scipy import stats
+
+    x = [float(v % 7) for v in range(12)]
+    y = [float(v % 5) + 0.5 for v in range(13)]
+    assert math.comb(25, 12) > EXACT_SPLITS
+    assert two_sample(x, y)["mwu_p"] == pytest.approx(stats.mannwhitneyu(x, y, method="asymptotic").pvalue)
 
 
 def test_two_sample_needs_two_values_a_side():
